@@ -1,0 +1,286 @@
+package dev.vecnorm;
+
+import java.util.Arrays;
+
+/**
+ * A batch-normalization layer with the behaviour of {@code torch.nn.BatchNorm1d/2d/3d}: learnable weight and
+ * bias (when affine), running mean and variance with PyTorch's update rule (when tracking running stats),
+ * train and eval modes, forward and backward.
+ *
+ * <p>In training mode (or in eval mode without running stats) the batch statistics normalize the input; with
+ * tracking on, {@code numBatchesTracked} counts the batches and the running statistics move by {@code momentum},
+ * or by {@code 1/numBatchesTracked} (a cumulative average) when momentum is null. In eval mode with tracking on,
+ * the running statistics are used. {@link #backward} differentiates the last forward call.
+ *
+ * <p>Not thread-safe: one layer holds the state of one training step at a time. Backward reads the input of the
+ * last forward call, so that array must not change in between.
+ */
+public final class BatchNorm {
+
+    private final int numFeatures;
+    private final double eps;
+    private final Double momentum;
+    private final boolean affine;
+    private final boolean trackRunningStats;
+    private final BatchNormOps ops;
+
+    private final float[] weight;
+    private final float[] bias;
+    private final float[] runningMean;
+    private final float[] runningVar;
+    private long numBatchesTracked;
+    private boolean training = true;
+
+    // What backward needs from the last forward call.
+    private int[] lastShape;
+    private float[] lastX;
+    private int lastXOffset;
+    private boolean lastUsedBatchStats;
+    private final float[] savedMean;
+    private final float[] savedInvStd;
+    private final float[] frozenMean;
+    private final float[] frozenVar;
+
+    /** {@code BatchNorm(numFeatures)} with PyTorch's defaults: eps 1e-5, momentum 0.1, affine, tracking stats. */
+    public BatchNorm(int numFeatures) {
+        this(numFeatures, 1e-5, 0.1, true, true, BatchNormOps.get());
+    }
+
+    /**
+     * @param momentum in [0, 1], or null for a cumulative moving average over {@code numBatchesTracked}
+     * @throws IllegalArgumentException if numFeatures &lt; 1, eps is negative or NaN, or momentum is outside [0, 1]
+     */
+    public BatchNorm(int numFeatures, double eps, Double momentum, boolean affine, boolean trackRunningStats) {
+        this(numFeatures, eps, momentum, affine, trackRunningStats, BatchNormOps.get());
+    }
+
+    /** As the five-argument constructor, computing with the given operations (e.g. the scalar reference). */
+    public BatchNorm(int numFeatures, double eps, Double momentum, boolean affine, boolean trackRunningStats,
+            BatchNormOps ops) {
+        if (numFeatures < 1) {
+            throw new IllegalArgumentException("numFeatures must be >= 1, got " + numFeatures);
+        }
+        Checks.epsilon(eps);
+        if (momentum != null && !(momentum >= 0.0 && momentum <= 1.0)) {
+            throw new IllegalArgumentException("momentum must be in [0, 1] or null, got " + momentum);
+        }
+        if (ops == null) {
+            throw new IllegalArgumentException("ops must not be null");
+        }
+        this.numFeatures = numFeatures;
+        this.eps = eps;
+        this.momentum = momentum;
+        this.affine = affine;
+        this.trackRunningStats = trackRunningStats;
+        this.ops = ops;
+        this.weight = affine ? filled(numFeatures, 1f) : null;
+        this.bias = affine ? new float[numFeatures] : null;
+        this.runningMean = trackRunningStats ? new float[numFeatures] : null;
+        this.runningVar = trackRunningStats ? filled(numFeatures, 1f) : null;
+        this.savedMean = new float[numFeatures];
+        this.savedInvStd = new float[numFeatures];
+        this.frozenMean = new float[numFeatures];
+        this.frozenVar = new float[numFeatures];
+    }
+
+    /** Switches to training mode (batch statistics; running statistics are updated). Returns this. */
+    public BatchNorm train() {
+        training = true;
+        return this;
+    }
+
+    /** Switches to eval mode (running statistics when tracked). Returns this. */
+    public BatchNorm eval() {
+        training = false;
+        return this;
+    }
+
+    public boolean isTraining() {
+        return training;
+    }
+
+    /** Normalizes {@code x} of the given NCHW shape (C == numFeatures) into a new array. */
+    public float[] forward(int[] shape, float[] x) {
+        NcsShape sh = NcsShape.of(shape);
+        float[] y = new float[sh.size()];
+        forward(shape, x, 0, y, 0);
+        return y;
+    }
+
+    /**
+     * Normalizes {@code x} into {@code y}. When batch statistics are used (training), {@code y} must not overlap
+     * {@code x}, since backward needs the input; in eval mode with running stats {@code y} may be {@code x}.
+     *
+     * @throws IllegalArgumentException on a bad shape, C != numFeatures, offsets, aliasing, or a single value per
+     *     channel in training
+     */
+    public void forward(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        NcsShape sh = NcsShape.of(shape);
+        if (sh.c() != numFeatures) {
+            throw new IllegalArgumentException("expected " + numFeatures + " channels, got input shape "
+                    + Arrays.toString(shape));
+        }
+        boolean useBatchStats = training || !trackRunningStats;
+        if (useBatchStats) {
+            Checks.tensor("x", x, xOffset, sh);
+            Checks.tensor("y", y, yOffset, sh);
+            if (x == y && xOffset < yOffset + sh.size() && yOffset < xOffset + sh.size()) {
+                throw new IllegalArgumentException("y overlaps x: the layer keeps x for backward, so it does not "
+                        + "normalize in place while using batch statistics");
+            }
+            RunningStats running = null;
+            if (training && trackRunningStats) {
+                double factor = momentum != null ? momentum : 1.0 / (numBatchesTracked + 1);
+                running = RunningStats.pytorch(runningMean, runningVar, factor);
+            }
+            // Validates everything (including the single-value check) before writing anything.
+            ops.forwardTraining(shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd, running);
+            if (running != null) {
+                numBatchesTracked++;
+            }
+        } else {
+            ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
+            System.arraycopy(runningMean, 0, frozenMean, 0, numFeatures);
+            System.arraycopy(runningVar, 0, frozenVar, 0, numFeatures);
+        }
+        lastShape = shape.clone();
+        lastX = x;
+        lastXOffset = xOffset;
+        lastUsedBatchStats = useBatchStats;
+    }
+
+    /** Gradients of one backward call; {@code dWeight} and {@code dBias} are null when the layer is not affine. */
+    public record Gradients(float[] dx, float[] dWeight, float[] dBias) {
+    }
+
+    /**
+     * Backward of the last forward call, for the upstream gradient {@code dy} (same shape as that input).
+     *
+     * @throws IllegalStateException if no forward call came before
+     * @throws IllegalArgumentException if dy does not fit the last input's shape
+     */
+    public Gradients backward(float[] dy) {
+        requireForward();
+        int size = NcsShape.of(lastShape).size();
+        if (dy == null || dy.length != size) {
+            throw new IllegalArgumentException("dy must have " + size + " elements for shape "
+                    + Arrays.toString(lastShape) + ", got " + (dy == null ? "null" : dy.length));
+        }
+        float[] dx = new float[size];
+        float[] dWeight = affine ? new float[numFeatures] : null;
+        float[] dBias = affine ? new float[numFeatures] : null;
+        backward(dy, 0, dx, 0, dWeight, dBias);
+        return new Gradients(dx, dWeight, dBias);
+    }
+
+    /**
+     * Backward of the last forward call into caller-provided arrays ({@code dx} may be {@code dy}; the parameter
+     * gradients may be null).
+     *
+     * @throws IllegalStateException if no forward call came before
+     */
+    public void backward(float[] dy, int dyOffset, float[] dx, int dxOffset, float[] dWeight, float[] dBias) {
+        requireForward();
+        if (lastUsedBatchStats) {
+            ops.backward(lastShape, dy, dyOffset, lastX, lastXOffset, weight, savedMean, savedInvStd,
+                    dx, dxOffset, dWeight, dBias);
+        } else {
+            ops.backwardFrozen(lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean, frozenVar, eps,
+                    dx, dxOffset, dWeight, dBias);
+        }
+    }
+
+    private void requireForward() {
+        if (lastShape == null) {
+            throw new IllegalStateException("backward called before any forward call");
+        }
+    }
+
+    public int numFeatures() {
+        return numFeatures;
+    }
+
+    public double eps() {
+        return eps;
+    }
+
+    /** The momentum, or null for a cumulative moving average. */
+    public Double momentum() {
+        return momentum;
+    }
+
+    public boolean affine() {
+        return affine;
+    }
+
+    public boolean trackRunningStats() {
+        return trackRunningStats;
+    }
+
+    /** A copy of the weight (gamma), or null when not affine. */
+    public float[] weight() {
+        return weight == null ? null : weight.clone();
+    }
+
+    /** A copy of the bias (beta), or null when not affine. */
+    public float[] bias() {
+        return bias == null ? null : bias.clone();
+    }
+
+    /** A copy of the running mean, or null when running stats are not tracked. */
+    public float[] runningMean() {
+        return runningMean == null ? null : runningMean.clone();
+    }
+
+    /** A copy of the running variance, or null when running stats are not tracked. */
+    public float[] runningVar() {
+        return runningVar == null ? null : runningVar.clone();
+    }
+
+    public long numBatchesTracked() {
+        return numBatchesTracked;
+    }
+
+    /** Sets the weight (copied; length numFeatures). Fails when the layer is not affine. */
+    public void setWeight(float[] values) {
+        copyInto("weight", weight, values);
+    }
+
+    /** Sets the bias (copied; length numFeatures). Fails when the layer is not affine. */
+    public void setBias(float[] values) {
+        copyInto("bias", bias, values);
+    }
+
+    /** Sets the running mean (copied). Fails when running stats are not tracked. */
+    public void setRunningMean(float[] values) {
+        copyInto("runningMean", runningMean, values);
+    }
+
+    /** Sets the running variance (copied). Fails when running stats are not tracked. */
+    public void setRunningVar(float[] values) {
+        copyInto("runningVar", runningVar, values);
+    }
+
+    /** Sets the batch counter used by the cumulative average (momentum null). */
+    public void setNumBatchesTracked(long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException("numBatchesTracked must be >= 0, got " + value);
+        }
+        numBatchesTracked = value;
+    }
+
+    private void copyInto(String name, float[] target, float[] values) {
+        if (target == null) {
+            throw new IllegalStateException(name + " does not exist: the layer was built with "
+                    + (name.startsWith("running") ? "trackRunningStats" : "affine") + " = false");
+        }
+        Checks.channels(name, values, numFeatures, false);
+        System.arraycopy(values, 0, target, 0, numFeatures);
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] a = new float[n];
+        Arrays.fill(a, value);
+        return a;
+    }
+}

@@ -1,0 +1,304 @@
+package dev.vecnorm;
+
+import dev.vecnorm.kernels.BatchNormKernels;
+import dev.vecnorm.kernels.Kernels;
+import java.util.Objects;
+
+/**
+ * The functional batch-normalization API over float32 NCHW tensors of rank 2 to 5 (like
+ * {@code torch.nn.functional.batch_norm} and ATen's {@code native_batch_norm_backward}).
+ *
+ * <p>Tensors are {@code float[]} plus an offset and an {@code int[]} shape; per-channel arrays have length exactly
+ * C. {@code gamma} and {@code beta} are optional everywhere: {@code null} means 1 and 0 (affine off). Every call
+ * validates all of its arguments first and throws {@link IllegalArgumentException} naming the offending argument
+ * and value before anything is written.
+ *
+ * <p>Aliasing: {@code y} may be {@code x} (same array and offset: in place); {@code dx} may be {@code dy} or
+ * {@code x}. Inputs may share arrays freely. No other output may overlap any argument.
+ *
+ * <p>Instances are immutable and safe to use from many threads at once.
+ */
+public final class BatchNormOps {
+
+    /** Channel blocks are sized so that a block's slice stays in L2 between the statistics and normalize passes. */
+    private static final long CACHE_BLOCK_BYTES = 512 * 1024;
+
+    private static final class DefaultHolder {
+        static final BatchNormOps DEFAULT = new BatchNormOps(Kernels.preferred());
+    }
+
+    private final BatchNormKernels kernels;
+
+    private BatchNormOps(BatchNormKernels kernels) {
+        this.kernels = kernels;
+    }
+
+    /** The operations backed by {@link Kernels#preferred()} (Vector API when available). */
+    public static BatchNormOps get() {
+        return DefaultHolder.DEFAULT;
+    }
+
+    /** The operations backed by the given kernels, e.g. {@link Kernels#scalar()} for the reference. */
+    public static BatchNormOps using(BatchNormKernels kernels) {
+        return new BatchNormOps(Objects.requireNonNull(kernels, "kernels"));
+    }
+
+    /** The kernels behind this instance. */
+    public BatchNormKernels kernels() {
+        return kernels;
+    }
+
+    /**
+     * Training forward: per-channel batch mean and biased variance over N and all spatial positions, then
+     * {@code y = (x - mean) / sqrt(var + eps) * gamma + beta}. Optionally saves mean and {@code 1/sqrt(var + eps)}
+     * for {@link #backward} and updates running statistics.
+     *
+     * @param saveMean receives the batch mean (length C), or null
+     * @param saveInvStd receives {@code 1/sqrt(var + eps)} (length C), or null
+     * @param running running statistics to update in place, or null
+     * @throws IllegalArgumentException on a bad shape, length, offset, eps, aliasing, or a channel with a single
+     *     value (N*S == 1)
+     */
+    public void forwardTraining(int[] shape, float[] x, int xOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
+        NcsShape sh = NcsShape.of(shape);
+        int c = sh.c();
+        Checks.tensor("x", x, xOffset, sh);
+        Checks.tensor("y", y, yOffset, sh);
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.channels("saveMean", saveMean, c, true);
+        Checks.channels("saveInvStd", saveInvStd, c, true);
+        if (running != null) {
+            Checks.channels("running mean", running.mean(), c, false);
+            Checks.channels("running variance", running.variance(), c, false);
+        }
+        Checks.epsilon(eps);
+        Checks.moreThanOneValuePerChannel(shape, sh);
+        new Checks.Regions()
+                .input("x", x, xOffset, sh.size())
+                .output("y", y, yOffset, sh.size())
+                .inPlace("y", "x")
+                .input("gamma", gamma)
+                .input("beta", beta)
+                .output("saveMean", saveMean)
+                .output("saveInvStd", saveInvStd)
+                .output("running mean", running == null ? null : running.mean())
+                .output("running variance", running == null ? null : running.variance())
+                .check();
+
+        double[] mean = new double[c];
+        double[] variance = new double[c];
+        double[] invStd = new double[c];
+        float[] centerHi = new float[c];
+        float[] centerLo = new float[c];
+        float[] scale = new float[c];
+        float[] shift = new float[c];
+        int block = channelsPerBlock(sh);
+        for (int c0 = 0; c0 < c; c0 += block) {
+            int c1 = Math.min(c, c0 + block);
+            kernels.moments(x, xOffset, sh.n(), c, sh.s(), c0, c1, mean, variance);
+            for (int ch = c0; ch < c1; ch++) {
+                invStd[ch] = 1.0 / Math.sqrt(variance[ch] + eps);
+                centerHi[ch] = (float) mean[ch];
+                centerLo[ch] = (float) (mean[ch] - centerHi[ch]);
+                scale[ch] = (float) (gammaOf(gamma, ch) * invStd[ch]);
+                shift[ch] = betaOf(beta, ch);
+            }
+            kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, centerHi, centerLo, scale, shift);
+        }
+        for (int ch = 0; ch < c; ch++) {
+            if (saveMean != null) {
+                saveMean[ch] = (float) mean[ch];
+            }
+            if (saveInvStd != null) {
+                saveInvStd[ch] = (float) invStd[ch];
+            }
+        }
+        if (running != null) {
+            updateRunningStats(running, mean, variance, sh.perChannel());
+        }
+    }
+
+    /**
+     * Inference forward with given statistics: {@code y = (x - mean) / sqrt(var + eps) * gamma + beta}.
+     *
+     * @throws IllegalArgumentException on a bad shape, length, offset, eps or aliasing
+     */
+    public void forwardInference(int[] shape, float[] x, int xOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
+        NcsShape sh = NcsShape.of(shape);
+        int c = sh.c();
+        Checks.tensor("x", x, xOffset, sh);
+        Checks.tensor("y", y, yOffset, sh);
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.channels("mean", mean, c, false);
+        Checks.channels("variance", variance, c, false);
+        Checks.epsilon(eps);
+        new Checks.Regions()
+                .input("x", x, xOffset, sh.size())
+                .output("y", y, yOffset, sh.size())
+                .inPlace("y", "x")
+                .input("gamma", gamma)
+                .input("beta", beta)
+                .input("mean", mean)
+                .input("variance", variance)
+                .check();
+
+        float[] centerLo = new float[c];
+        float[] scale = new float[c];
+        float[] shift = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+            shift[ch] = betaOf(beta, ch);
+        }
+        kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), 0, c, mean, centerLo, scale, shift);
+    }
+
+    /**
+     * Backward after a training forward, from its saved mean and inverse std:
+     * {@code dbeta = sum(dy)}, {@code dgamma = sum(dy * xhat)},
+     * {@code dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma)} with M = N*S.
+     *
+     * @param dx receives the input gradient, or null if not needed
+     * @param dgamma receives the gradient of gamma (length C), or null
+     * @param dbeta receives the gradient of beta (length C), or null
+     * @throws IllegalArgumentException on a bad shape, length, offset or aliasing
+     */
+    public void backward(int[] shape, float[] dy, int dyOffset, float[] x, int xOffset, float[] gamma,
+            float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma, float[] dbeta) {
+        NcsShape sh = NcsShape.of(shape);
+        int c = sh.c();
+        checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
+                "saveMean", saveMean, "saveInvStd", saveInvStd);
+
+        double[] sumDy = new double[c];
+        double[] sumDyCentered = new double[c];
+        kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), 0, c, saveMean, sumDy, sumDyCentered);
+        if (dx != null) {
+            double count = sh.perChannel();
+            double[] dyScale = new double[c];
+            double[] centeredScale = new double[c];
+            double[] shift = new double[c];
+            for (int ch = 0; ch < c; ch++) {
+                double invStd = saveInvStd[ch];
+                double k = gammaOf(gamma, ch) * invStd;
+                dyScale[ch] = k;
+                centeredScale[ch] = k * invStd * invStd * sumDyCentered[ch] / count;
+                shift[ch] = k * sumDy[ch] / count;
+            }
+            kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), 0, c,
+                    saveMean, dyScale, centeredScale, shift);
+        }
+        writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+    }
+
+    /**
+     * Backward with frozen statistics (eval mode, oneDNN's use_global_stats): mean and variance are constants,
+     * so {@code dx = dy * gamma / sqrt(var + eps)}; {@code dgamma = sum(dy * xhat)}, {@code dbeta = sum(dy)}.
+     *
+     * @throws IllegalArgumentException on a bad shape, length, offset, eps or aliasing
+     */
+    public void backwardFrozen(int[] shape, float[] dy, int dyOffset, float[] x, int xOffset, float[] gamma,
+            float[] mean, float[] variance, double eps, float[] dx, int dxOffset, float[] dgamma, float[] dbeta) {
+        NcsShape sh = NcsShape.of(shape);
+        int c = sh.c();
+        checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
+                "mean", mean, "variance", variance);
+        Checks.epsilon(eps);
+
+        float[] invStd = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
+        }
+        if (dgamma != null || dbeta != null) {
+            double[] sumDy = new double[c];
+            double[] sumDyCentered = new double[c];
+            kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), 0, c, mean, sumDy, sumDyCentered);
+            if (dx != null) {
+                frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
+            }
+            writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
+        } else if (dx != null) {
+            frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
+        }
+    }
+
+    private void frozenInputGradient(NcsShape sh, float[] dy, int dyOffset, float[] gamma, float[] variance,
+            double eps, float[] dx, int dxOffset) {
+        int c = sh.c();
+        float[] zero = new float[c];
+        float[] scale = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+        }
+        // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
+        kernels.affine(dy, dyOffset, dx, dxOffset, sh.n(), c, sh.s(), 0, c, zero, zero, scale, zero);
+    }
+
+    private static void checkBackward(NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] gamma, float[] dx, int dxOffset, float[] dgamma, float[] dbeta,
+            String meanName, float[] mean, String spreadName, float[] spread) {
+        int c = sh.c();
+        Checks.tensor("dy", dy, dyOffset, sh);
+        Checks.tensor("x", x, xOffset, sh);
+        if (dx != null) {
+            Checks.tensor("dx", dx, dxOffset, sh);
+        }
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels(meanName, mean, c, false);
+        Checks.channels(spreadName, spread, c, false);
+        Checks.channels("dgamma", dgamma, c, true);
+        Checks.channels("dbeta", dbeta, c, true);
+        new Checks.Regions()
+                .input("dy", dy, dyOffset, sh.size())
+                .input("x", x, xOffset, sh.size())
+                .output("dx", dx, dxOffset, sh.size())
+                .inPlace("dx", "dy")
+                .inPlace("dx", "x")
+                .input("gamma", gamma)
+                .input(meanName, mean)
+                .input(spreadName, spread)
+                .output("dgamma", dgamma)
+                .output("dbeta", dbeta)
+                .check();
+    }
+
+    private static void writeParameterGradients(int c, double[] sumDy, double[] sumDyCentered, float[] invStd,
+            float[] dgamma, float[] dbeta) {
+        for (int ch = 0; ch < c; ch++) {
+            if (dgamma != null) {
+                dgamma[ch] = (float) (sumDyCentered[ch] * invStd[ch]);
+            }
+            if (dbeta != null) {
+                dbeta[ch] = (float) sumDy[ch];
+            }
+        }
+    }
+
+    private static void updateRunningStats(RunningStats running, double[] mean, double[] variance, long count) {
+        RunningStatsConvention convention = running.convention();
+        double m = running.momentum();
+        float[] runningMean = running.mean();
+        float[] runningVar = running.variance();
+        for (int ch = 0; ch < runningMean.length; ch++) {
+            runningMean[ch] = (float) convention.mix(runningMean[ch], mean[ch], m);
+            runningVar[ch] = (float) convention.mix(runningVar[ch],
+                    convention.varianceToAverage(variance[ch], count), m);
+        }
+    }
+
+    private static int channelsPerBlock(NcsShape sh) {
+        long bytesPerChannel = 4L * sh.perChannel();
+        return (int) Math.max(1, Math.min(sh.c(), CACHE_BLOCK_BYTES / bytesPerChannel));
+    }
+
+    private static double gammaOf(float[] gamma, int ch) {
+        return gamma == null ? 1.0 : gamma[ch];
+    }
+
+    private static float betaOf(float[] beta, int ch) {
+        return beta == null ? 0f : beta[ch];
+    }
+}

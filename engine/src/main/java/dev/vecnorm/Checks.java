@@ -1,0 +1,127 @@
+package dev.vecnorm;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Argument validation shared by the functional API and the layer. Every check runs before any write. */
+final class Checks {
+
+    private Checks() {
+    }
+
+    static void epsilon(double eps) {
+        if (!(eps >= 0.0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("eps must be finite and >= 0, got " + eps);
+        }
+    }
+
+    static void tensor(String name, float[] data, int offset, NcsShape shape) {
+        if (data == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (offset < 0) {
+            throw new IllegalArgumentException(name + " offset must be >= 0, got " + offset);
+        }
+        long end = (long) offset + shape.size();
+        if (end > data.length) {
+            throw new IllegalArgumentException(name + " offset " + offset + " + size " + shape.size() + " of shape "
+                    + shape + " runs past its length " + data.length);
+        }
+    }
+
+    /** A per-channel array: required unless {@code optional}, and of length exactly C when present. */
+    static void channels(String name, float[] data, int c, boolean optional) {
+        if (data == null) {
+            if (optional) {
+                return;
+            }
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (data.length != c) {
+            throw new IllegalArgumentException(name + " has length " + data.length + ", expected C = " + c);
+        }
+    }
+
+    static void moreThanOneValuePerChannel(int[] dims, NcsShape shape) {
+        if (shape.perChannel() < 2) {
+            throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input shape "
+                    + java.util.Arrays.toString(dims));
+        }
+    }
+
+    /**
+     * Overlap checks between the regions a call reads and writes. An output may coincide exactly with an input
+     * that is declared as a permitted in-place partner; any other overlap is rejected.
+     */
+    static final class Regions {
+        private record Region(String name, float[] array, int offset, int length, boolean output) {
+            boolean overlaps(Region other) {
+                return array == other.array
+                        && offset < other.offset + other.length && other.offset < offset + length;
+            }
+
+            boolean sameAs(Region other) {
+                return array == other.array && offset == other.offset && length == other.length;
+            }
+        }
+
+        private final List<Region> regions = new ArrayList<>();
+        private final List<String[]> inPlacePairs = new ArrayList<>();
+
+        Regions input(String name, float[] array, int offset, int length) {
+            if (array != null) {
+                regions.add(new Region(name, array, offset, length, false));
+            }
+            return this;
+        }
+
+        Regions input(String name, float[] array) {
+            return array == null ? this : input(name, array, 0, array.length);
+        }
+
+        Regions output(String name, float[] array, int offset, int length) {
+            if (array != null) {
+                regions.add(new Region(name, array, offset, length, true));
+            }
+            return this;
+        }
+
+        Regions output(String name, float[] array) {
+            return array == null ? this : output(name, array, 0, array.length);
+        }
+
+        /** {@code output} may be exactly {@code input} (element-wise in place). */
+        Regions inPlace(String output, String input) {
+            inPlacePairs.add(new String[] {output, input});
+            return this;
+        }
+
+        void check() {
+            for (int i = 0; i < regions.size(); i++) {
+                Region a = regions.get(i);
+                for (int j = i + 1; j < regions.size(); j++) {
+                    Region b = regions.get(j);
+                    if (!(a.output || b.output) || !a.overlaps(b)) {
+                        continue;
+                    }
+                    if (a.sameAs(b) && permitted(a, b)) {
+                        continue;
+                    }
+                    throw new IllegalArgumentException(a.name + " (offset " + a.offset + ", length " + a.length
+                            + ") overlaps " + b.name + " (offset " + b.offset + ", length " + b.length
+                            + ") in the same array" + (a.sameAs(b) ? "; that aliasing is not allowed here" : ""));
+                }
+            }
+        }
+
+        private boolean permitted(Region a, Region b) {
+            for (String[] pair : inPlacePairs) {
+                if ((pair[0].equals(a.name) && pair[1].equals(b.name))
+                        || (pair[0].equals(b.name) && pair[1].equals(a.name))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}

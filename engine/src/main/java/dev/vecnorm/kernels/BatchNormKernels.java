@@ -1,0 +1,47 @@
+package dev.vecnorm.kernels;
+
+/**
+ * The stateless primitives of batch normalization over a tensor of extents (n, c, s) in NCHW order, restricted
+ * to the channels {@code [c0, c1)}. Element (i, ch, j) lies at {@code offset + (i*c + ch)*s + j}.
+ *
+ * <p>Per-channel arrays are indexed by absolute channel (length at least {@code c1}). Implementations do not
+ * validate: the functional API ({@link dev.vecnorm.BatchNormOps}) checks shapes, bounds and aliasing first.
+ * Every method is safe to run concurrently on disjoint channel ranges. Outputs may alias inputs element for
+ * element (same array, same offset) where a method says so; nothing else may overlap.
+ */
+public interface BatchNormKernels {
+
+    /** A short name for logs and benchmark tables, e.g. "scalar" or "vector-512". */
+    String name();
+
+    /**
+     * Batch mean and biased variance of each channel in {@code [c0, c1)} over its n*s values.
+     *
+     * @param mean receives the mean of channel ch at index ch
+     * @param variance receives the biased (population) variance of channel ch at index ch
+     */
+    void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean, double[] variance);
+
+    /**
+     * Per-channel affine map {@code y = ((x - centerHi) - centerLo) * scale + shift}. The center is split in two
+     * floats so that a mean known in double precision keeps its digits under large offsets (x - centerHi is exact
+     * for x near the mean). {@code y} may be {@code x} at the same offset.
+     */
+    void affine(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0, int c1,
+            float[] centerHi, float[] centerLo, float[] scale, float[] shift);
+
+    /**
+     * Per-channel sums for the backward pass: {@code sumDy[ch] = sum(dy)} and
+     * {@code sumDyCentered[ch] = sum(dy * (x - center[ch]))}.
+     */
+    void gradientSums(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s, int c0, int c1,
+            float[] center, double[] sumDy, double[] sumDyCentered);
+
+    /**
+     * Input gradient {@code dx = dy * dyScale - (x - center) * centeredScale - shift}, per channel.
+     * {@code dx} may be {@code dy} or {@code x} at the same offset.
+     */
+    void gradientInput(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
+            int n, int c, int s, int c0, int c1,
+            float[] center, double[] dyScale, double[] centeredScale, double[] shift);
+}

@@ -1,0 +1,604 @@
+package dev.vecnorm.kernels;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API kernels. Loaded by name from {@link Kernels} only when {@code jdk.incubator.vector} is
+ * readable; nothing else in the library refers to this class.
+ *
+ * <p>Two loop strategies, chosen by the run length s:
+ * <ul>
+ *   <li><b>along runs</b> (s &ge; 2 lanes): a channel is n contiguous runs of s floats; vectors walk each run,
+ *       with a single-vector loop and a masked or scalar tail for what is left;</li>
+ *   <li><b>across positions</b> (small s, and s = 1 for rank 2 where channels are the contiguous axis): a row
+ *       of c*s floats is contiguous for each batch index; vector lanes hold positions (channel, spatial) and
+ *       the loop over the batch index accumulates per-lane state that is folded into its channel at the end.</li>
+ * </ul>
+ *
+ * <p>Statistics are one pass of Welford updates per lane on pivoted, power-of-two-scaled values
+ * {@code (x - pivot) * scale}: the pivot (a median of a few samples of the channel) makes {@code x - pivot} exact
+ * for values near the bulk of the data, so large offsets cost no digits, and the scale keeps squares of tiny or
+ * huge magnitudes inside float range. Lanes run at most {@link #BLOCK} updates in float before their states are
+ * folded into double accumulators with Chan's formula, which bounds float rounding growth.
+ */
+final class PanamaBatchNormKernels implements BatchNormKernels {
+
+    /** Test-only system property: force a vector bit size (128, 256, 512) instead of the preferred one. */
+    static final String BIT_SIZE_PROPERTY = "vecnorm.vectorBitSize";
+
+    private static final VectorSpecies<Float> F = species();
+    private static final int L = F.length();
+    /** Double lanes of the same vector size, fed from half-width float vectors (same lane count). */
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
+    private static final VectorSpecies<Float> FH =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final int DL = D.length();
+    /** Independent Welford states per step: one FMA chain each, enough to hide FMA latency. */
+    private static final int ACCUMULATORS = 4;
+    private static final int WIDE = ACCUMULATORS * L;
+    /** Float updates per lane state before folding into double; bounds the float error growth. */
+    private static final int BLOCK = 128;
+    /** RECIPROCALS[k] = 1/(k+1): the Welford step weight after k+1 updates, without a division per step. */
+    private static final float[] RECIPROCALS = new float[BLOCK];
+    private static final int PIVOT_SAMPLES = 9;
+
+    static {
+        for (int k = 0; k < BLOCK; k++) {
+            RECIPROCALS[k] = 1.0f / (k + 1);
+        }
+    }
+
+    private PanamaBatchNormKernels() {
+    }
+
+    /** Factory called reflectively by {@link Kernels}; refuses species too narrow to pay off. */
+    static PanamaBatchNormKernels create() {
+        if (L < 4) {
+            throw new UnsupportedOperationException("the float vector species " + F + " has " + L
+                    + " lanes; the Vector API kernels need at least 4");
+        }
+        return new PanamaBatchNormKernels();
+    }
+
+    private static VectorSpecies<Float> species() {
+        String bits = System.getProperty(BIT_SIZE_PROPERTY);
+        if (bits == null || bits.isBlank()) {
+            return FloatVector.SPECIES_PREFERRED;
+        }
+        return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits.trim())));
+    }
+
+    @Override
+    public String name() {
+        return "vector-" + F.vectorBitSize();
+    }
+
+    private static boolean alongRuns(int s) {
+        return s >= 2 * L;
+    }
+
+    // ------------------------------------------------------------------------------------------------------
+    // statistics
+
+    @Override
+    public void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
+            double[] mean, double[] variance) {
+        int channels = c1 - c0;
+        float[] pivot = new float[channels];
+        float[] scale = new float[channels];
+        float[] samples = new float[PIVOT_SAMPLES];
+        for (int ch = c0; ch < c1; ch++) {
+            choosePivot(x, xOffset, n, c, s, ch, samples, pivot, scale, ch - c0);
+        }
+        // Chan accumulators per channel, in pivoted and scaled units: count, mean, M2.
+        double[] count = new double[channels];
+        double[] mu = new double[channels];
+        double[] m2 = new double[channels];
+        float[] laneMean = new float[WIDE];
+        float[] laneM2 = new float[WIDE];
+        if (alongRuns(s)) {
+            for (int ch = c0; ch < c1; ch++) {
+                welfordAlongRuns(x, xOffset, n, c, s, ch, pivot[ch - c0], scale[ch - c0],
+                        laneMean, laneM2, count, mu, m2, ch - c0);
+            }
+        } else {
+            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, laneMean, laneM2, count, mu, m2);
+        }
+        for (int ch = c0; ch < c1; ch++) {
+            int k = ch - c0;
+            double sc = scale[k];
+            double m = pivot[k] + mu[k] / sc;
+            double v = m2[k] / count[k] / (sc * sc);
+            if (!Double.isFinite(m) || !Double.isFinite(v)) {
+                // NaN/Inf data stays non-finite; finite data that overflowed the scaled float path (values of
+                // wildly different magnitudes in one channel) is recomputed exactly.
+                ScalarBatchNormKernels.INSTANCE.moments(x, xOffset, n, c, s, ch, ch + 1, mean, variance);
+            } else {
+                mean[ch] = m;
+                variance[ch] = v;
+            }
+        }
+    }
+
+    /**
+     * Pivot = median of up to 9 values spread over the channel; scale = a power of two that brings the samples'
+     * spread around the pivot to about 1 (exact to apply, and keeps squares away from float under/overflow).
+     */
+    private static void choosePivot(float[] x, int xOffset, int n, int c, int s, int ch, float[] samples,
+            float[] pivot, float[] scale, int k) {
+        long count = (long) n * s;
+        int taken = (int) Math.min(PIVOT_SAMPLES, count);
+        for (int t = 0; t < taken; t++) {
+            long j = taken == 1 ? 0 : (count - 1) * t / (taken - 1);
+            int i = (int) (j / s);
+            int p = (int) (j % s);
+            float v = x[xOffset + (i * c + ch) * s + p];
+            int u = t;
+            while (u > 0 && Float.compare(samples[u - 1], v) > 0) {
+                samples[u] = samples[u - 1];
+                u--;
+            }
+            samples[u] = v;
+        }
+        float median = samples[taken / 2];
+        float spread = 0;
+        for (int t = 0; t < taken; t++) {
+            spread = Math.max(spread, Math.abs(samples[t] - median));
+        }
+        float reference = spread > 0 ? spread : Math.abs(median);
+        boolean usable = Float.isFinite(median) && Float.isFinite(reference) && reference > 0;
+        pivot[k] = Float.isFinite(median) ? median : 0f;
+        scale[k] = usable ? Math.scalb(1f, -Math.getExponent(reference)) : 1f;
+    }
+
+    /** Chan's parallel merge of (nb, meanB, m2B) into accumulator k. */
+    private static void merge(double[] count, double[] mu, double[] m2, int k, double nb, double meanB, double m2B) {
+        double na = count[k];
+        double total = na + nb;
+        double delta = meanB - mu[k];
+        mu[k] += delta * (nb / total);
+        m2[k] += m2B + delta * delta * (na * nb / total);
+        count[k] = total;
+    }
+
+    /** Folds {@code lanes} lane states that all saw {@code steps} updates into accumulator k. */
+    private static void foldEqualCounts(float[] laneMean, float[] laneM2, int lanes, int steps,
+            double[] count, double[] mu, double[] m2, int k) {
+        double sum = 0;
+        for (int t = 0; t < lanes; t++) {
+            sum += laneMean[t];
+        }
+        double blockMean = sum / lanes;
+        double within = 0;
+        double between = 0;
+        for (int t = 0; t < lanes; t++) {
+            within += laneM2[t];
+            double d = laneMean[t] - blockMean;
+            between += d * d;
+        }
+        merge(count, mu, m2, k, (double) lanes * steps, blockMean, within + steps * between);
+    }
+
+    private static void welfordAlongRuns(float[] x, int xOffset, int n, int c, int s, int ch, float pivot,
+            float scale, float[] laneMean, float[] laneM2, double[] count, double[] mu, double[] m2, int k) {
+        FloatVector pv = FloatVector.broadcast(F, pivot);
+        FloatVector sv = FloatVector.broadcast(F, scale);
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector mean0 = zero, mean1 = zero, mean2 = zero, mean3 = zero;
+        FloatVector q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+        int steps = 0;
+        FloatVector meanT = zero, qT = zero;
+        int stepsT = 0;
+        double tailCount = 0, tailMean = 0, tailM2 = 0;
+        for (int i = 0; i < n; i++) {
+            int run = xOffset + (i * c + ch) * s;
+            int j = 0;
+            for (; j <= s - WIDE; j += WIDE) {
+                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
+                FloatVector v0 = FloatVector.fromArray(F, x, run + j).sub(pv).mul(sv);
+                FloatVector v1 = FloatVector.fromArray(F, x, run + j + L).sub(pv).mul(sv);
+                FloatVector v2 = FloatVector.fromArray(F, x, run + j + 2 * L).sub(pv).mul(sv);
+                FloatVector v3 = FloatVector.fromArray(F, x, run + j + 3 * L).sub(pv).mul(sv);
+                FloatVector d0 = v0.sub(mean0);
+                FloatVector d1 = v1.sub(mean1);
+                FloatVector d2 = v2.sub(mean2);
+                FloatVector d3 = v3.sub(mean3);
+                mean0 = d0.fma(r, mean0);
+                mean1 = d1.fma(r, mean1);
+                mean2 = d2.fma(r, mean2);
+                mean3 = d3.fma(r, mean3);
+                q0 = d0.fma(v0.sub(mean0), q0);
+                q1 = d1.fma(v1.sub(mean1), q1);
+                q2 = d2.fma(v2.sub(mean2), q2);
+                q3 = d3.fma(v3.sub(mean3), q3);
+                if (steps == BLOCK) {
+                    mean0.intoArray(laneMean, 0);
+                    mean1.intoArray(laneMean, L);
+                    mean2.intoArray(laneMean, 2 * L);
+                    mean3.intoArray(laneMean, 3 * L);
+                    q0.intoArray(laneM2, 0);
+                    q1.intoArray(laneM2, L);
+                    q2.intoArray(laneM2, 2 * L);
+                    q3.intoArray(laneM2, 3 * L);
+                    foldEqualCounts(laneMean, laneM2, WIDE, steps, count, mu, m2, k);
+                    mean0 = mean1 = mean2 = mean3 = q0 = q1 = q2 = q3 = zero;
+                    steps = 0;
+                }
+            }
+            for (; j <= s - L; j += L) {
+                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[stepsT++]);
+                FloatVector v = FloatVector.fromArray(F, x, run + j).sub(pv).mul(sv);
+                FloatVector d = v.sub(meanT);
+                meanT = d.fma(r, meanT);
+                qT = d.fma(v.sub(meanT), qT);
+                if (stepsT == BLOCK) {
+                    meanT.intoArray(laneMean, 0);
+                    qT.intoArray(laneM2, 0);
+                    foldEqualCounts(laneMean, laneM2, L, stepsT, count, mu, m2, k);
+                    meanT = qT = zero;
+                    stepsT = 0;
+                }
+            }
+            for (; j < s; j++) {
+                double v = ((double) x[run + j] - pivot) * scale;
+                tailCount++;
+                double d = v - tailMean;
+                tailMean += d / tailCount;
+                tailM2 += d * (v - tailMean);
+            }
+        }
+        if (steps > 0) {
+            mean0.intoArray(laneMean, 0);
+            mean1.intoArray(laneMean, L);
+            mean2.intoArray(laneMean, 2 * L);
+            mean3.intoArray(laneMean, 3 * L);
+            q0.intoArray(laneM2, 0);
+            q1.intoArray(laneM2, L);
+            q2.intoArray(laneM2, 2 * L);
+            q3.intoArray(laneM2, 3 * L);
+            foldEqualCounts(laneMean, laneM2, WIDE, steps, count, mu, m2, k);
+        }
+        if (stepsT > 0) {
+            meanT.intoArray(laneMean, 0);
+            qT.intoArray(laneM2, 0);
+            foldEqualCounts(laneMean, laneM2, L, stepsT, count, mu, m2, k);
+        }
+        if (tailCount > 0) {
+            merge(count, mu, m2, k, tailCount, tailMean, tailM2);
+        }
+    }
+
+    private static void welfordAcrossPositions(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
+            float[] pivot, float[] scale, float[] laneMean, float[] laneM2,
+            double[] count, double[] mu, double[] m2) {
+        int p0 = c0 * s;
+        int p1 = c1 * s;
+        int row = c * s;
+        float[] positionPivot = perPosition(pivot, c0, c1, s);
+        float[] positionScale = perPosition(scale, c0, c1, s);
+        FloatVector zero = FloatVector.zero(F);
+        int p = p0;
+        for (; p <= p1 - WIDE; p += WIDE) {
+            int q = p - p0;
+            FloatVector pv0 = FloatVector.fromArray(F, positionPivot, q);
+            FloatVector pv1 = FloatVector.fromArray(F, positionPivot, q + L);
+            FloatVector pv2 = FloatVector.fromArray(F, positionPivot, q + 2 * L);
+            FloatVector pv3 = FloatVector.fromArray(F, positionPivot, q + 3 * L);
+            FloatVector sv0 = FloatVector.fromArray(F, positionScale, q);
+            FloatVector sv1 = FloatVector.fromArray(F, positionScale, q + L);
+            FloatVector sv2 = FloatVector.fromArray(F, positionScale, q + 2 * L);
+            FloatVector sv3 = FloatVector.fromArray(F, positionScale, q + 3 * L);
+            FloatVector mean0 = zero, mean1 = zero, mean2 = zero, mean3 = zero;
+            FloatVector q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+            int steps = 0;
+            for (int i = 0; i < n; i++) {
+                int base = xOffset + i * row + p;
+                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
+                FloatVector v0 = FloatVector.fromArray(F, x, base).sub(pv0).mul(sv0);
+                FloatVector v1 = FloatVector.fromArray(F, x, base + L).sub(pv1).mul(sv1);
+                FloatVector v2 = FloatVector.fromArray(F, x, base + 2 * L).sub(pv2).mul(sv2);
+                FloatVector v3 = FloatVector.fromArray(F, x, base + 3 * L).sub(pv3).mul(sv3);
+                FloatVector d0 = v0.sub(mean0);
+                FloatVector d1 = v1.sub(mean1);
+                FloatVector d2 = v2.sub(mean2);
+                FloatVector d3 = v3.sub(mean3);
+                mean0 = d0.fma(r, mean0);
+                mean1 = d1.fma(r, mean1);
+                mean2 = d2.fma(r, mean2);
+                mean3 = d3.fma(r, mean3);
+                q0 = d0.fma(v0.sub(mean0), q0);
+                q1 = d1.fma(v1.sub(mean1), q1);
+                q2 = d2.fma(v2.sub(mean2), q2);
+                q3 = d3.fma(v3.sub(mean3), q3);
+                if (steps == BLOCK || i == n - 1) {
+                    mean0.intoArray(laneMean, 0);
+                    mean1.intoArray(laneMean, L);
+                    mean2.intoArray(laneMean, 2 * L);
+                    mean3.intoArray(laneMean, 3 * L);
+                    q0.intoArray(laneM2, 0);
+                    q1.intoArray(laneM2, L);
+                    q2.intoArray(laneM2, 2 * L);
+                    q3.intoArray(laneM2, 3 * L);
+                    foldPositions(laneMean, laneM2, WIDE, steps, p, s, c0, count, mu, m2);
+                    mean0 = mean1 = mean2 = mean3 = q0 = q1 = q2 = q3 = zero;
+                    steps = 0;
+                }
+            }
+        }
+        for (; p <= p1 - L; p += L) {
+            FloatVector pv = FloatVector.fromArray(F, positionPivot, p - p0);
+            FloatVector sv = FloatVector.fromArray(F, positionScale, p - p0);
+            FloatVector meanT = zero, qT = zero;
+            int steps = 0;
+            for (int i = 0; i < n; i++) {
+                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
+                FloatVector v = FloatVector.fromArray(F, x, xOffset + i * row + p).sub(pv).mul(sv);
+                FloatVector d = v.sub(meanT);
+                meanT = d.fma(r, meanT);
+                qT = d.fma(v.sub(meanT), qT);
+                if (steps == BLOCK || i == n - 1) {
+                    meanT.intoArray(laneMean, 0);
+                    qT.intoArray(laneM2, 0);
+                    foldPositions(laneMean, laneM2, L, steps, p, s, c0, count, mu, m2);
+                    meanT = qT = zero;
+                    steps = 0;
+                }
+            }
+        }
+        for (; p < p1; p++) {
+            int ch = p / s;
+            double pivotValue = positionPivot[p - p0];
+            double scaleValue = positionScale[p - p0];
+            double tailCount = 0, tailMean = 0, tailM2 = 0;
+            for (int i = 0; i < n; i++) {
+                double v = (x[xOffset + i * row + p] - pivotValue) * scaleValue;
+                tailCount++;
+                double d = v - tailMean;
+                tailMean += d / tailCount;
+                tailM2 += d * (v - tailMean);
+            }
+            merge(count, mu, m2, ch - c0, tailCount, tailMean, tailM2);
+        }
+    }
+
+    /** Folds lane states of consecutive positions starting at p into their channels' accumulators. */
+    private static void foldPositions(float[] laneMean, float[] laneM2, int lanes, int steps, int p, int s,
+            int c0, double[] count, double[] mu, double[] m2) {
+        int ch = p / s;
+        int within = p - ch * s;
+        for (int t = 0; t < lanes; t++) {
+            merge(count, mu, m2, ch - c0, steps, laneMean[t], laneM2[t]);
+            if (++within == s) {
+                within = 0;
+                ch++;
+            }
+        }
+    }
+
+    /** Per-channel values repeated s times each for channels [c0, c1), indexed from 0; s = 1 copies. */
+    private static float[] perPosition(float[] perChannel, int c0, int c1, int s) {
+        float[] out = new float[(c1 - c0) * s];
+        for (int ch = c0; ch < c1; ch++) {
+            java.util.Arrays.fill(out, (ch - c0) * s, (ch - c0 + 1) * s, perChannel[ch]);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------------
+    // element-wise passes
+
+    @Override
+    public void affine(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0, int c1,
+            float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+        if (alongRuns(s)) {
+            int bound = F.loopBound(s);
+            for (int ch = c0; ch < c1; ch++) {
+                FloatVector hi = FloatVector.broadcast(F, centerHi[ch]);
+                FloatVector lo = FloatVector.broadcast(F, centerLo[ch]);
+                FloatVector a = FloatVector.broadcast(F, scale[ch]);
+                FloatVector b = FloatVector.broadcast(F, shift[ch]);
+                for (int i = 0; i < n; i++) {
+                    int in = xOffset + (i * c + ch) * s;
+                    int out = yOffset + (i * c + ch) * s;
+                    int j = 0;
+                    for (; j < bound; j += L) {
+                        FloatVector.fromArray(F, x, in + j).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j);
+                    }
+                    if (j < s) {
+                        VectorMask<Float> m = F.indexInRange(j, s);
+                        FloatVector.fromArray(F, x, in + j, m).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j, m);
+                    }
+                }
+            }
+            return;
+        }
+        int p0 = c0 * s;
+        int width = (c1 - c0) * s;
+        int row = c * s;
+        float[] hiP = perPosition(centerHi, c0, c1, s);
+        float[] loP = perPosition(centerLo, c0, c1, s);
+        float[] aP = perPosition(scale, c0, c1, s);
+        float[] bP = perPosition(shift, c0, c1, s);
+        int bound = F.loopBound(width);
+        for (int i = 0; i < n; i++) {
+            int in = xOffset + i * row + p0;
+            int out = yOffset + i * row + p0;
+            int q = 0;
+            for (; q < bound; q += L) {
+                FloatVector.fromArray(F, x, in + q)
+                        .sub(FloatVector.fromArray(F, hiP, q))
+                        .sub(FloatVector.fromArray(F, loP, q))
+                        .fma(FloatVector.fromArray(F, aP, q), FloatVector.fromArray(F, bP, q))
+                        .intoArray(y, out + q);
+            }
+            if (q < width) {
+                VectorMask<Float> m = F.indexInRange(q, width);
+                FloatVector.fromArray(F, x, in + q, m)
+                        .sub(FloatVector.fromArray(F, hiP, q, m))
+                        .sub(FloatVector.fromArray(F, loP, q, m))
+                        .fma(FloatVector.fromArray(F, aP, q, m), FloatVector.fromArray(F, bP, q, m))
+                        .intoArray(y, out + q, m);
+            }
+        }
+    }
+
+    @Override
+    public void gradientInput(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
+            int n, int c, int s, int c0, int c1,
+            float[] center, double[] dyScale, double[] centeredScale, double[] shift) {
+        // dx is a difference of terms much larger than itself when dy is nearly explained by the mean and xhat:
+        // computing it in double keeps the float32 result within a few ulps of the exact value.
+        if (alongRuns(s)) {
+            int bound = FH.loopBound(s);
+            for (int ch = c0; ch < c1; ch++) {
+                DoubleVector m = DoubleVector.broadcast(D, center[ch]);
+                DoubleVector a = DoubleVector.broadcast(D, dyScale[ch]);
+                DoubleVector b = DoubleVector.broadcast(D, centeredScale[ch]);
+                DoubleVector d = DoubleVector.broadcast(D, shift[ch]);
+                for (int i = 0; i < n; i++) {
+                    int g = dyOffset + (i * c + ch) * s;
+                    int in = xOffset + (i * c + ch) * s;
+                    int out = dxOffset + (i * c + ch) * s;
+                    int j = 0;
+                    for (; j < bound; j += DL) {
+                        DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
+                        narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc.fma(b, d)))
+                                .intoArray(dx, out + j);
+                    }
+                    if (j < s) {
+                        VectorMask<Float> k = FH.indexInRange(j, s);
+                        DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m);
+                        narrow(widen(FloatVector.fromArray(FH, dy, g + j, k)).mul(a).sub(xc.fma(b, d)))
+                                .intoArray(dx, out + j, k);
+                    }
+                }
+            }
+            return;
+        }
+        int p0 = c0 * s;
+        int width = (c1 - c0) * s;
+        int row = c * s;
+        double[] mP = widenedPerPosition(center, c0, c1, s);
+        double[] aP = perPosition(dyScale, c0, c1, s);
+        double[] bP = perPosition(centeredScale, c0, c1, s);
+        double[] dP = perPosition(shift, c0, c1, s);
+        for (int i = 0; i < n; i++) {
+            int g = dyOffset + i * row + p0;
+            int in = xOffset + i * row + p0;
+            int out = dxOffset + i * row + p0;
+            for (int q = 0; q < width; q += DL) {
+                VectorMask<Float> k = FH.indexInRange(q, width);
+                VectorMask<Double> kd = D.indexInRange(q, width);
+                DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + q, k))
+                        .sub(DoubleVector.fromArray(D, mP, q, kd));
+                narrow(widen(FloatVector.fromArray(FH, dy, g + q, k)).mul(DoubleVector.fromArray(D, aP, q, kd))
+                        .sub(xc.fma(DoubleVector.fromArray(D, bP, q, kd), DoubleVector.fromArray(D, dP, q, kd))))
+                        .intoArray(dx, out + q, k);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------
+    // backward sums
+
+    @Override
+    public void gradientSums(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s, int c0,
+            int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
+        // Sums of up to 2^31 terms that often cancel: accumulate in double lanes (products of widened floats
+        // are exact), which costs nothing measurable in a pass bound by memory.
+        DoubleVector zero = DoubleVector.zero(D);
+        if (alongRuns(s)) {
+            int bound = FH.loopBound(s);
+            for (int ch = c0; ch < c1; ch++) {
+                DoubleVector m = DoubleVector.broadcast(D, center[ch]);
+                DoubleVector g0 = zero, g1 = zero, h0 = zero, h1 = zero;
+                for (int i = 0; i < n; i++) {
+                    int g = dyOffset + (i * c + ch) * s;
+                    int in = xOffset + (i * c + ch) * s;
+                    int j = 0;
+                    // Two accumulator pairs: independent add chains.
+                    for (; j + DL < bound; j += 2 * DL) {
+                        DoubleVector a0 = widen(FloatVector.fromArray(FH, dy, g + j));
+                        DoubleVector a1 = widen(FloatVector.fromArray(FH, dy, g + j + DL));
+                        g0 = g0.add(a0);
+                        g1 = g1.add(a1);
+                        h0 = a0.fma(widen(FloatVector.fromArray(FH, x, in + j)).sub(m), h0);
+                        h1 = a1.fma(widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m), h1);
+                    }
+                    for (; j < s; j += DL) {
+                        VectorMask<Float> k = FH.indexInRange(j, s);
+                        DoubleVector a0 = widen(FloatVector.fromArray(FH, dy, g + j, k));
+                        g0 = g0.add(a0);
+                        // Inactive lanes hold dy = 0, and (0 - center) * 0 adds nothing.
+                        h0 = a0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
+                    }
+                }
+                sumDy[ch] = g0.add(g1).reduceLanes(VectorOperators.ADD);
+                sumDyCentered[ch] = h0.add(h1).reduceLanes(VectorOperators.ADD);
+            }
+            return;
+        }
+        int p0 = c0 * s;
+        int width = (c1 - c0) * s;
+        int row = c * s;
+        double[] mP = widenedPerPosition(center, c0, c1, s);
+        for (int ch = c0; ch < c1; ch++) {
+            sumDy[ch] = 0;
+            sumDyCentered[ch] = 0;
+        }
+        double[] laneDy = new double[DL];
+        double[] laneDyXc = new double[DL];
+        for (int q = 0; q < width; q += DL) {
+            VectorMask<Float> k = FH.indexInRange(q, width);
+            DoubleVector m = DoubleVector.fromArray(D, mP, q, D.indexInRange(q, width));
+            DoubleVector g0 = zero, h0 = zero;
+            for (int i = 0; i < n; i++) {
+                DoubleVector a = widen(FloatVector.fromArray(FH, dy, dyOffset + i * row + p0 + q, k));
+                g0 = g0.add(a);
+                h0 = a.fma(widen(FloatVector.fromArray(FH, x, xOffset + i * row + p0 + q, k)).sub(m), h0);
+            }
+            g0.intoArray(laneDy, 0);
+            h0.intoArray(laneDyXc, 0);
+            int active = Math.min(DL, width - q);
+            int ch = c0 + q / s;
+            int within = q % s;
+            for (int t = 0; t < active; t++) {
+                sumDy[ch] += laneDy[t];
+                sumDyCentered[ch] += laneDyXc[t];
+                if (++within == s) {
+                    within = 0;
+                    ch++;
+                }
+            }
+        }
+    }
+
+    private static DoubleVector widen(FloatVector v) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    private static FloatVector narrow(DoubleVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
+    }
+
+    private static double[] perPosition(double[] perChannel, int c0, int c1, int s) {
+        double[] out = new double[(c1 - c0) * s];
+        for (int ch = c0; ch < c1; ch++) {
+            java.util.Arrays.fill(out, (ch - c0) * s, (ch - c0 + 1) * s, perChannel[ch]);
+        }
+        return out;
+    }
+
+    private static double[] widenedPerPosition(float[] perChannel, int c0, int c1, int s) {
+        double[] out = new double[(c1 - c0) * s];
+        for (int ch = c0; ch < c1; ch++) {
+            java.util.Arrays.fill(out, (ch - c0) * s, (ch - c0 + 1) * s, perChannel[ch]);
+        }
+        return out;
+    }
+}

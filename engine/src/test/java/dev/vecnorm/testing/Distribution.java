@@ -1,0 +1,97 @@
+package dev.vecnorm.testing;
+
+import dev.vecnorm.NcsShape;
+import java.util.SplittableRandom;
+
+/** Data distributions that break naive normalization code (DESIGN.md, numerics). */
+public enum Distribution {
+    NORMAL {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) (gaussian(r) * (1 + ch % 3) + ch % 5 - 2);
+        }
+    },
+    UNIFORM {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) (r.nextDouble(-1, 1) * 3);
+        }
+    },
+    /** Mean 1e4, std 1e-2: float sum/sumsq gives garbage here. */
+    LARGE_OFFSET {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) (1e4 + ch + 1e-2 * gaussian(r));
+        }
+    },
+    /** Cauchy, clipped to +-1e6. */
+    HEAVY_TAILS {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            double v = Math.tan(Math.PI * (r.nextDouble() - 0.5));
+            return (float) Math.max(-1e6, Math.min(1e6, v));
+        }
+    },
+    TINY {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) (1e-20 * (1 + gaussian(r)));
+        }
+    },
+    HUGE {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) (1e15 * (1 + gaussian(r)));
+        }
+    },
+    CONSTANT {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return 0.75f + ch;
+        }
+    },
+    TWO_VALUES {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return r.nextBoolean() ? -3.5f : 1.25f;
+        }
+    },
+    /** Each channel from a different one of the above, so one tensor mixes magnitudes. */
+    MIXTURE {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            Distribution[] all = values();
+            return all[ch % (all.length - 1)].sample(r, ch);
+        }
+    };
+
+    abstract float sample(SplittableRandom r, int ch);
+
+    /** A dense tensor of the shape with every channel drawn from this distribution. */
+    public float[] tensor(NcsShape sh, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[sh.size()];
+        for (int i = 0; i < sh.n(); i++) {
+            for (int ch = 0; ch < sh.c(); ch++) {
+                for (int j = 0; j < sh.s(); j++) {
+                    x[Float64Reference.at(sh, i, ch, j)] = sample(r, ch);
+                }
+            }
+        }
+        return x;
+    }
+
+    static double gaussian(SplittableRandom r) {
+        return r.nextGaussian();
+    }
+
+    /** Random floats in [lo, hi). */
+    public static float[] uniform(int length, float lo, float hi, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[length];
+        for (int i = 0; i < length; i++) {
+            a[i] = (float) r.nextDouble(lo, hi);
+        }
+        return a;
+    }
+}
