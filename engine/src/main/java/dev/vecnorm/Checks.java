@@ -107,11 +107,17 @@ final class Checks {
                     if (a.sameAs(b) && permitted(a, b)) {
                         continue;
                     }
-                    throw new IllegalArgumentException(a.name + " (offset " + a.offset + ", length " + a.length
-                            + ") overlaps " + b.name + " (offset " + b.offset + ", length " + b.length
-                            + ") in the same array" + (a.sameAs(b) ? "; that aliasing is not allowed here" : ""));
+                    reject(a.output ? a : b, a.output ? b : a);
                 }
             }
+        }
+
+        /** Names the written region first: "y (...) overlaps x (...)". */
+        private static void reject(Region written, Region other) {
+            throw new IllegalArgumentException(written.name + " (offset " + written.offset + ", length "
+                    + written.length + ") overlaps " + other.name + " (offset " + other.offset + ", length "
+                    + other.length + ") in the same array"
+                    + (written.sameAs(other) ? "; that aliasing is not allowed here" : ""));
         }
 
         private boolean permitted(Region a, Region b) {
