@@ -175,20 +175,27 @@ public final class BatchNormOps {
 
         double[] sumDy = new double[c];
         double[] sumDyCentered = new double[c];
-        kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), 0, c, saveMean, sumDy, sumDyCentered);
-        if (dx != null) {
-            double count = sh.perChannel();
-            double[] dyScale = new double[c];
-            double[] centeredScale = new double[c];
-            double[] shift = new double[c];
-            for (int ch = 0; ch < c; ch++) {
+        double[] dyScale = new double[c];
+        double[] centeredScale = new double[c];
+        double[] shift = new double[c];
+        double count = sh.perChannel();
+        int block = channelsPerBlock(sh, 2);
+        for (int c0 = 0; c0 < c; c0 += block) {
+            int c1 = Math.min(c, c0 + block);
+            // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
+            kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), c0, c1, saveMean, sumDy,
+                    sumDyCentered);
+            if (dx == null) {
+                continue;
+            }
+            for (int ch = c0; ch < c1; ch++) {
                 double invStd = saveInvStd[ch];
                 double k = gammaOf(gamma, ch) * invStd;
                 dyScale[ch] = k;
                 centeredScale[ch] = k * invStd * invStd * sumDyCentered[ch] / count;
                 shift[ch] = k * sumDy[ch] / count;
             }
-            kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), 0, c,
+            kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1,
                     saveMean, dyScale, centeredScale, shift);
         }
         writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
@@ -290,7 +297,12 @@ public final class BatchNormOps {
     }
 
     private static int channelsPerBlock(NcsShape sh) {
-        long bytesPerChannel = 4L * sh.perChannel();
+        return channelsPerBlock(sh, 1);
+    }
+
+    /** Channels whose slices of {@code tensors} input tensors fit the cache budget together (at least 1). */
+    private static int channelsPerBlock(NcsShape sh, int tensors) {
+        long bytesPerChannel = 4L * tensors * sh.perChannel();
         return (int) Math.max(1, Math.min(sh.c(), CACHE_BLOCK_BYTES / bytesPerChannel));
     }
 
