@@ -20,8 +20,11 @@ import java.util.Objects;
  */
 public final class BatchNormOps {
 
-    /** Channel blocks are sized so that a block's slice stays in L2 between the statistics and normalize passes. */
-    private static final long CACHE_BLOCK_BYTES = 512 * 1024;
+    /**
+     * Channel blocks are sized so that a block's slice stays in L2 between the statistics and normalize passes.
+     * The system property vecnorm.cacheBlockBytes overrides it (tests use tiny blocks to run many of them).
+     */
+    private static final long CACHE_BLOCK_BYTES = Long.getLong("vecnorm.cacheBlockBytes", 512 * 1024);
 
     private static final class DefaultHolder {
         static final BatchNormOps DEFAULT = new BatchNormOps(Kernels.preferred());

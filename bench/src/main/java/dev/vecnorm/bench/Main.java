@@ -16,6 +16,8 @@ public final class Main {
 
     private static final String USAGE = """
             usage: vecnorm.jar COMMAND [ARGS]
+              compare [--quick] [--threads T] [--out DIR] [--shapes NxCxHxW,...]
+                                                      time every implementation and peer, self-checking
               conform [--atol A] [--rtol R] DIR...   run ONNX-style BatchNormalization(Grad) cases
               jmh [JMH ARGS]                          run the JMH benchmarks (-h for JMH's options)
             """;
@@ -37,6 +39,8 @@ public final class Main {
         switch (args[0]) {
             case "conform":
                 return conform(rest, out, err);
+            case "compare":
+                return dev.vecnorm.bench.compare.Compare.run(rest, out, err);
             case "jmh":
                 org.openjdk.jmh.Main.main(rest);
                 return 0;

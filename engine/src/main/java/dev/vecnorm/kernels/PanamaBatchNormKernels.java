@@ -282,8 +282,9 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         int p0 = c0 * s;
         int p1 = c1 * s;
         int row = c * s;
-        float[] positionPivot = perPosition(pivot, c0, c1, s);
-        float[] positionScale = perPosition(scale, c0, c1, s);
+        // pivot and scale are indexed from c0 (channel c0 at 0), unlike the absolute per-channel arguments.
+        float[] positionPivot = perPosition(pivot, 0, c1 - c0, s);
+        float[] positionScale = perPosition(scale, 0, c1 - c0, s);
         FloatVector zero = FloatVector.zero(F);
         int p = p0;
         for (; p <= p1 - WIDE; p += WIDE) {
@@ -384,6 +385,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     }
 
     /** Per-channel values repeated s times each for channels [c0, c1), indexed from 0; s = 1 copies. */
+    /** perChannel[c0 .. c1) repeated s times each, indexed from 0. */
     private static float[] perPosition(float[] perChannel, int c0, int c1, int s) {
         float[] out = new float[(c1 - c0) * s];
         for (int ch = c0; ch < c1; ch++) {

@@ -71,6 +71,10 @@ class KernelAccuracyTest {
                 }
             }
         }
+        // Several L2-sized channel blocks (the second starting at c0 > 0) in both strategies.
+        out.add(Arguments.of(new int[] {256, 1024}, Distribution.MIXTURE, 1e-5));
+        out.add(Arguments.of(new int[] {64, 300, 5}, Distribution.LARGE_OFFSET, 1e-5));
+        out.add(Arguments.of(new int[] {4, 40, 33, 33}, Distribution.HEAVY_TAILS, 1e-5));
         for (Distribution d : distributions) {
             out.add(Arguments.of(new int[] {32, 3, 56, 56}, d, 1e-5));
             out.add(Arguments.of(new int[] {256, 64}, d, 1e-5));

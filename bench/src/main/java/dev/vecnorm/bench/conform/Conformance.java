@@ -1,6 +1,7 @@
 package dev.vecnorm.bench.conform;
 
 import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.bench.Json;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.io.Npy;
 import dev.vecnorm.io.Npy.NpyArray;

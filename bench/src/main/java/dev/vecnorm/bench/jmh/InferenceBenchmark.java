@@ -1,6 +1,7 @@
 package dev.vecnorm.bench.jmh;
 
 import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.bench.Floor;
 import dev.vecnorm.bench.PlainJavaBatchNorm;
 import dev.vecnorm.kernels.Kernels;
 import java.util.concurrent.TimeUnit;

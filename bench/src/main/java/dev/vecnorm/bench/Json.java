@@ -1,4 +1,4 @@
-package dev.vecnorm.bench.conform;
+package dev.vecnorm.bench;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,7 +9,7 @@ import java.util.Map;
  * A small strict JSON reader for case.json files: objects become {@code Map<String, Object>}, arrays
  * {@code List<Object>}, numbers {@code Double}, plus String, Boolean and null. Enough for metadata; no streaming.
  */
-final class Json {
+public final class Json {
 
     private final String text;
     private int pos;
@@ -19,7 +19,7 @@ final class Json {
     }
 
     /** Parses one JSON value; throws IllegalArgumentException with the position of the first problem. */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json p = new Json(text);
         Object value = p.value();
         p.skipSpace();

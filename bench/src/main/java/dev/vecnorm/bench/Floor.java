@@ -1,17 +1,17 @@
-package dev.vecnorm.bench.jmh;
+package dev.vecnorm.bench;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The bandwidth floor: a streaming {@code y = a*x + b} that reads x once and writes y once. */
-final class Floor {
+public final class Floor {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private Floor() {
     }
 
-    static void affine(float[] x, float[] y, float a, float b) {
+    public static void affine(float[] x, float[] y, float a, float b) {
         FloatVector va = FloatVector.broadcast(F, a);
         FloatVector vb = FloatVector.broadcast(F, b);
         int i = 0;
@@ -25,7 +25,7 @@ final class Floor {
     }
 
     /** Reads two arrays and writes one: the 12 B/elem floor of backward. */
-    static void affine2(float[] x, float[] dy, float[] dx, float a, float b) {
+    public static void affine2(float[] x, float[] dy, float[] dx, float a, float b) {
         FloatVector va = FloatVector.broadcast(F, a);
         FloatVector vb = FloatVector.broadcast(F, b);
         int i = 0;

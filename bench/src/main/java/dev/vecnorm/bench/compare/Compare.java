@@ -1,0 +1,215 @@
+package dev.vecnorm.bench.compare;
+
+import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.NcsShape;
+import dev.vecnorm.RunningStats;
+import dev.vecnorm.bench.Floor;
+import dev.vecnorm.bench.PlainJavaBatchNorm;
+import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.testing.Distribution;
+import dev.vecnorm.testing.Float64Reference;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code vecnorm.jar compare [--quick] [--threads T] [--out DIR] [--shapes AxBx..,...]}: times every
+ * implementation on DESIGN.md's shapes, single run, self-checking (each output against float64), against a
+ * same-run streaming floor and against PyTorch when it is installed; prints a table per shape and writes
+ * compare.md, compare.csv and one chart per op to DIR.
+ */
+public final class Compare {
+
+    static final List<String> SHAPES = List.of("32x64x56x56", "32x256x56x56", "32x512x28x28", "32x1024x14x14",
+            "32x2048x7x7", "256x1024", "1x64x56x56", "8x3x224x224");
+    static final String FLOOR = "floor (streaming a*x+b)";
+    static final String SCALAR = "vecnorm scalar reference";
+    static final String PLAIN = "plain Java loop";
+    static final String VECTOR = "vecnorm Vector API";
+
+    private Compare() {
+    }
+
+    /** Runs the command; returns the exit status (0 ok, 1 a self-check failed, 2 usage). */
+    public static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
+        boolean quick = false;
+        int threads = 1;
+        Path dir = Path.of("compare-results");
+        List<String> shapes = SHAPES;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--quick" -> quick = true;
+                    case "--threads" -> threads = Integer.parseInt(next(args, ++i, "--threads"));
+                    case "--out" -> dir = Path.of(next(args, ++i, "--out"));
+                    case "--shapes" -> shapes = List.of(next(args, ++i, "--shapes").split(","));
+                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
+                }
+            }
+            if (threads < 1) {
+                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            }
+            shapes.forEach(s -> NcsShape.of(parse(s)));
+        } catch (IllegalArgumentException e) {
+            err.println("compare: " + e.getMessage());
+            err.println("usage: compare [--quick] [--threads T] [--out DIR] [--shapes NxCxHxW,...]");
+            return 2;
+        }
+        if (Kernels.vector().isEmpty()) {
+            err.println("compare: the Vector API kernels cannot run: " + Kernels.vectorUnavailableReason().orElse(""));
+            return 2;
+        }
+        Files.createDirectories(dir);
+        Timer timer = quick ? new Timer(2, 3, 0.05) : new Timer(5, 10, 1.0);
+        out.println("vecnorm compare" + (quick ? " --quick" : "") + ": " + Environment.describe(threads));
+        if (threads > 1) {
+            out.println("note: vecnorm has no multithreaded kernels yet; its rows are single-threaded, peers use "
+                    + threads + " threads");
+        }
+        PyTorchPeer torch = PyTorchPeer.run(shapes, threads, quick, dir, out);
+        List<Row> rows = new ArrayList<>();
+        boolean ok = true;
+        for (String shape : shapes) {
+            List<Row> shapeRows = measure(shape, timer, torch);
+            rows.addAll(shapeRows);
+            Report.printTable(shape, shapeRows, out);
+            for (Row r : shapeRows) {
+                if (r.implementation().startsWith("vecnorm") && !(r.maxError() <= 1e-5)) {
+                    out.println("SELF-CHECK FAILED: " + r.implementation() + " " + r.op().label + " max error "
+                            + r.maxError());
+                    ok = false;
+                }
+            }
+        }
+        Report.write(rows, dir, quick, threads, torch);
+        out.println("wrote " + dir.resolve("compare.md") + ", compare.csv and compare-<op>.png");
+        return ok ? 0 : 1;
+    }
+
+    private static String next(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    static int[] parse(String shape) {
+        try {
+            return Arrays.stream(shape.trim().split("x")).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad shape '" + shape + "' (expected e.g. 32x256x56x56)");
+        }
+    }
+
+    private static List<Row> measure(String spec, Timer timer, PyTorchPeer torch) {
+        int[] dims = parse(spec);
+        NcsShape sh = NcsShape.of(dims);
+        int n = sh.n();
+        int c = sh.c();
+        int s = sh.s();
+        float[] x = Distribution.NORMAL.tensor(sh, 1);
+        float[] dy = Distribution.UNIFORM.tensor(sh, 2);
+        float[] out = new float[sh.size()];
+        float[] gamma = Distribution.uniform(c, 0.5f, 2f, 3);
+        float[] beta = Distribution.uniform(c, -1f, 1f, 4);
+        float[] runMean = Distribution.uniform(c, -0.5f, 0.5f, 5);
+        float[] runVar = Distribution.uniform(c, 0.5f, 2f, 6);
+        float[] mean = new float[c];
+        float[] invStd = new float[c];
+        float[] dgamma = new float[c];
+        float[] dbeta = new float[c];
+        double eps = 1e-5;
+        BatchNormOps vector = BatchNormOps.using(Kernels.vector().orElseThrow());
+        BatchNormOps scalar = BatchNormOps.using(Kernels.scalar());
+        List<Row> rows = new ArrayList<>();
+
+        // Training: the saved statistics of the last call feed backward below.
+        Float64Reference.Training training = Float64Reference.training(sh, x, gamma, beta, eps);
+        float[] rm = runMean.clone();
+        float[] rv = runVar.clone();
+        double floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f));
+        double scalarMs = timer.medianMillis(() -> scalar.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps,
+                mean, invStd, RunningStats.pytorch(rm, rv, 0.1)));
+        double scalarErr = error(training.y(), out);
+        double plainMs = timer.medianMillis(() -> PlainJavaBatchNorm.forwardTraining(n, c, s, x, out, gamma, beta,
+                eps, mean, invStd));
+        double plainErr = error(training.y(), out);
+        double vectorMs = timer.medianMillis(() -> vector.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps,
+                mean, invStd, RunningStats.pytorch(rm, rv, 0.1)));
+        double vectorErr = error(training.y(), out);
+        addRows(rows, spec, Op.TRAINING, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
+                new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
+
+        double[] inference = Float64Reference.inference(sh, x, gamma, beta, runMean, runVar, eps);
+        floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f));
+        scalarMs = timer.medianMillis(() -> scalar.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar,
+                eps));
+        scalarErr = error(inference, out);
+        plainMs = timer.medianMillis(() -> PlainJavaBatchNorm.forwardInference(n, c, s, x, out, gamma, beta, runMean,
+                runVar, eps));
+        plainErr = error(inference, out);
+        vectorMs = timer.medianMillis(() -> vector.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar,
+                eps));
+        vectorErr = error(inference, out);
+        addRows(rows, spec, Op.INFERENCE, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
+                new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
+
+        Float64Reference.Gradients grads = Float64Reference.backward(sh, dy, x, gamma, mean, invStd);
+        floor = timer.medianMillis(() -> Floor.affine2(x, dy, out, 1.0001f, 0.5f));
+        scalarMs = timer.medianMillis(() -> scalar.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
+                dbeta));
+        scalarErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
+                error(grads.dbeta(), dbeta)));
+        plainMs = timer.medianMillis(() -> PlainJavaBatchNorm.backward(n, c, s, dy, x, gamma, mean, invStd, out,
+                dgamma, dbeta));
+        plainErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
+                error(grads.dbeta(), dbeta)));
+        vectorMs = timer.medianMillis(() -> vector.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
+                dbeta));
+        vectorErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
+                error(grads.dbeta(), dbeta)));
+        addRows(rows, spec, Op.BACKWARD, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
+                new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
+        return rows;
+    }
+
+    private static void addRows(List<Row> rows, String spec, Op op, NcsShape sh, double floor, double scalarMs,
+            PyTorchPeer torch, String[] names, double[] ms, double[] errors) {
+        double torchMs = torch == null ? Double.NaN : torch.best(spec, op);
+        rows.add(new Row(spec, op, FLOOR, floor, sh.size(), floor, scalarMs, torchMs, Double.NaN));
+        for (int i = 0; i < names.length; i++) {
+            rows.add(new Row(spec, op, names[i], ms[i], sh.size(), floor, scalarMs, torchMs, errors[i]));
+        }
+        if (torch != null) {
+            for (String cap : torch.capabilities) {
+                double t = torch.ms(spec, op, cap);
+                if (!Double.isNaN(t)) {
+                    rows.add(new Row(spec, op, "PyTorch " + torch.version + " " + cap, t, sh.size(), floor, scalarMs,
+                            torchMs, Double.NaN));
+                }
+            }
+        }
+    }
+
+    /** Largest |got - expected| / (1 + |expected|): the accuracy bar of DESIGN.md is 1e-5. NaN on a NaN mismatch. */
+    static double error(double[] expected, float[] got) {
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            if (Double.isNaN(expected[i]) && Float.isNaN(got[i])) {
+                continue;
+            }
+            double e = Math.abs(got[i] - expected[i]) / (1 + Math.abs(expected[i]));
+            if (Double.isNaN(e)) {
+                return Double.NaN;
+            }
+            worst = Math.max(worst, e);
+        }
+        return worst;
+    }
+
+}

@@ -1,0 +1,34 @@
+package dev.vecnorm.bench.compare;
+
+import java.util.Arrays;
+
+/** Median wall-clock time of repeated calls after warm-up; enough for a short self-checking run, not JMH. */
+final class Timer {
+
+    private final int warmups;
+    private final int repetitions;
+    private final double minSeconds;
+
+    Timer(int warmups, int repetitions, double minSeconds) {
+        this.warmups = warmups;
+        this.repetitions = repetitions;
+        this.minSeconds = minSeconds;
+    }
+
+    double medianMillis(Runnable call) {
+        for (int i = 0; i < warmups; i++) {
+            call.run();
+        }
+        double[] times = new double[10 * repetitions];
+        int count = 0;
+        long start = System.nanoTime();
+        while (count < times.length && (count < repetitions || (System.nanoTime() - start) < minSeconds * 1e9)) {
+            long t0 = System.nanoTime();
+            call.run();
+            times[count++] = (System.nanoTime() - t0) / 1e6;
+        }
+        double[] measured = Arrays.copyOf(times, count);
+        Arrays.sort(measured);
+        return count % 2 == 1 ? measured[count / 2] : (measured[count / 2 - 1] + measured[count / 2]) / 2;
+    }
+}
