@@ -107,7 +107,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
                         laneMean, laneM2, count, mu, m2, ch - c0);
             }
         } else {
-            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, laneMean, laneM2, count, mu, m2);
+            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2);
         }
         for (int ch = c0; ch < c1; ch++) {
             int k = ch - c0;
@@ -134,9 +134,11 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         long count = (long) n * s;
         int taken = (int) Math.min(PIVOT_SAMPLES, count);
         for (int t = 0; t < taken; t++) {
+            // Sample t of `taken`, evenly spaced over the channel's n*s values (no division when s == 1: rank 2
+            // layers have thousands of channels and few values each, so this runs often).
             long j = taken == 1 ? 0 : (count - 1) * t / (taken - 1);
-            int i = (int) (j / s);
-            int p = (int) (j % s);
+            int i = s == 1 ? (int) j : (int) (j / s);
+            int p = s == 1 ? 0 : (int) (j - (long) i * s);
             float v = x[xOffset + (i * c + ch) * s + p];
             int u = t;
             while (u > 0 && Float.compare(samples[u - 1], v) > 0) {
@@ -276,97 +278,58 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         }
     }
 
+    /**
+     * Short runs: a row of the block (all positions of channels [c0, c1) for one batch index) is contiguous, so
+     * rows stream in memory order; each position keeps a Welford state in float arrays that stay in L1/L2, and
+     * every {@link #BLOCK} rows the states are folded into their channels in double.
+     */
     private static void welfordAcrossPositions(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
-            float[] pivot, float[] scale, float[] laneMean, float[] laneM2,
-            double[] count, double[] mu, double[] m2) {
+            float[] pivot, float[] scale, double[] count, double[] mu, double[] m2) {
         int p0 = c0 * s;
-        int p1 = c1 * s;
+        int width = (c1 - c0) * s;
         int row = c * s;
         // pivot and scale are indexed from c0 (channel c0 at 0), unlike the absolute per-channel arguments.
         float[] positionPivot = perPosition(pivot, 0, c1 - c0, s);
         float[] positionScale = perPosition(scale, 0, c1 - c0, s);
-        FloatVector zero = FloatVector.zero(F);
-        int p = p0;
-        for (; p <= p1 - WIDE; p += WIDE) {
-            int q = p - p0;
-            FloatVector pv0 = FloatVector.fromArray(F, positionPivot, q);
-            FloatVector pv1 = FloatVector.fromArray(F, positionPivot, q + L);
-            FloatVector pv2 = FloatVector.fromArray(F, positionPivot, q + 2 * L);
-            FloatVector pv3 = FloatVector.fromArray(F, positionPivot, q + 3 * L);
-            FloatVector sv0 = FloatVector.fromArray(F, positionScale, q);
-            FloatVector sv1 = FloatVector.fromArray(F, positionScale, q + L);
-            FloatVector sv2 = FloatVector.fromArray(F, positionScale, q + 2 * L);
-            FloatVector sv3 = FloatVector.fromArray(F, positionScale, q + 3 * L);
-            FloatVector mean0 = zero, mean1 = zero, mean2 = zero, mean3 = zero;
-            FloatVector q0 = zero, q1 = zero, q2 = zero, q3 = zero;
-            int steps = 0;
-            for (int i = 0; i < n; i++) {
-                int base = xOffset + i * row + p;
-                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
-                FloatVector v0 = FloatVector.fromArray(F, x, base).sub(pv0).mul(sv0);
-                FloatVector v1 = FloatVector.fromArray(F, x, base + L).sub(pv1).mul(sv1);
-                FloatVector v2 = FloatVector.fromArray(F, x, base + 2 * L).sub(pv2).mul(sv2);
-                FloatVector v3 = FloatVector.fromArray(F, x, base + 3 * L).sub(pv3).mul(sv3);
-                FloatVector d0 = v0.sub(mean0);
-                FloatVector d1 = v1.sub(mean1);
-                FloatVector d2 = v2.sub(mean2);
-                FloatVector d3 = v3.sub(mean3);
-                mean0 = d0.fma(r, mean0);
-                mean1 = d1.fma(r, mean1);
-                mean2 = d2.fma(r, mean2);
-                mean3 = d3.fma(r, mean3);
-                q0 = d0.fma(v0.sub(mean0), q0);
-                q1 = d1.fma(v1.sub(mean1), q1);
-                q2 = d2.fma(v2.sub(mean2), q2);
-                q3 = d3.fma(v3.sub(mean3), q3);
-                if (steps == BLOCK || i == n - 1) {
-                    mean0.intoArray(laneMean, 0);
-                    mean1.intoArray(laneMean, L);
-                    mean2.intoArray(laneMean, 2 * L);
-                    mean3.intoArray(laneMean, 3 * L);
-                    q0.intoArray(laneM2, 0);
-                    q1.intoArray(laneM2, L);
-                    q2.intoArray(laneM2, 2 * L);
-                    q3.intoArray(laneM2, 3 * L);
-                    foldPositions(laneMean, laneM2, WIDE, steps, p, s, c0, count, mu, m2);
-                    mean0 = mean1 = mean2 = mean3 = q0 = q1 = q2 = q3 = zero;
-                    steps = 0;
-                }
+        float[] laneMean = new float[width];
+        float[] laneM2 = new float[width];
+        int steps = 0;
+        for (int i = 0; i < n; i++) {
+            welfordRow(x, xOffset + i * row + p0, width, positionPivot, positionScale, laneMean, laneM2,
+                    RECIPROCALS[steps++]);
+            if (steps == BLOCK || i == n - 1) {
+                foldPositions(laneMean, laneM2, width, steps, p0, s, c0, count, mu, m2);
+                java.util.Arrays.fill(laneMean, 0f);
+                java.util.Arrays.fill(laneM2, 0f);
+                steps = 0;
             }
         }
-        for (; p <= p1 - L; p += L) {
-            FloatVector pv = FloatVector.fromArray(F, positionPivot, p - p0);
-            FloatVector sv = FloatVector.fromArray(F, positionScale, p - p0);
-            FloatVector meanT = zero, qT = zero;
-            int steps = 0;
-            for (int i = 0; i < n; i++) {
-                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
-                FloatVector v = FloatVector.fromArray(F, x, xOffset + i * row + p).sub(pv).mul(sv);
-                FloatVector d = v.sub(meanT);
-                meanT = d.fma(r, meanT);
-                qT = d.fma(v.sub(meanT), qT);
-                if (steps == BLOCK || i == n - 1) {
-                    meanT.intoArray(laneMean, 0);
-                    qT.intoArray(laneM2, 0);
-                    foldPositions(laneMean, laneM2, L, steps, p, s, c0, count, mu, m2);
-                    meanT = qT = zero;
-                    steps = 0;
-                }
-            }
+    }
+
+    /** One Welford step with weight r for every position of a contiguous row. */
+    private static void welfordRow(float[] x, int base, int width, float[] pivot, float[] scale, float[] laneMean,
+            float[] laneM2, float r) {
+        FloatVector rv = FloatVector.broadcast(F, r);
+        int bound = F.loopBound(width);
+        int q = 0;
+        for (; q < bound; q += L) {
+            FloatVector v = FloatVector.fromArray(F, x, base + q).sub(FloatVector.fromArray(F, pivot, q))
+                    .mul(FloatVector.fromArray(F, scale, q));
+            FloatVector mean = FloatVector.fromArray(F, laneMean, q);
+            FloatVector d = v.sub(mean);
+            mean = d.fma(rv, mean);
+            mean.intoArray(laneMean, q);
+            d.fma(v.sub(mean), FloatVector.fromArray(F, laneM2, q)).intoArray(laneM2, q);
         }
-        for (; p < p1; p++) {
-            int ch = p / s;
-            double pivotValue = positionPivot[p - p0];
-            double scaleValue = positionScale[p - p0];
-            double tailCount = 0, tailMean = 0, tailM2 = 0;
-            for (int i = 0; i < n; i++) {
-                double v = (x[xOffset + i * row + p] - pivotValue) * scaleValue;
-                tailCount++;
-                double d = v - tailMean;
-                tailMean += d / tailCount;
-                tailM2 += d * (v - tailMean);
-            }
-            merge(count, mu, m2, ch - c0, tailCount, tailMean, tailM2);
+        if (q < width) {
+            VectorMask<Float> k = F.indexInRange(q, width);
+            FloatVector v = FloatVector.fromArray(F, x, base + q, k).sub(FloatVector.fromArray(F, pivot, q, k))
+                    .mul(FloatVector.fromArray(F, scale, q, k));
+            FloatVector mean = FloatVector.fromArray(F, laneMean, q, k);
+            FloatVector d = v.sub(mean);
+            mean = d.fma(rv, mean);
+            mean.intoArray(laneMean, q, k);
+            d.fma(v.sub(mean), FloatVector.fromArray(F, laneM2, q, k)).intoArray(laneM2, q, k);
         }
     }
 
@@ -401,29 +364,39 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     public void affine(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0, int c1,
             float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
         if (alongRuns(s)) {
-            int bound = F.loopBound(s);
-            // Memory order (batch outer, channel inner): one long stream, as fast as a plain copy; per-channel
-            // order would restart the hardware prefetchers at every run.
-            for (int i = 0; i < n; i++) {
-                for (int ch = c0; ch < c1; ch++) {
-                    FloatVector hi = FloatVector.broadcast(F, centerHi[ch]);
-                    FloatVector lo = FloatVector.broadcast(F, centerLo[ch]);
-                    FloatVector a = FloatVector.broadcast(F, scale[ch]);
-                    FloatVector b = FloatVector.broadcast(F, shift[ch]);
-                    int in = xOffset + (i * c + ch) * s;
-                    int out = yOffset + (i * c + ch) * s;
-                    int j = 0;
-                    for (; j < bound; j += L) {
-                        FloatVector.fromArray(F, x, in + j).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j);
-                    }
-                    if (j < s) {
-                        VectorMask<Float> m = F.indexInRange(j, s);
-                        FloatVector.fromArray(F, x, in + j, m).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j, m);
-                    }
+            affineAlongRuns(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
+        } else {
+            affineAcrossPositions(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
+        }
+    }
+
+    private static void affineAlongRuns(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
+            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+        int bound = F.loopBound(s);
+        // Memory order (batch outer, channel inner): one long stream, as fast as a plain copy; per-channel
+        // order would restart the hardware prefetchers at every run.
+        for (int i = 0; i < n; i++) {
+            for (int ch = c0; ch < c1; ch++) {
+                FloatVector hi = FloatVector.broadcast(F, centerHi[ch]);
+                FloatVector lo = FloatVector.broadcast(F, centerLo[ch]);
+                FloatVector a = FloatVector.broadcast(F, scale[ch]);
+                FloatVector b = FloatVector.broadcast(F, shift[ch]);
+                int in = xOffset + (i * c + ch) * s;
+                int out = yOffset + (i * c + ch) * s;
+                int j = 0;
+                for (; j < bound; j += L) {
+                    FloatVector.fromArray(F, x, in + j).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j);
+                }
+                if (j < s) {
+                    VectorMask<Float> m = F.indexInRange(j, s);
+                    FloatVector.fromArray(F, x, in + j, m).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j, m);
                 }
             }
-            return;
         }
+    }
+
+    private static void affineAcrossPositions(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
+            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
@@ -461,32 +434,46 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         // dx is a difference of terms much larger than itself when dy is nearly explained by the mean and xhat:
         // computing it in double keeps the float32 result within a few ulps of the exact value.
         if (alongRuns(s)) {
-            int bound = FH.loopBound(s);
-            for (int ch = c0; ch < c1; ch++) {
-                DoubleVector m = DoubleVector.broadcast(D, center[ch]);
-                DoubleVector a = DoubleVector.broadcast(D, dyScale[ch]);
-                DoubleVector b = DoubleVector.broadcast(D, centeredScale[ch]);
-                DoubleVector d = DoubleVector.broadcast(D, shift[ch]);
-                for (int i = 0; i < n; i++) {
-                    int g = dyOffset + (i * c + ch) * s;
-                    int in = xOffset + (i * c + ch) * s;
-                    int out = dxOffset + (i * c + ch) * s;
-                    int j = 0;
-                    for (; j < bound; j += DL) {
-                        DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
-                        narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc.fma(b, d)))
-                                .intoArray(dx, out + j);
-                    }
-                    if (j < s) {
-                        VectorMask<Float> k = FH.indexInRange(j, s);
-                        DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m);
-                        narrow(widen(FloatVector.fromArray(FH, dy, g + j, k)).mul(a).sub(xc.fma(b, d)))
-                                .intoArray(dx, out + j, k);
-                    }
+            gradientInputAlongRuns(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
+                    centeredScale, shift);
+        } else {
+            gradientInputAcrossPositions(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
+                    centeredScale, shift);
+        }
+    }
+
+    private static void gradientInputAlongRuns(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx,
+            int dxOffset, int n, int c, int s, int c0, int c1, float[] center, double[] dyScale,
+            double[] centeredScale, double[] shift) {
+        int bound = FH.loopBound(s);
+        for (int ch = c0; ch < c1; ch++) {
+            DoubleVector m = DoubleVector.broadcast(D, center[ch]);
+            DoubleVector a = DoubleVector.broadcast(D, dyScale[ch]);
+            DoubleVector b = DoubleVector.broadcast(D, centeredScale[ch]);
+            DoubleVector d = DoubleVector.broadcast(D, shift[ch]);
+            for (int i = 0; i < n; i++) {
+                int g = dyOffset + (i * c + ch) * s;
+                int in = xOffset + (i * c + ch) * s;
+                int out = dxOffset + (i * c + ch) * s;
+                int j = 0;
+                for (; j < bound; j += DL) {
+                    DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
+                    narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc.fma(b, d)))
+                            .intoArray(dx, out + j);
+                }
+                if (j < s) {
+                    VectorMask<Float> k = FH.indexInRange(j, s);
+                    DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m);
+                    narrow(widen(FloatVector.fromArray(FH, dy, g + j, k)).mul(a).sub(xc.fma(b, d)))
+                            .intoArray(dx, out + j, k);
                 }
             }
-            return;
         }
+    }
+
+    private static void gradientInputAcrossPositions(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx,
+            int dxOffset, int n, int c, int s, int c0, int c1, float[] center, double[] dyScale,
+            double[] centeredScale, double[] shift) {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
@@ -522,8 +509,13 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
             for (int ch = c0; ch < c1; ch++) {
                 sumsOfChannel(dy, dyOffset, x, xOffset, n, c, s, ch, center[ch], sumDy, sumDyCentered);
             }
-            return;
+        } else {
+            sumsAcrossPositions(dy, dyOffset, x, xOffset, n, c, s, c0, c1, center, sumDy, sumDyCentered);
         }
+    }
+
+    private static void sumsAcrossPositions(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
+            int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
         DoubleVector zero = DoubleVector.zero(D);
         int p0 = c0 * s;
         int width = (c1 - c0) * s;

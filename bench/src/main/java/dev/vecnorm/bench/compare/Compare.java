@@ -65,7 +65,7 @@ public final class Compare {
             return 2;
         }
         Files.createDirectories(dir);
-        Timer timer = quick ? new Timer(2, 3, 0.05) : new Timer(5, 10, 1.0);
+        Timer timer = quick ? new Timer(2, 0.25, 3, 0.05) : new Timer(5, 1.5, 10, 1.0);
         out.println("vecnorm compare" + (quick ? " --quick" : "") + ": " + Environment.describe(threads));
         if (threads > 1) {
             out.println("note: vecnorm has no multithreaded kernels yet; its rows are single-threaded, peers use "

@@ -2,21 +2,27 @@ package dev.vecnorm.bench.compare;
 
 import java.util.Arrays;
 
-/** Median wall-clock time of repeated calls after warm-up; enough for a short self-checking run, not JMH. */
+/**
+ * Median wall-clock time of repeated calls after warm-up; enough for a short self-checking run, not JMH. The
+ * warm-up is counted and timed: C2 needs thousands of loop iterations before small shapes run compiled code.
+ */
 final class Timer {
 
     private final int warmups;
+    private final double warmupSeconds;
     private final int repetitions;
     private final double minSeconds;
 
-    Timer(int warmups, int repetitions, double minSeconds) {
+    Timer(int warmups, double warmupSeconds, int repetitions, double minSeconds) {
         this.warmups = warmups;
+        this.warmupSeconds = warmupSeconds;
         this.repetitions = repetitions;
         this.minSeconds = minSeconds;
     }
 
     double medianMillis(Runnable call) {
-        for (int i = 0; i < warmups; i++) {
+        long warmupStart = System.nanoTime();
+        for (int i = 0; i < warmups || System.nanoTime() - warmupStart < warmupSeconds * 1e9; i++) {
             call.run();
         }
         double[] times = new double[10 * repetitions];
