@@ -126,16 +126,17 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     }
 
     /**
-     * Pivot = median of up to 9 values spread over the channel; scale = a power of two that brings the samples'
+     * Pivot = median of up to 9 values spread over the channel (3 for rank 2); scale = a power of two that brings the samples'
      * spread around the pivot to about 1 (exact to apply, and keeps squares away from float under/overflow).
      */
     private static void choosePivot(float[] x, int xOffset, int n, int c, int s, int ch, float[] samples,
             float[] pivot, float[] scale, int k) {
         long count = (long) n * s;
-        int taken = (int) Math.min(PIVOT_SAMPLES, count);
+        // Rank 2 layers have thousands of channels of a few hundred values each: there, three samples (first,
+        // middle and last row, read along rows) keep the per-channel cost below the cost of the data.
+        int taken = (int) Math.min(s == 1 ? 3 : PIVOT_SAMPLES, count);
         for (int t = 0; t < taken; t++) {
-            // Sample t of `taken`, evenly spaced over the channel's n*s values (no division when s == 1: rank 2
-            // layers have thousands of channels and few values each, so this runs often).
+            // Sample t of `taken`, evenly spaced over the channel's n*s values.
             long j = taken == 1 ? 0 : (count - 1) * t / (taken - 1);
             int i = s == 1 ? (int) j : (int) (j / s);
             int p = s == 1 ? 0 : (int) (j - (long) i * s);
