@@ -72,10 +72,14 @@ public final class Compare {
                     + threads + " threads");
         }
         PyTorchPeer torch = PyTorchPeer.run(shapes, threads, quick, dir, out);
+        String ort = onnxRuntimeVersion();
+        out.println(ort == null ? "ONNX Runtime: skipped (bench/target/lib/onnxruntime-1.22.0.jar is missing; "
+                + "mvn -B package puts it there)" : "ONNX Runtime " + ort + ": in this JVM, CPU provider");
+        warmUpVectorKernels(quick ? 1.5 : 4.0);
         List<Row> rows = new ArrayList<>();
         boolean ok = true;
         for (String shape : shapes) {
-            List<Row> shapeRows = measure(shape, timer, torch);
+            List<Row> shapeRows = measure(shape, timer, torch, ort == null ? null : "ONNX Runtime " + ort, threads);
             rows.addAll(shapeRows);
             Report.printTable(shape, shapeRows, out);
             for (Row r : shapeRows) {
@@ -106,7 +110,41 @@ public final class Compare {
         }
     }
 
-    private static List<Row> measure(String spec, Timer timer, PyTorchPeer torch) {
+    /**
+     * Runs the Vector API kernels on one shape of each loop strategy until C2 has compiled them: before that,
+     * vector code runs interpreted or in C1 (tens of times slower), which a per-measurement warm-up of a fraction
+     * of a second does not always outlast.
+     */
+    private static void warmUpVectorKernels(double seconds) {
+        BatchNormOps vector = BatchNormOps.using(Kernels.vector().orElseThrow());
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        for (int[] dims : new int[][] {{4, 8, 37, 37}, {128, 256}, {8, 64, 5, 5}}) {
+            // S = 1369 runs the wide, single-vector and scalar-tail loops; S = 1 and 25 the position loops.
+            NcsShape sh = NcsShape.of(dims);
+            float[] x = Distribution.NORMAL.tensor(sh, 7);
+            float[] y = new float[sh.size()];
+            float[] mean = new float[sh.c()];
+            float[] invStd = new float[sh.c()];
+            float[] ones = Distribution.uniform(sh.c(), 1f, 2f, 8);
+            long shapeEnd = System.nanoTime() + (end - System.nanoTime()) / 3;
+            while (System.nanoTime() < shapeEnd) {
+                vector.forwardTraining(dims, x, 0, y, 0, null, null, 1e-5, mean, invStd, null);
+                vector.forwardInference(dims, x, 0, y, 0, null, null, mean, ones, 1e-5);
+                vector.backward(dims, x, 0, x, 0, null, mean, invStd, y, 0, null, null);
+            }
+        }
+    }
+
+    /** ONNX Runtime's version when its jar is on the class path (vecnorm.jar's manifest points at lib/). */
+    private static String onnxRuntimeVersion() {
+        try {
+            return OnnxRuntimePeer.version();
+        } catch (LinkageError | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static List<Row> measure(String spec, Timer timer, PyTorchPeer torch, String ort, int threads) {
         int[] dims = parse(spec);
         NcsShape sh = NcsShape.of(dims);
         int n = sh.n();
@@ -144,6 +182,20 @@ public final class Compare {
         double vectorErr = error(training.y(), out);
         addRows(rows, spec, Op.TRAINING, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
                 new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
+        OnnxRuntimePeer onnx = null;
+        if (ort != null) {
+            try {
+                onnx = new OnnxRuntimePeer(dims, x, gamma, beta, runMean, runVar, threads);
+                OnnxRuntimePeer session = onnx;
+                double ms = timer.medianMillis(() -> session.run(true, false));
+                session.run(true, true);
+                rows.add(new Row(spec, Op.TRAINING, ort, ms, sh.size(), floor, scalarMs,
+                        torch == null ? Double.NaN : torch.best(spec, Op.TRAINING), error(training.y(), onnx.lastY())));
+            } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+                rows.add(new Row(spec, Op.TRAINING, ort + " (failed: " + e.getMessage() + ")", Double.NaN, sh.size(),
+                        floor, scalarMs, Double.NaN, Double.NaN));
+            }
+        }
 
         double[] inference = Float64Reference.inference(sh, x, gamma, beta, runMean, runVar, eps);
         floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f));
@@ -158,6 +210,18 @@ public final class Compare {
         vectorErr = error(inference, out);
         addRows(rows, spec, Op.INFERENCE, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
                 new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
+        if (onnx != null) {
+            OnnxRuntimePeer session = onnx;
+            double ms = timer.medianMillis(() -> session.run(false, false));
+            session.run(false, true);
+            rows.add(new Row(spec, Op.INFERENCE, ort, ms, sh.size(), floor, scalarMs,
+                    torch == null ? Double.NaN : torch.best(spec, Op.INFERENCE), error(inference, onnx.lastY())));
+            try {
+                onnx.close();
+            } catch (ai.onnxruntime.OrtException e) {
+                // closing a session after the measurements cannot change them
+            }
+        }
 
         Float64Reference.Gradients grads = Float64Reference.backward(sh, dy, x, gamma, mean, invStd);
         floor = timer.medianMillis(() -> Floor.affine2(x, dy, out, 1.0001f, 0.5f));
