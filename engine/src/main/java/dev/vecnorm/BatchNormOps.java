@@ -156,7 +156,8 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
             shift[ch] = betaOf(beta, ch);
         }
-        kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), 0, c, mean, centerLo, scale, shift);
+        forEachBlock(sh, (c0, c1) -> kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, mean,
+                centerLo, scale, shift));
     }
 
     /**
@@ -244,7 +245,8 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
         }
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        kernels.affine(dy, dyOffset, dx, dxOffset, sh.n(), c, sh.s(), 0, c, zero, zero, scale, zero);
+        forEachBlock(sh, (c0, c1) -> kernels.affine(dy, dyOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1, zero,
+                zero, scale, zero));
     }
 
     private static void checkBackward(NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
@@ -296,6 +298,18 @@ public final class BatchNormOps {
             runningMean[ch] = (float) convention.mix(runningMean[ch], mean[ch], m);
             runningVar[ch] = (float) convention.mix(runningVar[ch],
                     convention.varianceToAverage(variance[ch], count), m);
+        }
+    }
+
+    private interface ChannelRange {
+        void run(int c0, int c1);
+    }
+
+    /** Runs a single-pass kernel block by block, which bounds the kernels' per-position working arrays. */
+    private static void forEachBlock(NcsShape sh, ChannelRange pass) {
+        int block = channelsPerBlock(sh);
+        for (int c0 = 0; c0 < sh.c(); c0 += block) {
+            pass.run(c0, Math.min(sh.c(), c0 + block));
         }
     }
 

@@ -53,6 +53,38 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         }
     }
 
+    /**
+     * Per-thread working arrays, grown on demand and reused, so that a forward pass over hundreds of channel
+     * blocks allocates nothing per block. Each call takes the slots it needs; contents are not preserved.
+     */
+    private static final class Scratch {
+        private final float[][] floats = new float[10][0];
+        private final double[][] doubles = new double[8][0];
+
+        float[] floats(int slot, int length) {
+            if (floats[slot].length < length) {
+                floats[slot] = new float[Math.max(length, 2 * floats[slot].length)];
+            }
+            return floats[slot];
+        }
+
+        double[] doubles(int slot, int length) {
+            if (doubles[slot].length < length) {
+                doubles[slot] = new double[Math.max(length, 2 * doubles[slot].length)];
+            }
+            return doubles[slot];
+        }
+
+        /** A zeroed prefix of {@code length} in a double slot. */
+        double[] zeroedDoubles(int slot, int length) {
+            double[] a = doubles(slot, length);
+            java.util.Arrays.fill(a, 0, length, 0.0);
+            return a;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     private PanamaBatchNormKernels() {
     }
 
@@ -89,25 +121,26 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     public void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
             double[] mean, double[] variance) {
         int channels = c1 - c0;
-        float[] pivot = new float[channels];
-        float[] scale = new float[channels];
-        float[] samples = new float[PIVOT_SAMPLES];
+        Scratch scratch = SCRATCH.get();
+        float[] pivot = scratch.floats(0, channels);
+        float[] scale = scratch.floats(1, channels);
+        float[] samples = scratch.floats(2, PIVOT_SAMPLES);
         for (int ch = c0; ch < c1; ch++) {
             choosePivot(x, xOffset, n, c, s, ch, samples, pivot, scale, ch - c0);
         }
         // Chan accumulators per channel, in pivoted and scaled units: count, mean, M2.
-        double[] count = new double[channels];
-        double[] mu = new double[channels];
-        double[] m2 = new double[channels];
-        float[] laneMean = new float[WIDE];
-        float[] laneM2 = new float[WIDE];
+        double[] count = scratch.zeroedDoubles(0, channels);
+        double[] mu = scratch.zeroedDoubles(1, channels);
+        double[] m2 = scratch.zeroedDoubles(2, channels);
+        float[] laneMean = scratch.floats(3, WIDE);
+        float[] laneM2 = scratch.floats(4, WIDE);
         if (alongRuns(s)) {
             for (int ch = c0; ch < c1; ch++) {
                 welfordAlongRuns(x, xOffset, n, c, s, ch, pivot[ch - c0], scale[ch - c0],
                         laneMean, laneM2, count, mu, m2, ch - c0);
             }
         } else {
-            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2);
+            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2, scratch);
         }
         for (int ch = c0; ch < c1; ch++) {
             int k = ch - c0;
@@ -285,23 +318,25 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
      * every {@link #BLOCK} rows the states are folded into their channels in double.
      */
     private static void welfordAcrossPositions(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
-            float[] pivot, float[] scale, double[] count, double[] mu, double[] m2) {
+            float[] pivot, float[] scale, double[] count, double[] mu, double[] m2, Scratch scratch) {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
         // pivot and scale are indexed from c0 (channel c0 at 0), unlike the absolute per-channel arguments.
-        float[] positionPivot = perPosition(pivot, 0, c1 - c0, s);
-        float[] positionScale = perPosition(scale, 0, c1 - c0, s);
-        float[] laneMean = new float[width];
-        float[] laneM2 = new float[width];
+        float[] positionPivot = perPosition(pivot, 0, c1 - c0, s, scratch.floats(5, width));
+        float[] positionScale = perPosition(scale, 0, c1 - c0, s, scratch.floats(6, width));
+        float[] laneMean = scratch.floats(7, width);
+        float[] laneM2 = scratch.floats(8, width);
+        java.util.Arrays.fill(laneMean, 0, width, 0f);
+        java.util.Arrays.fill(laneM2, 0, width, 0f);
         int steps = 0;
         for (int i = 0; i < n; i++) {
             welfordRow(x, xOffset + i * row + p0, width, positionPivot, positionScale, laneMean, laneM2,
                     RECIPROCALS[steps++]);
             if (steps == BLOCK || i == n - 1) {
                 foldPositions(laneMean, laneM2, width, steps, p0, s, c0, count, mu, m2);
-                java.util.Arrays.fill(laneMean, 0f);
-                java.util.Arrays.fill(laneM2, 0f);
+                java.util.Arrays.fill(laneMean, 0, width, 0f);
+                java.util.Arrays.fill(laneM2, 0, width, 0f);
                 steps = 0;
             }
         }
@@ -349,9 +384,8 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     }
 
     /** Per-channel values repeated s times each for channels [c0, c1), indexed from 0; s = 1 copies. */
-    /** perChannel[c0 .. c1) repeated s times each, indexed from 0. */
-    private static float[] perPosition(float[] perChannel, int c0, int c1, int s) {
-        float[] out = new float[(c1 - c0) * s];
+    /** perChannel[c0 .. c1) repeated s times each into out (indexed from 0), which it returns. */
+    private static float[] perPosition(float[] perChannel, int c0, int c1, int s, float[] out) {
         for (int ch = c0; ch < c1; ch++) {
             java.util.Arrays.fill(out, (ch - c0) * s, (ch - c0 + 1) * s, perChannel[ch]);
         }
@@ -401,10 +435,11 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
-        float[] hiP = perPosition(centerHi, c0, c1, s);
-        float[] loP = perPosition(centerLo, c0, c1, s);
-        float[] aP = perPosition(scale, c0, c1, s);
-        float[] bP = perPosition(shift, c0, c1, s);
+        Scratch scratch = SCRATCH.get();
+        float[] hiP = perPosition(centerHi, c0, c1, s, scratch.floats(5, width));
+        float[] loP = perPosition(centerLo, c0, c1, s, scratch.floats(6, width));
+        float[] aP = perPosition(scale, c0, c1, s, scratch.floats(7, width));
+        float[] bP = perPosition(shift, c0, c1, s, scratch.floats(8, width));
         int bound = F.loopBound(width);
         for (int i = 0; i < n; i++) {
             int in = xOffset + i * row + p0;
@@ -478,10 +513,11 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
-        double[] mP = widenedPerPosition(center, c0, c1, s);
-        double[] aP = perPosition(dyScale, c0, c1, s);
-        double[] bP = perPosition(centeredScale, c0, c1, s);
-        double[] dP = perPosition(shift, c0, c1, s);
+        Scratch scratch = SCRATCH.get();
+        double[] mP = widenedPerPosition(center, c0, c1, s, scratch.doubles(3, width));
+        double[] aP = perPosition(dyScale, c0, c1, s, scratch.doubles(4, width));
+        double[] bP = perPosition(centeredScale, c0, c1, s, scratch.doubles(5, width));
+        double[] dP = perPosition(shift, c0, c1, s, scratch.doubles(6, width));
         for (int i = 0; i < n; i++) {
             int g = dyOffset + i * row + p0;
             int in = xOffset + i * row + p0;
@@ -521,13 +557,14 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
-        double[] mP = widenedPerPosition(center, c0, c1, s);
+        Scratch scratch = SCRATCH.get();
+        double[] mP = widenedPerPosition(center, c0, c1, s, scratch.doubles(3, width));
         for (int ch = c0; ch < c1; ch++) {
             sumDy[ch] = 0;
             sumDyCentered[ch] = 0;
         }
-        double[] laneDy = new double[DL];
-        double[] laneDyXc = new double[DL];
+        double[] laneDy = scratch.doubles(4, DL);
+        double[] laneDyXc = scratch.doubles(5, DL);
         for (int q = 0; q < width; q += DL) {
             VectorMask<Float> k = FH.indexInRange(q, width);
             DoubleVector m = DoubleVector.fromArray(D, mP, q, D.indexInRange(q, width));
@@ -594,16 +631,14 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
     }
 
-    private static double[] perPosition(double[] perChannel, int c0, int c1, int s) {
-        double[] out = new double[(c1 - c0) * s];
+    private static double[] perPosition(double[] perChannel, int c0, int c1, int s, double[] out) {
         for (int ch = c0; ch < c1; ch++) {
             java.util.Arrays.fill(out, (ch - c0) * s, (ch - c0 + 1) * s, perChannel[ch]);
         }
         return out;
     }
 
-    private static double[] widenedPerPosition(float[] perChannel, int c0, int c1, int s) {
-        double[] out = new double[(c1 - c0) * s];
+    private static double[] widenedPerPosition(float[] perChannel, int c0, int c1, int s, double[] out) {
         for (int ch = c0; ch < c1; ch++) {
             java.util.Arrays.fill(out, (ch - c0) * s, (ch - c0 + 1) * s, perChannel[ch]);
         }

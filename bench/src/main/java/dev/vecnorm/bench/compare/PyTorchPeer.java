@@ -36,7 +36,8 @@ final class PyTorchPeer {
         }
         PyTorchPeer peer = new PyTorchPeer();
         try {
-            Path script = work.resolve("pytorch_bench.py");
+            Path script = Files.createTempFile("vecnorm-pytorch-bench", ".py");
+            script.toFile().deleteOnExit();
             try (InputStream in = PyTorchPeer.class.getResourceAsStream("/scripts/pytorch_bench.py")) {
                 Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }

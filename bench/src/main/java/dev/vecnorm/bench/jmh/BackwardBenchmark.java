@@ -26,7 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
 public class BackwardBenchmark {
 
-    @Param("32x256x56x56")
+    // DESIGN.md: ResNet-50 BN layers at batch 32, BatchNorm1d, batch 1, small C with long runs.
+    @Param({"32x64x56x56", "32x256x56x56", "32x512x28x28", "32x1024x14x14", "32x2048x7x7", "256x1024", "1x64x56x56",
+        "8x3x224x224"})
     public String shape;
 
     private BenchShape sh;
