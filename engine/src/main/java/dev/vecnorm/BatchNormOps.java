@@ -2,7 +2,13 @@ package dev.vecnorm;
 
 import dev.vecnorm.kernels.BatchNormKernels;
 import dev.vecnorm.kernels.Kernels;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 
 /**
  * The functional batch-normalization API over float32 NCHW tensors of rank 2 to 5 (like
@@ -16,6 +22,12 @@ import java.util.Objects;
  * <p>Aliasing: {@code y} may be {@code x} (same array and offset: in place); {@code dx} may be {@code dy} or
  * {@code x}. Inputs may share arrays freely. No other output may overlap any argument.
  *
+ * <p>Threads: {@link #get()} spreads the channel blocks of a large tensor over a shared pool sized to the
+ * available processors; {@link #parallel(ForkJoinPool)} uses the caller's pool and {@link #singleThreaded()}
+ * runs on the calling thread. Every channel is computed by one thread from its own data in a fixed order, so
+ * results are bitwise identical for any thread count. Tensors below {@value #PARALLEL_MIN_ELEMENTS} elements
+ * stay on the calling thread.
+ *
  * <p>Instances are immutable and safe to use from many threads at once.
  */
 public final class BatchNormOps {
@@ -26,24 +38,48 @@ public final class BatchNormOps {
      */
     private static final long CACHE_BLOCK_BYTES = Long.getLong("vecnorm.cacheBlockBytes", 512 * 1024);
 
+    /**
+     * Below this many elements (times the tensors a pass reads) a call stays on the calling thread. Measured on
+     * 2 cores: 256x1024 (262K elements) trains in 0.15 ms on one thread and 0.19 ms on two; 32x2048x7x7 (3.2M)
+     * in 2.9 ms on one and 1.75 ms on two.
+     */
+    public static final int PARALLEL_MIN_ELEMENTS = 1 << 21;
+
     private static final class DefaultHolder {
-        static final BatchNormOps DEFAULT = new BatchNormOps(Kernels.preferred());
+        static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+        static final BatchNormOps DEFAULT = new BatchNormOps(Kernels.preferred(), POOL);
     }
 
     private final BatchNormKernels kernels;
+    /** Where channel blocks run; null: on the calling thread. */
+    private final ForkJoinPool pool;
 
-    private BatchNormOps(BatchNormKernels kernels) {
+    private BatchNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
         this.kernels = kernels;
+        this.pool = pool;
     }
 
-    /** The operations backed by {@link Kernels#preferred()} (Vector API when available). */
+    /** The operations backed by {@link Kernels#preferred()} (Vector API when available), on the shared pool. */
     public static BatchNormOps get() {
         return DefaultHolder.DEFAULT;
     }
 
-    /** The operations backed by the given kernels, e.g. {@link Kernels#scalar()} for the reference. */
+    /**
+     * The operations backed by the given kernels, e.g. {@link Kernels#scalar()} for the reference, on the calling
+     * thread (see {@link #parallel(ForkJoinPool)}).
+     */
     public static BatchNormOps using(BatchNormKernels kernels) {
-        return new BatchNormOps(Objects.requireNonNull(kernels, "kernels"));
+        return new BatchNormOps(Objects.requireNonNull(kernels, "kernels"), null);
+    }
+
+    /** The same operations, spreading large tensors over {@code pool} (its parallelism is the thread count). */
+    public BatchNormOps parallel(ForkJoinPool pool) {
+        return new BatchNormOps(kernels, Objects.requireNonNull(pool, "pool"));
+    }
+
+    /** The same operations on the calling thread only. */
+    public BatchNormOps singleThreaded() {
+        return pool == null ? this : new BatchNormOps(kernels, null);
     }
 
     /** The kernels behind this instance. */
@@ -97,9 +133,8 @@ public final class BatchNormOps {
         float[] centerLo = new float[c];
         float[] scale = new float[c];
         float[] shift = new float[c];
-        int block = channelsPerBlock(sh);
-        for (int c0 = 0; c0 < c; c0 += block) {
-            int c1 = Math.min(c, c0 + block);
+        forEachBlock(sh, 1, (c0, c1) -> {
+            // Statistics, then normalize, per block of channels: the second pass reads x from L2.
             kernels.moments(x, xOffset, sh.n(), c, sh.s(), c0, c1, mean, variance);
             for (int ch = c0; ch < c1; ch++) {
                 invStd[ch] = 1.0 / Math.sqrt(variance[ch] + eps);
@@ -109,7 +144,7 @@ public final class BatchNormOps {
                 shift[ch] = betaOf(beta, ch);
             }
             kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, centerHi, centerLo, scale, shift);
-        }
+        });
         for (int ch = 0; ch < c; ch++) {
             if (saveMean != null) {
                 saveMean[ch] = (float) mean[ch];
@@ -156,7 +191,7 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
             shift[ch] = betaOf(beta, ch);
         }
-        forEachBlock(sh, (c0, c1) -> kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, mean,
+        forEachBlock(sh, 1, (c0, c1) -> kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, mean,
                 centerLo, scale, shift));
     }
 
@@ -183,14 +218,12 @@ public final class BatchNormOps {
         double[] centeredScale = new double[c];
         double[] shift = new double[c];
         double count = sh.perChannel();
-        int block = channelsPerBlock(sh, 2);
-        for (int c0 = 0; c0 < c; c0 += block) {
-            int c1 = Math.min(c, c0 + block);
+        forEachBlock(sh, 2, (c0, c1) -> {
             // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
             kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), c0, c1, saveMean, sumDy,
                     sumDyCentered);
             if (dx == null) {
-                continue;
+                return;
             }
             for (int ch = c0; ch < c1; ch++) {
                 double invStd = saveInvStd[ch];
@@ -201,7 +234,7 @@ public final class BatchNormOps {
             }
             kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1,
                     saveMean, dyScale, centeredScale, shift);
-        }
+        });
         writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
     }
 
@@ -226,7 +259,8 @@ public final class BatchNormOps {
         if (dgamma != null || dbeta != null) {
             double[] sumDy = new double[c];
             double[] sumDyCentered = new double[c];
-            kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), 0, c, mean, sumDy, sumDyCentered);
+            forEachBlock(sh, 2, (c0, c1) -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), c0,
+                    c1, mean, sumDy, sumDyCentered));
             if (dx != null) {
                 frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
             }
@@ -245,7 +279,7 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
         }
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        forEachBlock(sh, (c0, c1) -> kernels.affine(dy, dyOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1, zero,
+        forEachBlock(sh, 1, (c0, c1) -> kernels.affine(dy, dyOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1, zero,
                 zero, scale, zero));
     }
 
@@ -305,16 +339,44 @@ public final class BatchNormOps {
         void run(int c0, int c1);
     }
 
-    /** Runs a single-pass kernel block by block, which bounds the kernels' per-position working arrays. */
-    private static void forEachBlock(NcsShape sh, ChannelRange pass) {
-        int block = channelsPerBlock(sh);
-        for (int c0 = 0; c0 < sh.c(); c0 += block) {
-            pass.run(c0, Math.min(sh.c(), c0 + block));
+    /**
+     * Runs a pass over every L2-sized block of channels, on the pool when there is enough work for more than one
+     * thread. Each channel's result depends only on its own data, never on which thread or block computed it, so
+     * results are bitwise identical for any number of threads.
+     */
+    private void forEachBlock(NcsShape sh, int tensors, ChannelRange pass) {
+        int block = channelsPerBlock(sh, tensors);
+        int blocks = (sh.c() + block - 1) / block;
+        int tasks = pool == null || (long) sh.size() * tensors < PARALLEL_MIN_ELEMENTS ? 1
+                : Math.min(blocks, pool.getParallelism());
+        if (tasks <= 1) {
+            for (int c0 = 0; c0 < sh.c(); c0 += block) {
+                pass.run(c0, Math.min(sh.c(), c0 + block));
+            }
+            return;
         }
-    }
-
-    private static int channelsPerBlock(NcsShape sh) {
-        return channelsPerBlock(sh, 1);
+        // Task t takes blocks t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
+        List<Callable<Void>> work = new ArrayList<>(tasks);
+        for (int t = 0; t < tasks; t++) {
+            int first = t;
+            work.add(() -> {
+                for (int b = first; b < blocks; b += tasks) {
+                    int c0 = b * block;
+                    pass.run(c0, Math.min(sh.c(), c0 + block));
+                }
+                return null;
+            });
+        }
+        try {
+            for (Future<Void> f : pool.invokeAll(work)) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for batch-norm workers", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a batch-norm worker failed", e.getCause());
+        }
     }
 
     /** Channels whose slices of {@code tensors} input tensors fit the cache budget together (at least 1). */

@@ -12,28 +12,78 @@ public final class Floor {
     }
 
     public static void affine(float[] x, float[] y, float a, float b) {
+        affine(x, y, a, b, 0, x.length);
+    }
+
+    private static void affine(float[] x, float[] y, float a, float b, int from, int to) {
         FloatVector va = FloatVector.broadcast(F, a);
         FloatVector vb = FloatVector.broadcast(F, b);
-        int i = 0;
-        int bound = F.loopBound(x.length);
+        int i = from;
+        int bound = from + F.loopBound(to - from);
         for (; i < bound; i += F.length()) {
             FloatVector.fromArray(F, x, i).fma(va, vb).intoArray(y, i);
         }
-        for (; i < x.length; i++) {
+        for (; i < to; i++) {
             y[i] = x[i] * a + b;
+        }
+    }
+
+    /** The floor on {@code threads} threads of the pool: contiguous slices, one per thread. */
+    public static void affine(float[] x, float[] y, float a, float b, java.util.concurrent.ForkJoinPool pool,
+            int threads) {
+        if (threads <= 1) {
+            affine(x, y, a, b);
+            return;
+        }
+        sliced(x.length, threads, pool, (from, to) -> affine(x, y, a, b, from, to));
+    }
+
+    /** The 12 B/elem floor on {@code threads} threads of the pool. */
+    public static void affine2(float[] x, float[] dy, float[] dx, float a, float b,
+            java.util.concurrent.ForkJoinPool pool, int threads) {
+        if (threads <= 1) {
+            affine2(x, dy, dx, a, b);
+            return;
+        }
+        sliced(x.length, threads, pool, (from, to) -> affine2(x, dy, dx, a, b, from, to));
+    }
+
+    private interface Slice {
+        void run(int from, int to);
+    }
+
+    private static void sliced(int length, int threads, java.util.concurrent.ForkJoinPool pool, Slice slice) {
+        java.util.List<java.util.concurrent.Callable<Void>> work = new java.util.ArrayList<>();
+        int step = (length + threads - 1) / threads;
+        for (int from = 0; from < length; from += step) {
+            int start = from;
+            int end = Math.min(length, from + step);
+            work.add(() -> {
+                slice.run(start, end);
+                return null;
+            });
+        }
+        try {
+            pool.invokeAll(work);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
     /** Reads two arrays and writes one: the 12 B/elem floor of backward. */
     public static void affine2(float[] x, float[] dy, float[] dx, float a, float b) {
+        affine2(x, dy, dx, a, b, 0, x.length);
+    }
+
+    private static void affine2(float[] x, float[] dy, float[] dx, float a, float b, int from, int to) {
         FloatVector va = FloatVector.broadcast(F, a);
         FloatVector vb = FloatVector.broadcast(F, b);
-        int i = 0;
-        int bound = F.loopBound(x.length);
+        int i = from;
+        int bound = from + F.loopBound(to - from);
         for (; i < bound; i += F.length()) {
             FloatVector.fromArray(F, x, i).fma(va, FloatVector.fromArray(F, dy, i).mul(vb)).intoArray(dx, i);
         }
-        for (; i < x.length; i++) {
+        for (; i < to; i++) {
             dx[i] = x[i] * a + dy[i] * b;
         }
     }

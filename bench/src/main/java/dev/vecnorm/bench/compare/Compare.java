@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * {@code vecnorm.jar compare [--quick] [--threads T] [--out DIR] [--shapes AxBx..,...]}: times every
@@ -67,10 +68,6 @@ public final class Compare {
         Files.createDirectories(dir);
         Timer timer = quick ? new Timer(2, 0.25, 3, 0.05) : new Timer(5, 1.5, 10, 1.0);
         out.println("vecnorm compare" + (quick ? " --quick" : "") + ": " + Environment.describe(threads));
-        if (threads > 1) {
-            out.println("note: vecnorm has no multithreaded kernels yet; its rows are single-threaded, peers use "
-                    + threads + " threads");
-        }
         PyTorchPeer torch = PyTorchPeer.run(shapes, threads, quick, dir, out);
         String ort = onnxRuntimeVersion();
         out.println(ort == null ? "ONNX Runtime: skipped (bench/target/lib/onnxruntime-1.22.0.jar is missing; "
@@ -145,6 +142,16 @@ public final class Compare {
     }
 
     private static List<Row> measure(String spec, Timer timer, PyTorchPeer torch, String ort, int threads) {
+        ForkJoinPool pool = new ForkJoinPool(threads);
+        try {
+            return measure(spec, timer, torch, ort, threads, pool);
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static List<Row> measure(String spec, Timer timer, PyTorchPeer torch, String ort, int threads,
+            ForkJoinPool pool) {
         int[] dims = parse(spec);
         NcsShape sh = NcsShape.of(dims);
         int n = sh.n();
@@ -162,15 +169,16 @@ public final class Compare {
         float[] dgamma = new float[c];
         float[] dbeta = new float[c];
         double eps = 1e-5;
-        BatchNormOps vector = BatchNormOps.using(Kernels.vector().orElseThrow());
-        BatchNormOps scalar = BatchNormOps.using(Kernels.scalar());
+        // vecnorm (both kernels) and the floor run on `threads` threads; the plain-Java loop stays single-threaded.
+        BatchNormOps vector = BatchNormOps.using(Kernels.vector().orElseThrow()).parallel(pool);
+        BatchNormOps scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
         List<Row> rows = new ArrayList<>();
 
         // Training: the saved statistics of the last call feed backward below.
         Float64Reference.Training training = Float64Reference.training(sh, x, gamma, beta, eps);
         float[] rm = runMean.clone();
         float[] rv = runVar.clone();
-        double floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f));
+        double floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads));
         double scalarMs = timer.medianMillis(() -> scalar.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps,
                 mean, invStd, RunningStats.pytorch(rm, rv, 0.1)));
         double scalarErr = error(training.y(), out);
@@ -198,7 +206,7 @@ public final class Compare {
         }
 
         double[] inference = Float64Reference.inference(sh, x, gamma, beta, runMean, runVar, eps);
-        floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f));
+        floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads));
         scalarMs = timer.medianMillis(() -> scalar.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar,
                 eps));
         scalarErr = error(inference, out);
@@ -224,7 +232,7 @@ public final class Compare {
         }
 
         Float64Reference.Gradients grads = Float64Reference.backward(sh, dy, x, gamma, mean, invStd);
-        floor = timer.medianMillis(() -> Floor.affine2(x, dy, out, 1.0001f, 0.5f));
+        floor = timer.medianMillis(() -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads));
         scalarMs = timer.medianMillis(() -> scalar.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
                 dbeta));
         scalarErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
