@@ -25,7 +25,7 @@ import java.util.concurrent.Future;
  * <p>Threads: {@link #get()} spreads the channel blocks of a large tensor over a shared pool sized to the
  * available processors; {@link #parallel(ForkJoinPool)} uses the caller's pool and {@link #singleThreaded()}
  * runs on the calling thread. Every channel is computed by one thread from its own data in a fixed order, so
- * results are bitwise identical for any thread count. Tensors below {@value #PARALLEL_MIN_ELEMENTS} elements
+ * results are bitwise identical for any thread count. Tensors below {@link #PARALLEL_MIN_ELEMENTS} elements
  * stay on the calling thread.
  *
  * <p>Instances are immutable and safe to use from many threads at once.
@@ -41,9 +41,10 @@ public final class BatchNormOps {
     /**
      * Below this many elements (times the tensors a pass reads) a call stays on the calling thread. Measured on
      * 2 cores: 256x1024 (262K elements) trains in 0.15 ms on one thread and 0.19 ms on two; 32x2048x7x7 (3.2M)
-     * in 2.9 ms on one and 1.75 ms on two.
+     * in 2.9 ms on one and 1.75 ms on two. The system property vecnorm.parallelMinElements overrides it (the
+     * property tests set 0 to run their small tensors through the pool).
      */
-    public static final int PARALLEL_MIN_ELEMENTS = 1 << 21;
+    public static final long PARALLEL_MIN_ELEMENTS = Long.getLong("vecnorm.parallelMinElements", 1 << 21);
 
     private static final class DefaultHolder {
         static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());

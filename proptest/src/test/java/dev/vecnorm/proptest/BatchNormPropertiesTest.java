@@ -632,6 +632,41 @@ class BatchNormPropertiesTest {
                 });
     }
 
+    private static final java.util.concurrent.ForkJoinPool THREE_THREADS = new java.util.concurrent.ForkJoinPool(3);
+
+    @Test
+    void resultsAreBitwiseIdenticalOnThreeThreads() {
+        qt().forAll(recorded(Generators.trainable())).checkAssert(c -> {
+            NcsShape sh = c.shape();
+            float[] x = c.x();
+            float[] dy = c.dy();
+            for (BatchNormKernels k : IMPLEMENTATIONS) {
+                float[][] results = new float[2][];
+                BatchNormOps[] variants = {BatchNormOps.using(k), BatchNormOps.using(k).parallel(THREE_THREADS)};
+                for (int v = 0; v < 2; v++) {
+                    BatchNormOps ops = variants[v];
+                    float[] y = new float[sh.size()];
+                    float[] mean = new float[sh.c()];
+                    float[] invStd = new float[sh.c()];
+                    ops.forwardTraining(c.dims(), x, 0, y, 0, c.gamma(), c.beta(), c.eps(), mean, invStd, null);
+                    float[] dx = new float[sh.size()];
+                    float[] dgamma = new float[sh.c()];
+                    ops.backward(c.dims(), dy, 0, x, 0, c.gamma(), mean, invStd, dx, 0, dgamma, null);
+                    float[] inferred = new float[sh.size()];
+                    ops.forwardInference(c.dims(), x, 0, inferred, 0, c.gamma(), c.beta(), mean, invStd, c.eps());
+                    float[] all = Arrays.copyOf(y, 3 * sh.size() + 3 * sh.c());
+                    System.arraycopy(dx, 0, all, sh.size(), sh.size());
+                    System.arraycopy(inferred, 0, all, 2 * sh.size(), sh.size());
+                    System.arraycopy(mean, 0, all, 3 * sh.size(), sh.c());
+                    System.arraycopy(invStd, 0, all, 3 * sh.size() + sh.c(), sh.c());
+                    System.arraycopy(dgamma, 0, all, 3 * sh.size() + 2 * sh.c(), sh.c());
+                    results[v] = all;
+                }
+                assertArrayEquals(results[0], results[1], k.name() + " " + c + ": 3 threads changed a bit");
+            }
+        });
+    }
+
     @Test
     void rejectedInputsThrowAndLeaveOutputsUntouched() {
         Gen<Integer> kinds = org.quicktheories.generators.SourceDSL.integers().between(0, 8);

@@ -4,6 +4,7 @@ import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.bench.Floor;
 import dev.vecnorm.bench.PlainJavaBatchNorm;
 import dev.vecnorm.kernels.Kernels;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -15,6 +16,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /** Backward from saved statistics, single thread, against the 12 B/elem streaming floor (read x, dy; write dx). */
@@ -30,6 +32,13 @@ public class BackwardBenchmark {
     @Param({"32x64x56x56", "32x256x56x56", "32x512x28x28", "32x1024x14x14", "32x2048x7x7", "256x1024", "1x64x56x56",
         "8x3x224x224"})
     public String shape;
+
+    /** Threads for vecnorm (both kernels) and the floor; 0 = all available processors. The plain loop has one. */
+    @Param({"1", "0"})
+    public int threads;
+
+    private ForkJoinPool pool;
+    private int workers;
 
     private BenchShape sh;
     private float[] x;
@@ -59,8 +68,10 @@ public class BackwardBenchmark {
         dbeta = new float[c];
         sumDy = new double[c];
         sumDyCentered = new double[c];
-        vector = BatchNormOps.using(Kernels.vector().orElseThrow());
-        scalar = BatchNormOps.using(Kernels.scalar());
+        workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        pool = new ForkJoinPool(workers);
+        vector = BatchNormOps.using(Kernels.vector().orElseThrow()).parallel(pool);
+        scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
         scalar.forwardTraining(sh.dims, x, 0, new float[x.length], 0, gamma, null, 1e-5, mean, invStd, null);
         float[] expected = new float[dx.length];
         scalar.backward(sh.dims, dy, 0, x, 0, gamma, mean, invStd, expected, 0, dgamma, dbeta);
@@ -72,7 +83,7 @@ public class BackwardBenchmark {
 
     @Benchmark
     public float[] floorStream() {
-        Floor.affine2(x, dy, dx, 1.0001f, 0.5f);
+        Floor.affine2(x, dy, dx, 1.0001f, 0.5f, pool, workers);
         return dx;
     }
 
@@ -100,5 +111,10 @@ public class BackwardBenchmark {
     public float[] scalarReference() {
         scalar.backward(sh.dims, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
         return dx;
+    }
+
+    @TearDown
+    public void shutdown() {
+        pool.shutdown();
     }
 }

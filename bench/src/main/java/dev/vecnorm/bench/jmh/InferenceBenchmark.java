@@ -4,6 +4,7 @@ import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.bench.Floor;
 import dev.vecnorm.bench.PlainJavaBatchNorm;
 import dev.vecnorm.kernels.Kernels;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -15,6 +16,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /** Inference with running statistics, single thread, against the streaming floor over the same bytes. */
@@ -30,6 +32,13 @@ public class InferenceBenchmark {
     @Param({"32x64x56x56", "32x256x56x56", "32x512x28x28", "32x1024x14x14", "32x2048x7x7", "256x1024", "1x64x56x56",
         "8x3x224x224"})
     public String shape;
+
+    /** Threads for vecnorm (both kernels) and the floor; 0 = all available processors. The plain loop has one. */
+    @Param({"1", "0"})
+    public int threads;
+
+    private ForkJoinPool pool;
+    private int workers;
 
     private BenchShape sh;
     private float[] x;
@@ -53,8 +62,10 @@ public class InferenceBenchmark {
         for (int i = 0; i < var.length; i++) {
             var[i] = Math.abs(var[i]) + 0.1f;
         }
-        vector = BatchNormOps.using(Kernels.vector().orElseThrow());
-        scalar = BatchNormOps.using(Kernels.scalar());
+        workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        pool = new ForkJoinPool(workers);
+        vector = BatchNormOps.using(Kernels.vector().orElseThrow()).parallel(pool);
+        scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
         float[] expected = new float[y.length];
         scalar.forwardInference(sh.dims, x, 0, expected, 0, gamma, beta, mean, var, 1e-5);
         vector.forwardInference(sh.dims, x, 0, y, 0, gamma, beta, mean, var, 1e-5);
@@ -63,7 +74,7 @@ public class InferenceBenchmark {
 
     @Benchmark
     public float[] floorStream() {
-        Floor.affine(x, y, 1.0001f, 0.5f);
+        Floor.affine(x, y, 1.0001f, 0.5f, pool, workers);
         return y;
     }
 
@@ -83,5 +94,10 @@ public class InferenceBenchmark {
     public float[] scalarReference() {
         scalar.forwardInference(sh.dims, x, 0, y, 0, gamma, beta, mean, var, 1e-5);
         return y;
+    }
+
+    @TearDown
+    public void shutdown() {
+        pool.shutdown();
     }
 }
