@@ -134,18 +134,29 @@ public final class BatchNormOps {
         float[] centerLo = new float[c];
         float[] scale = new float[c];
         float[] shift = new float[c];
-        forEachBlock(sh, 1, (c0, c1) -> {
-            // Statistics, then normalize, per block of channels: the second pass reads x from L2.
-            kernels.moments(x, xOffset, sh.n(), c, sh.s(), c0, c1, mean, variance);
-            for (int ch = c0; ch < c1; ch++) {
-                invStd[ch] = 1.0 / Math.sqrt(variance[ch] + eps);
-                centerHi[ch] = (float) mean[ch];
-                centerLo[ch] = (float) (mean[ch] - centerHi[ch]);
-                scale[ch] = (float) (gammaOf(gamma, ch) * invStd[ch]);
-                shift[ch] = betaOf(beta, ch);
-            }
-            kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, centerHi, centerLo, scale, shift);
-        });
+        List<Tile> tiles = tiles(sh, 1);
+        if (!sliced(tiles, sh)) {
+            forEachTile(sh, 1, tiles, t -> {
+                // Statistics, then normalize, per block of channels: the second pass reads x from L2.
+                kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, mean, variance);
+                normalizationParameters(t.c0, t.c1, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo,
+                        scale, shift);
+                kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale,
+                        shift);
+            });
+        } else {
+            // Channels larger than L2, sliced along N: moments of every slice, merged per channel in slice order
+            // (Chan), then the normalize pass over the slices.
+            int slices = sliceCount(tiles, sh);
+            double[][] sliceMean = new double[slices][c];
+            double[][] sliceVar = new double[slices][c];
+            forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
+                    sliceMean[t.slice], sliceVar[t.slice]));
+            mergeMoments(tiles, sh, sliceMean, sliceVar, mean, variance);
+            normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
+            forEachTile(sh, 1, tiles, t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0,
+                    c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
+        }
         for (int ch = 0; ch < c; ch++) {
             if (saveMean != null) {
                 saveMean[ch] = (float) mean[ch];
@@ -192,8 +203,8 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
             shift[ch] = betaOf(beta, ch);
         }
-        forEachBlock(sh, 1, (c0, c1) -> kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), c0, c1, mean,
-                centerLo, scale, shift));
+        forEachTile(sh, 1, tiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh),
+                t.n1 - t.n0, c, sh.s(), t.c0, t.c1, mean, centerLo, scale, shift));
     }
 
     /**
@@ -219,23 +230,29 @@ public final class BatchNormOps {
         double[] centeredScale = new double[c];
         double[] shift = new double[c];
         double count = sh.perChannel();
-        forEachBlock(sh, 2, (c0, c1) -> {
-            // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
-            kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), c0, c1, saveMean, sumDy,
-                    sumDyCentered);
-            if (dx == null) {
-                return;
+        List<Tile> tiles = tiles(sh, 2);
+        if (!sliced(tiles, sh)) {
+            forEachTile(sh, 2, tiles, t -> {
+                // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
+                kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, saveMean, sumDy,
+                        sumDyCentered);
+                if (dx != null) {
+                    inputGradientParameters(t.c0, t.c1, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale,
+                            centeredScale, shift);
+                    kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), t.c0, t.c1,
+                            saveMean, dyScale, centeredScale, shift);
+                }
+            });
+        } else {
+            gradientSums(tiles, sh, dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered);
+            if (dx != null) {
+                inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
+                        shift);
+                forEachTile(sh, 2, tiles, t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
+                        dx, dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, saveMean, dyScale,
+                        centeredScale, shift));
             }
-            for (int ch = c0; ch < c1; ch++) {
-                double invStd = saveInvStd[ch];
-                double k = gammaOf(gamma, ch) * invStd;
-                dyScale[ch] = k;
-                centeredScale[ch] = k * invStd * invStd * sumDyCentered[ch] / count;
-                shift[ch] = k * sumDy[ch] / count;
-            }
-            kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1,
-                    saveMean, dyScale, centeredScale, shift);
-        });
+        }
         writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
     }
 
@@ -260,8 +277,7 @@ public final class BatchNormOps {
         if (dgamma != null || dbeta != null) {
             double[] sumDy = new double[c];
             double[] sumDyCentered = new double[c];
-            forEachBlock(sh, 2, (c0, c1) -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), c0,
-                    c1, mean, sumDy, sumDyCentered));
+            gradientSums(tiles(sh, 2), sh, dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered);
             if (dx != null) {
                 frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
             }
@@ -280,8 +296,8 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
         }
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        forEachBlock(sh, 1, (c0, c1) -> kernels.affine(dy, dyOffset, dx, dxOffset, sh.n(), c, sh.s(), c0, c1, zero,
-                zero, scale, zero));
+        forEachTile(sh, 1, tiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx, dxOffset + t.offset(sh),
+                t.n1 - t.n0, c, sh.s(), t.c0, t.c1, zero, zero, scale, zero));
     }
 
     private static void checkBackward(NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
@@ -336,40 +352,78 @@ public final class BatchNormOps {
         }
     }
 
-    private interface ChannelRange {
-        void run(int c0, int c1);
+    /**
+     * A rectangle of work: channels [c0, c1) of batch entries [n0, n1), slice number {@code slice} along N. How a
+     * tensor is cut into tiles depends on its shape only, never on the thread count: that fixes the reduction tree.
+     */
+    private record Tile(int c0, int c1, int n0, int n1, int slice) {
+        /** Offset of the tile's first batch entry in a dense tensor of the shape. */
+        int offset(NcsShape sh) {
+            return n0 * sh.c() * sh.s();
+        }
+    }
+
+    private interface TileWork {
+        void run(Tile tile);
     }
 
     /**
-     * Runs a pass over every L2-sized block of channels, on the pool when there is enough work for more than one
-     * thread. Each channel's result depends only on its own data, never on which thread or block computed it, so
-     * results are bitwise identical for any number of threads.
+     * Blocks of channels that fit the cache budget together; a channel that is larger than twice the budget is
+     * instead cut along N into slices of about the budget each, so that few large channels still make many tiles.
      */
-    private void forEachBlock(NcsShape sh, int tensors, ChannelRange pass) {
-        int block = channelsPerBlock(sh, tensors);
-        int blocks = (sh.c() + block - 1) / block;
-        int tasks = pool == null || (long) sh.size() * tensors < PARALLEL_MIN_ELEMENTS ? 1
-                : Math.min(blocks, pool.getParallelism());
-        if (tasks <= 1) {
-            for (int c0 = 0; c0 < sh.c(); c0 += block) {
-                pass.run(c0, Math.min(sh.c(), c0 + block));
+    private static List<Tile> tiles(NcsShape sh, int tensors) {
+        List<Tile> tiles = new ArrayList<>();
+        long bytesPerRun = 4L * tensors * sh.s();
+        if (sh.n() > 1 && bytesPerRun * sh.n() > 2 * CACHE_BLOCK_BYTES) {
+            int slice = (int) Math.max(1, CACHE_BLOCK_BYTES / bytesPerRun);
+            for (int ch = 0; ch < sh.c(); ch++) {
+                for (int n0 = 0, k = 0; n0 < sh.n(); n0 += slice, k++) {
+                    tiles.add(new Tile(ch, ch + 1, n0, Math.min(sh.n(), n0 + slice), k));
+                }
             }
+            return tiles;
+        }
+        int block = channelsPerBlock(sh, tensors);
+        for (int c0 = 0; c0 < sh.c(); c0 += block) {
+            tiles.add(new Tile(c0, Math.min(sh.c(), c0 + block), 0, sh.n(), 0));
+        }
+        return tiles;
+    }
+
+    private static boolean sliced(List<Tile> tiles, NcsShape sh) {
+        return tiles.get(0).n1 < sh.n();
+    }
+
+    private static int sliceCount(List<Tile> tiles, NcsShape sh) {
+        return tiles.stream().mapToInt(Tile::slice).max().orElse(0) + 1;
+    }
+
+    /**
+     * Runs work on every tile, on the pool when there is enough work for more than one thread. Each tile's
+     * result depends only on its own data, never on which thread computed it, so results are bitwise identical
+     * for any number of threads.
+     */
+    private void forEachTile(NcsShape sh, int tensors, List<Tile> tiles, TileWork work) {
+        int tasks = pool == null || (long) sh.size() * tensors < PARALLEL_MIN_ELEMENTS ? 1
+                : Math.min(tiles.size(), pool.getParallelism());
+        if (tasks <= 1) {
+            tiles.forEach(work::run);
             return;
         }
-        // Task t takes blocks t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
-        List<Callable<Void>> work = new ArrayList<>(tasks);
+        // Task t takes tiles t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
+        List<Callable<Void>> jobs = new ArrayList<>(tasks);
         for (int t = 0; t < tasks; t++) {
             int first = t;
-            work.add(() -> {
-                for (int b = first; b < blocks; b += tasks) {
-                    int c0 = b * block;
-                    pass.run(c0, Math.min(sh.c(), c0 + block));
+            int stride = tasks;
+            jobs.add(() -> {
+                for (int i = first; i < tiles.size(); i += stride) {
+                    work.run(tiles.get(i));
                 }
                 return null;
             });
         }
         try {
-            for (Future<Void> f : pool.invokeAll(work)) {
+            for (Future<Void> f : pool.invokeAll(jobs)) {
                 f.get();
             }
         } catch (InterruptedException e) {
@@ -377,6 +431,82 @@ public final class BatchNormOps {
             throw new IllegalStateException("interrupted while waiting for batch-norm workers", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException("a batch-norm worker failed", e.getCause());
+        }
+    }
+
+    /** invstd, the two-float center and the folded scale and shift of channels [c0, c1). */
+    private static void normalizationParameters(int c0, int c1, double[] mean, double[] variance, float[] gamma,
+            float[] beta, double eps, double[] invStd, float[] centerHi, float[] centerLo, float[] scale,
+            float[] shift) {
+        for (int ch = c0; ch < c1; ch++) {
+            invStd[ch] = 1.0 / Math.sqrt(variance[ch] + eps);
+            centerHi[ch] = (float) mean[ch];
+            centerLo[ch] = (float) (mean[ch] - centerHi[ch]);
+            scale[ch] = (float) (gammaOf(gamma, ch) * invStd[ch]);
+            shift[ch] = betaOf(beta, ch);
+        }
+    }
+
+    /** Chan's merge of the slices' moments, per channel in slice order. */
+    private static void mergeMoments(List<Tile> tiles, NcsShape sh, double[][] sliceMean, double[][] sliceVar,
+            double[] mean, double[] variance) {
+        for (int ch = 0; ch < sh.c(); ch++) {
+            double count = 0;
+            double mu = 0;
+            double m2 = 0;
+            for (Tile t : tiles) {
+                if (t.c0 != ch) {
+                    continue;
+                }
+                double nb = (double) (t.n1 - t.n0) * sh.s();
+                double delta = sliceMean[t.slice][ch] - mu;
+                double total = count + nb;
+                mu += delta * (nb / total);
+                m2 += sliceVar[t.slice][ch] * nb + delta * delta * (count * nb / total);
+                count = total;
+            }
+            mean[ch] = mu;
+            variance[ch] = m2 / count;
+        }
+    }
+
+    /**
+     * dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma), as dy * dyScale - (x - mean) * centeredScale - shift.
+     */
+    private static void inputGradientParameters(int c0, int c1, float[] gamma, float[] invStdOf, double[] sumDy,
+            double[] sumDyCentered, double count, double[] dyScale, double[] centeredScale, double[] shift) {
+        for (int ch = c0; ch < c1; ch++) {
+            double invStd = invStdOf[ch];
+            double k = gammaOf(gamma, ch) * invStd;
+            dyScale[ch] = k;
+            centeredScale[ch] = k * invStd * invStd * sumDyCentered[ch] / count;
+            shift[ch] = k * sumDy[ch] / count;
+        }
+    }
+
+    /** Backward sums over the tiles; sliced channels add their slices' sums in slice order. */
+    private void gradientSums(List<Tile> tiles, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] center, double[] sumDy, double[] sumDyCentered) {
+        int c = sh.c();
+        if (!sliced(tiles, sh)) {
+            forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0,
+                    t.c1, center, sumDy, sumDyCentered));
+            return;
+        }
+        int slices = sliceCount(tiles, sh);
+        double[][] partDy = new double[slices][c];
+        double[][] partDyCentered = new double[slices][c];
+        forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
+                t.n1 - t.n0, c, sh.s(), t.c0, t.c1, center, partDy[t.slice], partDyCentered[t.slice]));
+        for (int ch = 0; ch < c; ch++) {
+            double a = 0;
+            double b = 0;
+            for (int k = 0; k < slices; k++) {
+                a += partDy[k][ch];
+                b += partDyCentered[k][ch];
+            }
+            sumDy[ch] = a;
+            sumDyCentered[ch] = b;
         }
     }
 

@@ -75,6 +75,9 @@ class KernelAccuracyTest {
         out.add(Arguments.of(new int[] {256, 1024}, Distribution.MIXTURE, 1e-5));
         out.add(Arguments.of(new int[] {64, 300, 5}, Distribution.LARGE_OFFSET, 1e-5));
         out.add(Arguments.of(new int[] {4, 40, 33, 33}, Distribution.HEAVY_TAILS, 1e-5));
+        // Channels larger than twice the L2 budget: cut along N into slices, merged with Chan.
+        out.add(Arguments.of(new int[] {16, 2, 150, 150}, Distribution.LARGE_OFFSET, 1e-5));
+        out.add(Arguments.of(new int[] {9, 3, 200, 200}, Distribution.MIXTURE, 0.0));
         for (Distribution d : distributions) {
             out.add(Arguments.of(new int[] {32, 3, 56, 56}, d, 1e-5));
             out.add(Arguments.of(new int[] {256, 64}, d, 1e-5));
