@@ -22,11 +22,11 @@ import java.util.concurrent.Future;
  * <p>Aliasing: {@code y} may be {@code x} (same array and offset: in place); {@code dx} may be {@code dy} or
  * {@code x}. Inputs may share arrays freely. No other output may overlap any argument.
  *
- * <p>Threads: {@link #get()} spreads the channel blocks of a large tensor over a shared pool sized to the
- * available processors; {@link #parallel(ForkJoinPool)} uses the caller's pool and {@link #singleThreaded()}
- * runs on the calling thread. Every channel is computed by one thread from its own data in a fixed order, so
- * results are bitwise identical for any thread count. Tensors below {@link #PARALLEL_MIN_ELEMENTS} elements
- * stay on the calling thread.
+ * <p>Threads: {@link #get()} spreads the tiles of a large tensor (blocks of channels that fit L2, or slices
+ * along N of channels that do not) over a shared pool sized to the available processors;
+ * {@link #parallel(ForkJoinPool)} uses the caller's pool and {@link #singleThreaded()} the calling thread. Tiles
+ * are cut by shape alone and their partial statistics merged in a fixed order, so results are bitwise identical
+ * for any thread count. Tensors below {@link #PARALLEL_MIN_ELEMENTS} elements stay on the calling thread.
  *
  * <p>Instances are immutable and safe to use from many threads at once.
  */
