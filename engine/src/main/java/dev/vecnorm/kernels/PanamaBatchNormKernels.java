@@ -195,6 +195,13 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     /** Chan's parallel merge of (nb, meanB, m2B) into accumulator k. */
     private static void merge(double[] count, double[] mu, double[] m2, int k, double nb, double meanB, double m2B) {
         double na = count[k];
+        if (na == 0) {
+            // The first state of a channel (every position's first fold, for rank 2): no division needed.
+            count[k] = nb;
+            mu[k] = meanB;
+            m2[k] = m2B;
+            return;
+        }
         double total = na + nb;
         double delta = meanB - mu[k];
         mu[k] += delta * (nb / total);
