@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ForkJoinPool;
+import java.util.function.DoubleSupplier;
 
 /**
  * {@code vecnorm.jar compare [--quick] [--threads T] [--out DIR] [--shapes AxBx..,...]}: times every
@@ -77,6 +78,7 @@ public final class Compare {
         boolean ok = true;
         for (String shape : shapes) {
             List<Row> shapeRows = measure(shape, timer, torch, ort == null ? null : "ONNX Runtime " + ort, threads);
+            shapeRows.sort(java.util.Comparator.comparing(Row::op)); // stable: keeps the order within an op
             rows.addAll(shapeRows);
             Report.printTable(shape, shapeRows, out);
             for (Row r : shapeRows) {
@@ -178,93 +180,90 @@ public final class Compare {
         Float64Reference.Training training = Float64Reference.training(sh, x, gamma, beta, eps);
         float[] rm = runMean.clone();
         float[] rv = runVar.clone();
-        double floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads));
-        double scalarMs = timer.medianMillis(() -> scalar.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps,
-                mean, invStd, RunningStats.pytorch(rm, rv, 0.1)));
-        double scalarErr = error(training.y(), out);
-        double plainMs = timer.medianMillis(() -> PlainJavaBatchNorm.forwardTraining(n, c, s, x, out, gamma, beta,
-                eps, mean, invStd));
-        double plainErr = error(training.y(), out);
-        double vectorMs = timer.medianMillis(() -> vector.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps,
-                mean, invStd, RunningStats.pytorch(rm, rv, 0.1)));
-        double vectorErr = error(training.y(), out);
-        addRows(rows, spec, Op.TRAINING, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
-                new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
-        OnnxRuntimePeer onnx = null;
-        if (ort != null) {
-            try {
-                onnx = new OnnxRuntimePeer(dims, x, gamma, beta, runMean, runVar, threads);
-                OnnxRuntimePeer session = onnx;
-                double ms = timer.medianMillis(() -> session.run(true, false));
-                session.run(true, true);
-                rows.add(new Row(spec, Op.TRAINING, ort, ms, sh.size(), floor, scalarMs,
-                        torch == null ? Double.NaN : torch.best(spec, Op.TRAINING), error(training.y(), onnx.lastY())));
-            } catch (ai.onnxruntime.OrtException | RuntimeException e) {
-                rows.add(new Row(spec, Op.TRAINING, ort + " (failed: " + e.getMessage() + ")", Double.NaN, sh.size(),
-                        floor, scalarMs, Double.NaN, Double.NaN));
-            }
-        }
-
+        Baseline trainingBase = measureOp(rows, spec, Op.TRAINING, sh, timer, torch,
+                () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                () -> scalar.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps, mean, invStd,
+                        RunningStats.pytorch(rm, rv, 0.1)),
+                () -> PlainJavaBatchNorm.forwardTraining(n, c, s, x, out, gamma, beta, eps, mean, invStd),
+                () -> vector.forwardTraining(dims, x, 0, out, 0, gamma, beta, eps, mean, invStd,
+                        RunningStats.pytorch(rm, rv, 0.1)),
+                () -> error(training.y(), out));
         double[] inference = Float64Reference.inference(sh, x, gamma, beta, runMean, runVar, eps);
-        floor = timer.medianMillis(() -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads));
-        scalarMs = timer.medianMillis(() -> scalar.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar,
-                eps));
-        scalarErr = error(inference, out);
-        plainMs = timer.medianMillis(() -> PlainJavaBatchNorm.forwardInference(n, c, s, x, out, gamma, beta, runMean,
-                runVar, eps));
-        plainErr = error(inference, out);
-        vectorMs = timer.medianMillis(() -> vector.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar,
-                eps));
-        vectorErr = error(inference, out);
-        addRows(rows, spec, Op.INFERENCE, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
-                new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
-        if (onnx != null) {
-            OnnxRuntimePeer session = onnx;
-            double ms = timer.medianMillis(() -> session.run(false, false));
-            session.run(false, true);
-            rows.add(new Row(spec, Op.INFERENCE, ort, ms, sh.size(), floor, scalarMs,
-                    torch == null ? Double.NaN : torch.best(spec, Op.INFERENCE), error(inference, onnx.lastY())));
-            try {
-                onnx.close();
-            } catch (ai.onnxruntime.OrtException e) {
-                // closing a session after the measurements cannot change them
-            }
+        Baseline inferenceBase = measureOp(rows, spec, Op.INFERENCE, sh, timer, torch,
+                () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                () -> scalar.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar, eps),
+                () -> PlainJavaBatchNorm.forwardInference(n, c, s, x, out, gamma, beta, runMean, runVar, eps),
+                () -> vector.forwardInference(dims, x, 0, out, 0, gamma, beta, runMean, runVar, eps),
+                () -> error(inference, out));
+        if (ort != null) {
+            onnxRuntimeRows(rows, spec, sh, timer, torch, ort, threads, x, gamma, beta, runMean, runVar,
+                    training.y(), trainingBase, inference, inferenceBase);
         }
-
         Float64Reference.Gradients grads = Float64Reference.backward(sh, dy, x, gamma, mean, invStd);
-        floor = timer.medianMillis(() -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads));
-        scalarMs = timer.medianMillis(() -> scalar.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
-                dbeta));
-        scalarErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
-                error(grads.dbeta(), dbeta)));
-        plainMs = timer.medianMillis(() -> PlainJavaBatchNorm.backward(n, c, s, dy, x, gamma, mean, invStd, out,
-                dgamma, dbeta));
-        plainErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
-                error(grads.dbeta(), dbeta)));
-        vectorMs = timer.medianMillis(() -> vector.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
-                dbeta));
-        vectorErr = Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
-                error(grads.dbeta(), dbeta)));
-        addRows(rows, spec, Op.BACKWARD, sh, floor, scalarMs, torch, new String[] {SCALAR, PLAIN, VECTOR},
-                new double[] {scalarMs, plainMs, vectorMs}, new double[] {scalarErr, plainErr, vectorErr});
+        measureOp(rows, spec, Op.BACKWARD, sh, timer, torch,
+                () -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads),
+                () -> scalar.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma, dbeta),
+                () -> PlainJavaBatchNorm.backward(n, c, s, dy, x, gamma, mean, invStd, out, dgamma, dbeta),
+                () -> vector.backward(dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma, dbeta),
+                () -> Math.max(error(grads.dx(), out), Math.max(error(grads.dgamma(), dgamma),
+                        error(grads.dbeta(), dbeta))));
         return rows;
     }
 
-    private static void addRows(List<Row> rows, String spec, Op op, NcsShape sh, double floor, double scalarMs,
-            PyTorchPeer torch, String[] names, double[] ms, double[] errors) {
+    /** The same-run floor and scalar-reference times of one op: the denominators of its row ratios. */
+    private record Baseline(double floorMs, double scalarMs) {
+    }
+
+    /**
+     * Times the floor and the three implementations of one op, each followed by its check against float64
+     * ({@code error} reads the outputs the last call wrote), and adds their rows and PyTorch's.
+     */
+    private static Baseline measureOp(List<Row> rows, String spec, Op op, NcsShape sh, Timer timer,
+            PyTorchPeer torch, Runnable floorCall, Runnable scalarCall, Runnable plainCall, Runnable vectorCall,
+            DoubleSupplier error) {
+        double floor = timer.medianMillis(floorCall);
+        String[] names = {SCALAR, PLAIN, VECTOR};
+        Runnable[] calls = {scalarCall, plainCall, vectorCall};
+        double[] ms = new double[calls.length];
+        double[] errors = new double[calls.length];
+        for (int i = 0; i < calls.length; i++) {
+            ms[i] = timer.medianMillis(calls[i]);
+            errors[i] = error.getAsDouble();
+        }
         double torchMs = torch == null ? Double.NaN : torch.best(spec, op);
-        rows.add(new Row(spec, op, FLOOR, floor, sh.size(), floor, scalarMs, torchMs, Double.NaN));
-        for (int i = 0; i < names.length; i++) {
-            rows.add(new Row(spec, op, names[i], ms[i], sh.size(), floor, scalarMs, torchMs, errors[i]));
+        rows.add(new Row(spec, op, FLOOR, floor, sh.size(), floor, ms[0], torchMs, Double.NaN));
+        for (int i = 0; i < calls.length; i++) {
+            rows.add(new Row(spec, op, names[i], ms[i], sh.size(), floor, ms[0], torchMs, errors[i]));
         }
         if (torch != null) {
             for (String cap : torch.capabilities) {
                 double t = torch.ms(spec, op, cap);
                 if (!Double.isNaN(t)) {
-                    rows.add(new Row(spec, op, "PyTorch " + torch.version + " " + cap, t, sh.size(), floor, scalarMs,
+                    rows.add(new Row(spec, op, "PyTorch " + torch.version + " " + cap, t, sh.size(), floor, ms[0],
                             torchMs, Double.NaN));
                 }
             }
+        }
+        return new Baseline(floor, ms[0]);
+    }
+
+    /** ONNX Runtime's training and inference rows (it has no backward operator). */
+    private static void onnxRuntimeRows(List<Row> rows, String spec, NcsShape sh, Timer timer, PyTorchPeer torch,
+            String ort, int threads, float[] x, float[] gamma, float[] beta, float[] runMean, float[] runVar,
+            double[] trainingY, Baseline trainingBase, double[] inferenceY, Baseline inferenceBase) {
+        try (OnnxRuntimePeer session = new OnnxRuntimePeer(parse(spec), x, gamma, beta, runMean, runVar, threads)) {
+            for (Op op : List.of(Op.TRAINING, Op.INFERENCE)) {
+                boolean training = op == Op.TRAINING;
+                Baseline base = training ? trainingBase : inferenceBase;
+                double ms = timer.medianMillis(() -> session.run(training, false));
+                session.run(training, true);
+                rows.add(new Row(spec, op, ort, ms, sh.size(), base.floorMs(), base.scalarMs(),
+                        torch == null ? Double.NaN : torch.best(spec, op),
+                        error(training ? trainingY : inferenceY, session.lastY())));
+            }
+        } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+            rows.add(new Row(spec, Op.TRAINING, ort + " (failed: " + e.getMessage() + ")", Double.NaN, sh.size(),
+                    trainingBase.floorMs(), trainingBase.scalarMs(), Double.NaN, Double.NaN));
         }
     }
 
