@@ -95,6 +95,7 @@ public final class BatchNorm {
         return this;
     }
 
+    /** True in training mode (the default), false after {@link #eval()}. */
     public boolean isTraining() {
         return training;
     }
@@ -196,10 +197,12 @@ public final class BatchNorm {
         }
     }
 
+    /** The number of channels C this layer normalizes. */
     public int numFeatures() {
         return numFeatures;
     }
 
+    /** The value added to the variance before the square root. */
     public double eps() {
         return eps;
     }
@@ -209,10 +212,12 @@ public final class BatchNorm {
         return momentum;
     }
 
+    /** Whether the layer has a learnable weight and bias. */
     public boolean affine() {
         return affine;
     }
 
+    /** Whether the layer keeps running statistics (and uses them in eval mode). */
     public boolean trackRunningStats() {
         return trackRunningStats;
     }
@@ -237,6 +242,7 @@ public final class BatchNorm {
         return runningVar == null ? null : runningVar.clone();
     }
 
+    /** Training batches seen since construction (or the last {@link #setNumBatchesTracked}). */
     public long numBatchesTracked() {
         return numBatchesTracked;
     }

@@ -46,9 +46,8 @@ public final class BatchNormOps {
      */
     public static final long PARALLEL_MIN_ELEMENTS = Long.getLong("vecnorm.parallelMinElements", 1 << 21);
 
-    private static final class DefaultHolder {
+    private static final class DefaultPool {
         static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
-        static final BatchNormOps DEFAULT = new BatchNormOps(Kernels.preferred(), POOL);
     }
 
     private final BatchNormKernels kernels;
@@ -60,9 +59,13 @@ public final class BatchNormOps {
         this.pool = pool;
     }
 
-    /** The operations backed by {@link Kernels#preferred()} (Vector API when available), on the shared pool. */
+    /**
+     * The operations backed by {@link Kernels#preferred()} (Vector API when available), on the shared pool.
+     *
+     * @throws IllegalStateException if -Dvecnorm.kernels asks for kernels that cannot run here
+     */
     public static BatchNormOps get() {
-        return DefaultHolder.DEFAULT;
+        return new BatchNormOps(Kernels.preferred(), DefaultPool.POOL);
     }
 
     /**

@@ -39,16 +39,42 @@ class FallbackTest {
         System.out.println("agree=" + agree);
     }
 
-    @Test
-    void scalarKernelsServeWithOneWarningWithoutTheModule() throws IOException, InterruptedException {
+    /** Runs {@link #main} in a JVM without the incubator module; returns exit status, stdout and stderr. */
+    private static String[] child(String... jvmOptions) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                FallbackTest.class.getName()));
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FallbackTest.class.getName()));
         Process p = new ProcessBuilder(command).start();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish");
+        // Read both streams before waiting, so that a full pipe cannot stall the child.
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), "child failed: " + out + err);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish");
+        return new String[] {Integer.toString(p.exitValue()), out, err};
+    }
+
+    @Test
+    void forcingVectorWithoutTheModuleIsAClearError() throws IOException, InterruptedException {
+        String[] r = child("-Dvecnorm.kernels=vector");
+        assertTrue(!r[0].equals("0"), "the child should fail: " + r[1] + r[2]);
+        assertTrue(r[2].contains("IllegalStateException") && r[2].contains("-Dvecnorm.kernels=vector")
+                && r[2].contains("--add-modules jdk.incubator.vector"), r[2]);
+
+        r = child("-Dvecnorm.kernels=fastest");
+        assertTrue(r[2].contains("unknown value -Dvecnorm.kernels=fastest"), r[2]);
+
+        r = child("-Dvecnorm.kernels=scalar");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].contains("kernels=scalar") && r[1].contains("agree=true"), r[1]);
+        assertTrue(!r[2].contains("vecnorm runs its scalar kernels"), "a forced choice warns about nothing: " + r[2]);
+    }
+
+    @Test
+    void scalarKernelsServeWithOneWarningWithoutTheModule() throws IOException, InterruptedException {
+        String[] r = child();
+        String out = r[1];
+        String err = r[2];
+        assertEquals("0", r[0], "child failed: " + out + err);
         assertTrue(out.contains("kernels=scalar"), out);
         assertTrue(out.contains("vectorAvailable=false"), out);
         assertTrue(out.contains("agree=true"), out);
