@@ -150,17 +150,23 @@ public final class BatchNormOps {
         } else {
             // Channels larger than L2, sliced along N: moments of every slice, merged per channel in slice order
             // (Chan), then the normalize pass over the slices.
-            int slices = sliceCount(tiles, sh);
+            int slices = sliceCount(tiles);
             double[][] sliceMean = new double[slices][c];
             double[][] sliceVar = new double[slices][c];
-            forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
-                    sliceMean[t.slice], sliceVar[t.slice]));
-            mergeMoments(tiles, sh, sliceMean, sliceVar, mean, variance);
+            forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0,
+                    t.c1, sliceMean[t.slice], sliceVar[t.slice]));
+            mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
             normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
-            forEachTile(sh, 1, tiles, t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0,
-                    c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
+            forEachTile(sh, 1, tiles, t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh),
+                    t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
         }
-        for (int ch = 0; ch < c; ch++) {
+        finishTraining(mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
+    }
+
+    /** Writes the saved statistics and moves the running ones: the last writes of a training forward. */
+    static void finishTraining(double[] mean, double[] variance, double[] invStd, float[] saveMean,
+            float[] saveInvStd, RunningStats running, long perChannel) {
+        for (int ch = 0; ch < mean.length; ch++) {
             if (saveMean != null) {
                 saveMean[ch] = (float) mean[ch];
             }
@@ -169,7 +175,7 @@ public final class BatchNormOps {
             }
         }
         if (running != null) {
-            updateRunningStats(running, mean, variance, sh.perChannel());
+            updateRunningStats(running, mean, variance, perChannel);
         }
     }
 
@@ -251,9 +257,9 @@ public final class BatchNormOps {
             if (dx != null) {
                 inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
                         shift);
-                forEachTile(sh, 2, tiles, t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
-                        dx, dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, saveMean, dyScale,
-                        centeredScale, shift));
+                forEachTile(sh, 2, tiles, t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x,
+                        xOffset + t.offset(sh), dx, dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
+                        saveMean, dyScale, centeredScale, shift));
             }
         }
         writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
@@ -331,7 +337,7 @@ public final class BatchNormOps {
                 .check();
     }
 
-    private static void writeParameterGradients(int c, double[] sumDy, double[] sumDyCentered, float[] invStd,
+    static void writeParameterGradients(int c, double[] sumDy, double[] sumDyCentered, float[] invStd,
             float[] dgamma, float[] dbeta) {
         for (int ch = 0; ch < c; ch++) {
             if (dgamma != null) {
@@ -359,14 +365,14 @@ public final class BatchNormOps {
      * A rectangle of work: channels [c0, c1) of batch entries [n0, n1), slice number {@code slice} along N. How a
      * tensor is cut into tiles depends on its shape only, never on the thread count: that fixes the reduction tree.
      */
-    private record Tile(int c0, int c1, int n0, int n1, int slice) {
+    record Tile(int c0, int c1, int n0, int n1, int slice) {
         /** Offset of the tile's first batch entry in a dense tensor of the shape. */
         int offset(NcsShape sh) {
             return n0 * sh.c() * sh.s();
         }
     }
 
-    private interface TileWork {
+    interface TileWork {
         void run(Tile tile);
     }
 
@@ -375,20 +381,25 @@ public final class BatchNormOps {
      * instead cut along N into slices of about the budget each, so that few large channels still make many tiles.
      */
     private static List<Tile> tiles(NcsShape sh, int tensors) {
+        return tiles(sh.n(), sh.c(), sh.s(), tensors);
+    }
+
+    static List<Tile> tiles(int n, int c, int s, int tensors) {
         List<Tile> tiles = new ArrayList<>();
-        long bytesPerRun = 4L * tensors * sh.s();
-        if (sh.n() > 1 && bytesPerRun * sh.n() > 2 * CACHE_BLOCK_BYTES) {
+        long bytesPerRun = 4L * tensors * s;
+        if (n > 1 && bytesPerRun * n > 2 * CACHE_BLOCK_BYTES) {
             int slice = (int) Math.max(1, CACHE_BLOCK_BYTES / bytesPerRun);
-            for (int ch = 0; ch < sh.c(); ch++) {
-                for (int n0 = 0, k = 0; n0 < sh.n(); n0 += slice, k++) {
-                    tiles.add(new Tile(ch, ch + 1, n0, Math.min(sh.n(), n0 + slice), k));
+            for (int ch = 0; ch < c; ch++) {
+                for (int n0 = 0, k = 0; n0 < n; n0 += slice, k++) {
+                    tiles.add(new Tile(ch, ch + 1, n0, Math.min(n, n0 + slice), k));
                 }
             }
             return tiles;
         }
-        int block = channelsPerBlock(sh, tensors);
-        for (int c0 = 0; c0 < sh.c(); c0 += block) {
-            tiles.add(new Tile(c0, Math.min(sh.c(), c0 + block), 0, sh.n(), 0));
+        long bytesPerChannel = bytesPerRun * n;
+        int block = (int) Math.max(1, Math.min(c, CACHE_BLOCK_BYTES / bytesPerChannel));
+        for (int c0 = 0; c0 < c; c0 += block) {
+            tiles.add(new Tile(c0, Math.min(c, c0 + block), 0, n, 0));
         }
         return tiles;
     }
@@ -397,7 +408,7 @@ public final class BatchNormOps {
         return tiles.get(0).n1 < sh.n();
     }
 
-    private static int sliceCount(List<Tile> tiles, NcsShape sh) {
+    static int sliceCount(List<Tile> tiles) {
         return tiles.stream().mapToInt(Tile::slice).max().orElse(0) + 1;
     }
 
@@ -407,10 +418,14 @@ public final class BatchNormOps {
      * for any number of threads.
      */
     private void forEachTile(NcsShape sh, int tensors, List<Tile> tiles, TileWork work) {
-        int tasks = pool == null || (long) sh.size() * tensors < PARALLEL_MIN_ELEMENTS ? 1
-                : Math.min(tiles.size(), pool.getParallelism());
+        forEachTile((long) sh.size() * tensors, tiles, work);
+    }
+
+    /** As above, for {@code work} = elements times tensors read. */
+    void forEachTile(long work, List<Tile> tiles, TileWork job) {
+        int tasks = pool == null || work < PARALLEL_MIN_ELEMENTS ? 1 : Math.min(tiles.size(), pool.getParallelism());
         if (tasks <= 1) {
-            tiles.forEach(work::run);
+            tiles.forEach(job::run);
             return;
         }
         // Task t takes tiles t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
@@ -420,7 +435,7 @@ public final class BatchNormOps {
             int stride = tasks;
             jobs.add(() -> {
                 for (int i = first; i < tiles.size(); i += stride) {
-                    work.run(tiles.get(i));
+                    job.run(tiles.get(i));
                 }
                 return null;
             });
@@ -438,7 +453,7 @@ public final class BatchNormOps {
     }
 
     /** invstd, the two-float center and the folded scale and shift of channels [c0, c1). */
-    private static void normalizationParameters(int c0, int c1, double[] mean, double[] variance, float[] gamma,
+    static void normalizationParameters(int c0, int c1, double[] mean, double[] variance, float[] gamma,
             float[] beta, double eps, double[] invStd, float[] centerHi, float[] centerLo, float[] scale,
             float[] shift) {
         for (int ch = c0; ch < c1; ch++) {
@@ -451,9 +466,9 @@ public final class BatchNormOps {
     }
 
     /** Chan's merge of the slices' moments, per channel in slice order. */
-    private static void mergeMoments(List<Tile> tiles, NcsShape sh, double[][] sliceMean, double[][] sliceVar,
+    static void mergeMoments(List<Tile> tiles, int channels, int s, double[][] sliceMean, double[][] sliceVar,
             double[] mean, double[] variance) {
-        for (int ch = 0; ch < sh.c(); ch++) {
+        for (int ch = 0; ch < channels; ch++) {
             double count = 0;
             double mu = 0;
             double m2 = 0;
@@ -461,7 +476,7 @@ public final class BatchNormOps {
                 if (t.c0 != ch) {
                     continue;
                 }
-                double nb = (double) (t.n1 - t.n0) * sh.s();
+                double nb = (double) (t.n1 - t.n0) * s;
                 double delta = sliceMean[t.slice][ch] - mu;
                 double total = count + nb;
                 mu += delta * (nb / total);
@@ -476,7 +491,7 @@ public final class BatchNormOps {
     /**
      * dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma), as dy * dyScale - (x - mean) * centeredScale - shift.
      */
-    private static void inputGradientParameters(int c0, int c1, float[] gamma, float[] invStdOf, double[] sumDy,
+    static void inputGradientParameters(int c0, int c1, float[] gamma, float[] invStdOf, double[] sumDy,
             double[] sumDyCentered, double count, double[] dyScale, double[] centeredScale, double[] shift) {
         for (int ch = c0; ch < c1; ch++) {
             double invStd = invStdOf[ch];
@@ -496,7 +511,7 @@ public final class BatchNormOps {
                     t.c1, center, sumDy, sumDyCentered));
             return;
         }
-        int slices = sliceCount(tiles, sh);
+        int slices = sliceCount(tiles);
         double[][] partDy = new double[slices][c];
         double[][] partDyCentered = new double[slices][c];
         forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
@@ -513,17 +528,11 @@ public final class BatchNormOps {
         }
     }
 
-    /** Channels whose slices of {@code tensors} input tensors fit the cache budget together (at least 1). */
-    private static int channelsPerBlock(NcsShape sh, int tensors) {
-        long bytesPerChannel = 4L * tensors * sh.perChannel();
-        return (int) Math.max(1, Math.min(sh.c(), CACHE_BLOCK_BYTES / bytesPerChannel));
-    }
-
-    private static double gammaOf(float[] gamma, int ch) {
+    static double gammaOf(float[] gamma, int ch) {
         return gamma == null ? 1.0 : gamma[ch];
     }
 
-    private static float betaOf(float[] beta, int ch) {
+    static float betaOf(float[] beta, int ch) {
         return beta == null ? 0f : beta[ch];
     }
 }

@@ -159,8 +159,9 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     }
 
     /**
-     * Pivot = median of up to 9 values spread over the channel (3 for rank 2); scale = a power of two that brings the samples'
-     * spread around the pivot to about 1 (exact to apply, and keeps squares away from float under/overflow).
+     * Pivot = median of up to 9 values spread over the channel (3 for rank 2); scale = a power of two that brings
+     * the samples' spread around the pivot to about 1 (exact to apply; keeps squares away from float under- and
+     * overflow).
      */
     private static void choosePivot(float[] x, int xOffset, int n, int c, int s, int ch, float[] samples,
             float[] pivot, float[] scale, int k) {
@@ -437,8 +438,8 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
         }
     }
 
-    private static void affineAcrossPositions(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
-            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+    private static void affineAcrossPositions(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s,
+            int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
