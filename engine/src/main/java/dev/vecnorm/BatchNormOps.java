@@ -2,6 +2,7 @@ package dev.vecnorm;
 
 import dev.vecnorm.kernels.BatchNormKernels;
 import dev.vecnorm.kernels.Kernels;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -27,6 +28,9 @@ import java.util.concurrent.Future;
  * {@link #parallel(ForkJoinPool)} uses the caller's pool and {@link #singleThreaded()} the calling thread. Tiles
  * are cut by shape alone and their partial statistics merged in a fixed order, so results are bitwise identical
  * for any thread count. Tensors below {@link #PARALLEL_MIN_ELEMENTS} elements stay on the calling thread.
+ *
+ * <p>Every operation also takes tensors in {@link MemorySegment}s (long offsets, more than 2^31 elements, any
+ * alignment); a segment confined to one thread keeps the call on that thread.
  *
  * <p>Instances are immutable and safe to use from many threads at once.
  */
@@ -294,6 +298,169 @@ public final class BatchNormOps {
         } else if (dx != null) {
             frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
         }
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // The same operations on tensors in MemorySegments (off-heap or heap, any alignment, long element offsets,
+    // more than 2^31 elements). Per-channel arrays stay float[]. Results are bitwise those of the array overloads.
+
+    /**
+     * {@link #forwardTraining(int[], float[], int, float[], int, float[], float[], double, float[], float[],
+     * RunningStats)} on segments; offsets count floats. {@code y} may be {@code x} at the same offset.
+     *
+     * @throws IllegalArgumentException on a bad shape, range, eps, aliasing or a read-only output
+     */
+    public void forwardTraining(int[] shape, MemorySegment x, long xOffset, MemorySegment y, long yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
+        long[] ncs = NcsShape.reduce(shape);
+        int c = (int) ncs[1];
+        Checks.segment("x", x, xOffset, ncs[3], false);
+        Checks.segment("y", y, yOffset, ncs[3], true);
+        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.channels("saveMean", saveMean, c, true);
+        Checks.channels("saveInvStd", saveInvStd, c, true);
+        if (running != null) {
+            Checks.channels("running mean", running.mean(), c, false);
+            Checks.channels("running variance", running.variance(), c, false);
+        }
+        Checks.epsilon(eps);
+        Checks.moreThanOneValuePerChannel(shape, ncs[0] * ncs[2]);
+        new Checks.Regions()
+                .input("gamma", gamma)
+                .input("beta", beta)
+                .output("saveMean", saveMean)
+                .output("saveInvStd", saveInvStd)
+                .output("running mean", running == null ? null : running.mean())
+                .output("running variance", running == null ? null : running.variance())
+                .check();
+
+        double[] mean = new double[c];
+        double[] variance = new double[c];
+        double[] invStd = new double[c];
+        passes(ncs, x, y).forwardTraining(x, xOffset, y, yOffset, gamma, beta, eps, mean, variance, invStd);
+        finishTraining(mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
+    }
+
+    /**
+     * {@link #forwardInference(int[], float[], int, float[], int, float[], float[], float[], float[], double)} on
+     * segments; offsets count floats. {@code y} may be {@code x} at the same offset.
+     *
+     * @throws IllegalArgumentException on a bad shape, range, eps, aliasing or a read-only output
+     */
+    public void forwardInference(int[] shape, MemorySegment x, long xOffset, MemorySegment y, long yOffset,
+            float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
+        long[] ncs = NcsShape.reduce(shape);
+        int c = (int) ncs[1];
+        Checks.segment("x", x, xOffset, ncs[3], false);
+        Checks.segment("y", y, yOffset, ncs[3], true);
+        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.channels("mean", mean, c, false);
+        Checks.channels("variance", variance, c, false);
+        Checks.epsilon(eps);
+
+        float[] scale = new float[c];
+        float[] shift = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+            shift[ch] = betaOf(beta, ch);
+        }
+        passes(ncs, x, y).forwardInference(x, xOffset, y, yOffset, mean, scale, shift);
+    }
+
+    /**
+     * {@link #backward(int[], float[], int, float[], int, float[], float[], float[], float[], int, float[],
+     * float[])} on segments; offsets count floats. {@code dx} may be {@code dy} or {@code x} at the same offset.
+     *
+     * @throws IllegalArgumentException on a bad shape, range, length, aliasing or a read-only output
+     */
+    public void backward(int[] shape, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, float[] gamma,
+            float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset, float[] dgamma, float[] dbeta) {
+        long[] ncs = NcsShape.reduce(shape);
+        int c = (int) ncs[1];
+        checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
+                "saveInvStd", saveInvStd);
+
+        double[] sumDy = new double[c];
+        double[] sumDyCentered = new double[c];
+        SegmentPasses passes = passes(ncs, dy, x, dx);
+        passes.gradientSums(dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered);
+        if (dx != null) {
+            double[] dyScale = new double[c];
+            double[] centeredScale = new double[c];
+            double[] shift = new double[c];
+            inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, (double) ncs[0] * ncs[2],
+                    dyScale, centeredScale, shift);
+            passes.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, saveMean, dyScale, centeredScale, shift);
+        }
+        writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+    }
+
+    /**
+     * {@link #backwardFrozen(int[], float[], int, float[], int, float[], float[], float[], double, float[], int,
+     * float[], float[])} on segments; offsets count floats. {@code dx} may be {@code dy} or {@code x}.
+     *
+     * @throws IllegalArgumentException on a bad shape, range, length, eps, aliasing or a read-only output
+     */
+    public void backwardFrozen(int[] shape, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            float[] gamma, float[] mean, float[] variance, double eps, MemorySegment dx, long dxOffset,
+            float[] dgamma, float[] dbeta) {
+        long[] ncs = NcsShape.reduce(shape);
+        int c = (int) ncs[1];
+        checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "mean", mean,
+                "variance", variance);
+        Checks.epsilon(eps);
+
+        SegmentPasses passes = passes(ncs, dy, x, dx);
+        float[] invStd = new float[c];
+        float[] scale = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
+            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+        }
+        double[] sumDy = new double[c];
+        double[] sumDyCentered = new double[c];
+        if (dgamma != null || dbeta != null) {
+            passes.gradientSums(dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered);
+        }
+        if (dx != null) {
+            float[] zero = new float[c];
+            passes.affine(dy, dyOffset, dx, dxOffset, tiles((int) ncs[0], c, (int) ncs[2], 1), zero, zero, scale,
+                    zero);
+        }
+        writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
+    }
+
+    private SegmentPasses passes(long[] ncs, MemorySegment... segments) {
+        return new SegmentPasses(this, kernels, (int) ncs[0], (int) ncs[1], (int) ncs[2], segments);
+    }
+
+    private static void checkSegmentBackward(long[] ncs, MemorySegment dy, long dyOffset, MemorySegment x,
+            long xOffset, float[] gamma, MemorySegment dx, long dxOffset, float[] dgamma, float[] dbeta,
+            String meanName, float[] mean, String spreadName, float[] spread) {
+        int c = (int) ncs[1];
+        Checks.segment("dy", dy, dyOffset, ncs[3], false);
+        Checks.segment("x", x, xOffset, ncs[3], false);
+        if (dx != null) {
+            Checks.segment("dx", dx, dxOffset, ncs[3], true);
+            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, ncs[3], true);
+            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, ncs[3], true);
+        }
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels(meanName, mean, c, false);
+        Checks.channels(spreadName, spread, c, false);
+        Checks.channels("dgamma", dgamma, c, true);
+        Checks.channels("dbeta", dbeta, c, true);
+        new Checks.Regions()
+                .input("gamma", gamma)
+                .input(meanName, mean)
+                .input(spreadName, spread)
+                .output("dgamma", dgamma)
+                .output("dbeta", dbeta)
+                .check();
     }
 
     private void frozenInputGradient(NcsShape sh, float[] dy, int dyOffset, float[] gamma, float[] variance,

@@ -42,6 +42,57 @@ final class Checks {
         }
     }
 
+    /** A tensor in a segment: {@code elements} floats from element {@code offset}, writable if written. */
+    static void segment(String name, java.lang.foreign.MemorySegment segment, long offset, long elements,
+            boolean written) {
+        if (segment == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (offset < 0) {
+            throw new IllegalArgumentException(name + " offset must be >= 0, got " + offset);
+        }
+        long floats = segment.byteSize() / Float.BYTES;
+        if (offset > floats || elements > floats - offset) {
+            throw new IllegalArgumentException(name + " offset " + offset + " + size " + elements
+                    + " runs past its " + floats + " floats (" + segment.byteSize() + " bytes)");
+        }
+        if (written && segment.isReadOnly()) {
+            throw new IllegalArgumentException(name + " is a read-only segment");
+        }
+    }
+
+    /**
+     * Rejects an output segment range that overlaps an input range, unless they are the same range and that
+     * aliasing is allowed (element-wise in place).
+     */
+    static void segmentOverlap(String output, java.lang.foreign.MemorySegment out, long outOffset, String input,
+            java.lang.foreign.MemorySegment in, long inOffset, long elements, boolean inPlaceAllowed) {
+        if (out == null || in == null) {
+            return;
+        }
+        java.lang.foreign.MemorySegment a = out.asSlice(outOffset * Float.BYTES, elements * Float.BYTES);
+        java.lang.foreign.MemorySegment b = in.asSlice(inOffset * Float.BYTES, elements * Float.BYTES);
+        java.util.Optional<java.lang.foreign.MemorySegment> overlap = a.asOverlappingSlice(b);
+        if (overlap.isEmpty()) {
+            return;
+        }
+        // Equal lengths overlapping completely from both sides: the very same range.
+        boolean same = overlap.get().byteSize() == a.byteSize()
+                && b.asOverlappingSlice(a).orElseThrow().byteSize() == b.byteSize();
+        if (!(same && inPlaceAllowed)) {
+            throw new IllegalArgumentException(output + " (offset " + outOffset + ", length " + elements
+                    + ") overlaps " + input + " (offset " + inOffset + ") in memory"
+                    + (same ? "; that aliasing is not allowed here" : ""));
+        }
+    }
+
+    static void moreThanOneValuePerChannel(int[] dims, long perChannel) {
+        if (perChannel < 2) {
+            throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input shape "
+                    + java.util.Arrays.toString(dims));
+        }
+    }
+
     static void moreThanOneValuePerChannel(int[] dims, NcsShape shape) {
         if (shape.perChannel() < 2) {
             throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input shape "

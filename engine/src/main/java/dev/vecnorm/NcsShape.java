@@ -33,6 +33,19 @@ public record NcsShape(int n, int c, int s) {
      *     {@link #MAX_ARRAY_ELEMENTS}
      */
     public static NcsShape of(int... dims) {
+        long[] ncs = reduce(dims);
+        if (ncs[3] > MAX_ARRAY_ELEMENTS) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(dims)
+                    + " has more elements than a float[] can hold");
+        }
+        return new NcsShape((int) ncs[0], (int) ncs[1], (int) ncs[2]);
+    }
+
+    /**
+     * Checks rank and dims and reduces them to {N, C, S, N*C*S}, with no limit on the total beyond a long (the
+     * MemorySegment path); S alone must fit an int.
+     */
+    static long[] reduce(int[] dims) {
         if (dims == null) {
             throw new IllegalArgumentException("shape must not be null");
         }
@@ -40,22 +53,25 @@ public record NcsShape(int n, int c, int s) {
             throw new IllegalArgumentException("shape must have rank 2 to 5 (N, C, spatial...), got rank "
                     + dims.length + ": " + Arrays.toString(dims));
         }
-        long size = 1;
         for (int d : dims) {
             if (d <= 0) {
                 throw new IllegalArgumentException("shape dims must be positive, got " + Arrays.toString(dims));
-            }
-            size *= d;
-            if (size > MAX_ARRAY_ELEMENTS) {
-                throw new IllegalArgumentException("shape " + Arrays.toString(dims)
-                        + " has more elements than a float[] can hold");
             }
         }
         long spatial = 1;
         for (int i = 2; i < dims.length; i++) {
             spatial *= dims[i];
+            if (spatial > MAX_ARRAY_ELEMENTS) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(dims)
+                        + ": the spatial dims hold more than " + MAX_ARRAY_ELEMENTS + " elements per (n, c)");
+            }
         }
-        return new NcsShape(dims[0], dims[1], (int) spatial);
+        try {
+            long total = Math.multiplyExact((long) dims[0] * dims[1], spatial);
+            return new long[] {dims[0], dims[1], spatial, total};
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more elements than a long");
+        }
     }
 
     /** Total number of elements, N*C*S. */
