@@ -48,8 +48,9 @@ final class Report {
         md.add("GB/s counts the minimal DRAM traffic (8 B/elem for training and inference, 12 B/elem for backward);"
                 + " the floor is a same-run streaming kernel moving those bytes. Speedups are time ratios"
                 + " (>1: faster). \"vs PyTorch\" is against the faster of PyTorch's avx2/avx512 runs"
-                + (torch == null ? " (PyTorch not installed: skipped)." : ", timed with GLIBC_TUNABLES=" + PyTorchPeer.TUNABLES
-                + " so that its outputs are not mmap'ed anew per call (kernel time)."));
+                + (torch == null ? " (PyTorch not installed: skipped)."
+                        : ", timed with GLIBC_TUNABLES=" + PyTorchPeer.TUNABLES
+                                + " so that its outputs are not mmap'ed anew per call (kernel time)."));
         String shape = null;
         for (Row r : rows) {
             if (!r.shape().equals(shape)) {
