@@ -112,26 +112,10 @@ public final class BatchNormOps {
         int c = sh.c();
         Checks.tensor("x", x, xOffset, sh);
         Checks.tensor("y", y, yOffset, sh);
-        Checks.channels("gamma", gamma, c, true);
-        Checks.channels("beta", beta, c, true);
-        Checks.channels("saveMean", saveMean, c, true);
-        Checks.channels("saveInvStd", saveInvStd, c, true);
-        if (running != null) {
-            Checks.channels("running mean", running.mean(), c, false);
-            Checks.channels("running variance", running.variance(), c, false);
-        }
-        Checks.epsilon(eps);
-        Checks.moreThanOneValuePerChannel(shape, sh);
-        new Checks.Regions()
+        trainingParameters(shape, c, sh.perChannel(), gamma, beta, eps, saveMean, saveInvStd, running)
                 .input("x", x, xOffset, sh.size())
                 .output("y", y, yOffset, sh.size())
                 .inPlace("y", "x")
-                .input("gamma", gamma)
-                .input("beta", beta)
-                .output("saveMean", saveMean)
-                .output("saveInvStd", saveInvStd)
-                .output("running mean", running == null ? null : running.mean())
-                .output("running variance", running == null ? null : running.variance())
                 .check();
 
         double[] mean = new double[c];
@@ -165,6 +149,31 @@ public final class BatchNormOps {
                     t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
         }
         finishTraining(mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
+    }
+
+    /**
+     * Checks a training call's per-channel arguments, eps and the single-value rule, and returns their overlap
+     * check for the caller to add its tensors to (arrays) or run as is (segments).
+     */
+    private static Checks.Regions trainingParameters(int[] shape, int c, long perChannel, float[] gamma,
+            float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.channels("saveMean", saveMean, c, true);
+        Checks.channels("saveInvStd", saveInvStd, c, true);
+        if (running != null) {
+            Checks.channels("running mean", running.mean(), c, false);
+            Checks.channels("running variance", running.variance(), c, false);
+        }
+        Checks.epsilon(eps);
+        Checks.moreThanOneValuePerChannel(shape, perChannel);
+        return new Checks.Regions()
+                .input("gamma", gamma)
+                .input("beta", beta)
+                .output("saveMean", saveMean)
+                .output("saveInvStd", saveInvStd)
+                .output("running mean", running == null ? null : running.mean())
+                .output("running variance", running == null ? null : running.variance());
     }
 
     /** Writes the saved statistics and moves the running ones: the last writes of a training forward. */
@@ -317,24 +326,7 @@ public final class BatchNormOps {
         Checks.segment("x", x, xOffset, ncs[3], false);
         Checks.segment("y", y, yOffset, ncs[3], true);
         Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
-        Checks.channels("gamma", gamma, c, true);
-        Checks.channels("beta", beta, c, true);
-        Checks.channels("saveMean", saveMean, c, true);
-        Checks.channels("saveInvStd", saveInvStd, c, true);
-        if (running != null) {
-            Checks.channels("running mean", running.mean(), c, false);
-            Checks.channels("running variance", running.variance(), c, false);
-        }
-        Checks.epsilon(eps);
-        Checks.moreThanOneValuePerChannel(shape, ncs[0] * ncs[2]);
-        new Checks.Regions()
-                .input("gamma", gamma)
-                .input("beta", beta)
-                .output("saveMean", saveMean)
-                .output("saveInvStd", saveInvStd)
-                .output("running mean", running == null ? null : running.mean())
-                .output("running variance", running == null ? null : running.variance())
-                .check();
+        trainingParameters(shape, c, ncs[0] * ncs[2], gamma, beta, eps, saveMean, saveInvStd, running).check();
 
         double[] mean = new double[c];
         double[] variance = new double[c];
@@ -683,10 +675,15 @@ public final class BatchNormOps {
         double[][] partDyCentered = new double[slices][c];
         forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
                 t.n1 - t.n0, c, sh.s(), t.c0, t.c1, center, partDy[t.slice], partDyCentered[t.slice]));
-        for (int ch = 0; ch < c; ch++) {
+        addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
+    }
+
+    /** Per channel, the slices' backward sums added in slice order (a fixed order: bitwise reproducible). */
+    static void addSlices(double[][] partDy, double[][] partDyCentered, double[] sumDy, double[] sumDyCentered) {
+        for (int ch = 0; ch < sumDy.length; ch++) {
             double a = 0;
             double b = 0;
-            for (int k = 0; k < slices; k++) {
+            for (int k = 0; k < partDy.length; k++) {
                 a += partDy[k][ch];
                 b += partDyCentered[k][ch];
             }

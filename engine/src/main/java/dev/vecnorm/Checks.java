@@ -93,13 +93,6 @@ final class Checks {
         }
     }
 
-    static void moreThanOneValuePerChannel(int[] dims, NcsShape shape) {
-        if (shape.perChannel() < 2) {
-            throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input shape "
-                    + java.util.Arrays.toString(dims));
-        }
-    }
-
     /**
      * Overlap checks between the regions a call reads and writes. An output may coincide exactly with an input
      * that is declared as a permitted in-place partner; any other overlap is rejected.

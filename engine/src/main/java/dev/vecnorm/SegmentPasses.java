@@ -153,16 +153,7 @@ final class SegmentPasses {
             System.arraycopy(a, 0, partDy[t.slice()], t.c0(), tc);
             System.arraycopy(b, 0, partDyCentered[t.slice()], t.c0(), tc);
         });
-        for (int ch = 0; ch < c; ch++) {
-            double a = 0;
-            double b = 0;
-            for (int k = 0; k < slices; k++) {
-                a += partDy[k][ch];
-                b += partDyCentered[k][ch];
-            }
-            sumDy[ch] = a;
-            sumDyCentered[ch] = b;
-        }
+        BatchNormOps.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
     }
 
     /** dx = dy * dyScale - (x - center) * centeredScale - shift, tile by tile. */
