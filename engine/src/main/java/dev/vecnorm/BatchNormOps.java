@@ -30,7 +30,9 @@ import java.util.concurrent.Future;
  * for any thread count. Tensors below {@link #PARALLEL_MIN_ELEMENTS} elements stay on the calling thread.
  *
  * <p>Every operation also takes tensors in {@link MemorySegment}s (long offsets, more than 2^31 elements, any
- * alignment); a segment confined to one thread keeps the call on that thread.
+ * alignment); a segment confined to one thread keeps the call on that thread. Segments over float[] run the array
+ * path itself; other float-aligned segments are read and written directly by the vector kernels' element-wise
+ * passes; misaligned ones go through heap copies.
  *
  * <p>Instances are immutable and safe to use from many threads at once.
  */
@@ -327,6 +329,13 @@ public final class BatchNormOps {
         Checks.segment("y", y, yOffset, ncs[3], true);
         Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
         trainingParameters(shape, c, ncs[0] * ncs[2], gamma, beta, eps, saveMean, saveInvStd, running).check();
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] yArray = SegmentPasses.backingArray(y);
+        if (xArray != null && yArray != null) {
+            forwardTraining(shape, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
+                    SegmentPasses.arrayOffset(y, yOffset), gamma, beta, eps, saveMean, saveInvStd, running);
+            return;
+        }
 
         double[] mean = new double[c];
         double[] variance = new double[c];
@@ -353,6 +362,13 @@ public final class BatchNormOps {
         Checks.channels("mean", mean, c, false);
         Checks.channels("variance", variance, c, false);
         Checks.epsilon(eps);
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] yArray = SegmentPasses.backingArray(y);
+        if (xArray != null && yArray != null) {
+            forwardInference(shape, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
+                    SegmentPasses.arrayOffset(y, yOffset), gamma, beta, mean, variance, eps);
+            return;
+        }
 
         float[] scale = new float[c];
         float[] shift = new float[c];
@@ -375,19 +391,18 @@ public final class BatchNormOps {
         int c = (int) ncs[1];
         checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
                 "saveInvStd", saveInvStd);
+        if (onArrays(dy, x, dx)) {
+            backward(shape, SegmentPasses.backingArray(dy), SegmentPasses.arrayOffset(dy, dyOffset),
+                    SegmentPasses.backingArray(x), SegmentPasses.arrayOffset(x, xOffset), gamma, saveMean, saveInvStd,
+                    SegmentPasses.backingArray(dx), dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma,
+                    dbeta);
+            return;
+        }
 
         double[] sumDy = new double[c];
         double[] sumDyCentered = new double[c];
-        SegmentPasses passes = passes(ncs, dy, x, dx);
-        passes.gradientSums(dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered);
-        if (dx != null) {
-            double[] dyScale = new double[c];
-            double[] centeredScale = new double[c];
-            double[] shift = new double[c];
-            inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, (double) ncs[0] * ncs[2],
-                    dyScale, centeredScale, shift);
-            passes.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, saveMean, dyScale, centeredScale, shift);
-        }
+        passes(ncs, dy, x, dx).backward(dy, dyOffset, x, xOffset, dx, dxOffset, gamma, saveMean, saveInvStd, sumDy,
+                sumDyCentered);
         writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
     }
 
@@ -405,6 +420,13 @@ public final class BatchNormOps {
         checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "mean", mean,
                 "variance", variance);
         Checks.epsilon(eps);
+        if (onArrays(dy, x, dx)) {
+            backwardFrozen(shape, SegmentPasses.backingArray(dy), SegmentPasses.arrayOffset(dy, dyOffset),
+                    SegmentPasses.backingArray(x), SegmentPasses.arrayOffset(x, xOffset), gamma, mean, variance, eps,
+                    SegmentPasses.backingArray(dx), dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma,
+                    dbeta);
+            return;
+        }
 
         SegmentPasses passes = passes(ncs, dy, x, dx);
         float[] invStd = new float[c];
@@ -424,6 +446,12 @@ public final class BatchNormOps {
                     zero);
         }
         writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
+    }
+
+    /** True if dy and x (and dx, when given) are float[]-backed heap segments: the array path runs on them. */
+    private static boolean onArrays(MemorySegment dy, MemorySegment x, MemorySegment dx) {
+        return SegmentPasses.backingArray(dy) != null && SegmentPasses.backingArray(x) != null
+                && (dx == null || SegmentPasses.backingArray(dx) != null);
     }
 
     private SegmentPasses passes(long[] ncs, MemorySegment... segments) {

@@ -2,6 +2,7 @@ package dev.vecnorm;
 
 import dev.vecnorm.BatchNormOps.Tile;
 import dev.vecnorm.kernels.BatchNormKernels;
+import dev.vecnorm.kernels.SegmentKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -9,11 +10,19 @@ import java.util.List;
 
 /**
  * The passes of {@link BatchNormOps} over tensors in {@link MemorySegment}s, addressed with long element offsets
- * (so tensors may hold more than 2^31 elements) at any alignment. Each tile of the tensor (the same tiles as the
- * array path: a block of channels that fits L2, or an N-slice of one channel) is copied into a per-thread heap
- * buffer, run through the same kernels, and copied back; so the results are bitwise those of the array API.
- * The copies are bulk and land in L2, next to the kernels' own second pass; arguments are validated by the
- * caller.
+ * (so tensors may hold more than 2^31 elements). Tiles are those of the array path (a block of channels that fits
+ * L2, or an N-slice of one channel), and every element sees the same arithmetic, so results are bitwise those of
+ * the array API. Arguments are validated by the caller.
+ *
+ * <p>Two ways to reach the data:
+ * <ul>
+ *   <li><b>direct</b> (float-aligned segments and kernels that implement {@link SegmentKernels}): the
+ *       element-wise passes (normalize, inference, dx) and the backward sums load and store the segments with
+ *       vector instructions; the training statistics still run on a heap copy of the tile, and the normalize pass
+ *       that follows finds x in cache;</li>
+ *   <li><b>copied</b> (any alignment, or scalar kernels): each tile is bulk-copied into a per-thread heap buffer,
+ *       run through the array kernels, and copied back.</li>
+ * </ul>
  */
 final class SegmentPasses {
 
@@ -24,6 +33,8 @@ final class SegmentPasses {
 
     private final BatchNormOps ops;
     private final BatchNormKernels kernels;
+    /** The kernels' segment loops when every segment is float-aligned, else null (copy through buffers). */
+    private final SegmentKernels direct;
     private final int n;
     private final int c;
     private final int s;
@@ -33,11 +44,14 @@ final class SegmentPasses {
      */
     SegmentPasses(BatchNormOps ops, BatchNormKernels kernels, int n, int c, int s, MemorySegment... segments) {
         boolean shareable = true;
+        boolean aligned = true;
         for (MemorySegment segment : segments) {
             shareable &= segment == null || segment.isAccessibleBy(ANY_OTHER_THREAD);
+            aligned &= segment == null || segment.maxByteAlignment() >= Float.BYTES;
         }
         this.ops = shareable ? ops : ops.singleThreaded();
         this.kernels = kernels;
+        this.direct = aligned && kernels instanceof SegmentKernels segmentKernels ? segmentKernels : null;
         this.n = n;
         this.c = c;
         this.s = s;
@@ -45,6 +59,28 @@ final class SegmentPasses {
 
     private long elements() {
         return (long) n * c * s;
+    }
+
+    /** True if the element-wise passes read and write the segments directly. */
+    boolean direct() {
+        return direct != null;
+    }
+
+    /**
+     * The float[] behind a heap segment whose elements are float-aligned in it, else null: the array API can then
+     * run on it directly, without copies.
+     */
+    static float[] backingArray(MemorySegment segment) {
+        if (segment != null && segment.heapBase().orElse(null) instanceof float[] array
+                && segment.address() % Float.BYTES == 0) {
+            return array;
+        }
+        return null;
+    }
+
+    /** The array index of float {@code offset} of a segment that {@link #backingArray} accepted. */
+    static int arrayOffset(MemorySegment segment, long offset) {
+        return Math.toIntExact(segment.address() / Float.BYTES + offset);
     }
 
     /** A per-thread buffer of at least {@code length} floats. */
@@ -98,9 +134,15 @@ final class SegmentPasses {
                 System.arraycopy(tileVar, 0, variance, t.c0(), tc);
                 BatchNormOps.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, hi,
                         lo, scale, shift);
-                kernels.affine(tile, 0, tile, 0, n, tc, s, 0, tc, part(hi, t), part(lo, t), part(scale, t),
-                        part(shift, t));
-                scatter(tile, y, yOffset, t);
+                if (direct != null) {
+                    // x is in cache from the copy: normalize it straight into y. (Reading the copy instead
+                    // measured no faster.)
+                    direct.affine(x, xOffset, y, yOffset, n, c, s, t.c0(), t.c1(), hi, lo, scale, shift);
+                } else {
+                    kernels.affine(tile, 0, tile, 0, n, tc, s, 0, tc, part(hi, t), part(lo, t), part(scale, t),
+                            part(shift, t));
+                    scatter(tile, y, yOffset, t);
+                }
             });
             return;
         }
@@ -124,6 +166,12 @@ final class SegmentPasses {
             float[] lo, float[] scale, float[] shift) {
         ops.forEachTile(elements(), tiles, t -> {
             int tc = t.c1() - t.c0();
+            if (direct != null) {
+                long first = (long) t.n0() * c * s;
+                direct.affine(x, xOffset + first, y, yOffset + first, t.n1() - t.n0(), c, s, t.c0(), t.c1(), hi, lo,
+                        scale, shift);
+                return;
+            }
             float[] tile = gather(0, x, xOffset, t);
             kernels.affine(tile, 0, tile, 0, t.n1() - t.n0(), tc, s, 0, tc, part(hi, t), part(lo, t),
                     part(scale, t), part(shift, t));
@@ -137,36 +185,95 @@ final class SegmentPasses {
         affine(x, xOffset, y, yOffset, BatchNormOps.tiles(n, c, s, 1), mean, new float[c], scale, shift);
     }
 
-    /** Backward sums, per channel; slices of a channel add up in slice order. */
-    void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, float[] center,
-            double[] sumDy, double[] sumDyCentered) {
+    /**
+     * Backward sums per channel into {@code sumDy} and {@code sumDyCentered}, and, if {@code dx} is not null, the
+     * input gradient from {@code gamma} and {@code invStd}. Unsliced tiles run both passes while the tile is in
+     * cache (as the array path does); slices of a channel add up in slice order before any dx is written.
+     */
+    void backward(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, MemorySegment dx, long dxOffset,
+            float[] gamma, float[] center, float[] invStd, double[] sumDy, double[] sumDyCentered) {
+        double[] dyScale = new double[c];
+        double[] centeredScale = new double[c];
+        double[] shift = new double[c];
+        double count = (double) n * s;
         List<Tile> tiles = BatchNormOps.tiles(n, c, s, 2);
+        if (tiles.get(0).n1() == n) {
+            ops.forEachTile(2 * elements(), tiles, t -> {
+                TileCopies copies = tileSums(t, dy, dyOffset, x, xOffset, center, sumDy, sumDyCentered);
+                if (dx != null) {
+                    BatchNormOps.inputGradientParameters(t.c0(), t.c1(), gamma, invStd, sumDy, sumDyCentered, count,
+                            dyScale, centeredScale, shift);
+                    gradientInput(t, dy, dyOffset, x, xOffset, copies, dx, dxOffset, center, dyScale, centeredScale,
+                            shift);
+                }
+            });
+            return;
+        }
         int slices = BatchNormOps.sliceCount(tiles);
         double[][] partDy = new double[slices][c];
         double[][] partDyCentered = new double[slices][c];
-        ops.forEachTile(2 * elements(), tiles, t -> {
-            int tc = t.c1() - t.c0();
-            double[] a = new double[tc];
-            double[] b = new double[tc];
-            kernels.gradientSums(gather(0, dy, dyOffset, t), 0, gather(1, x, xOffset, t), 0, t.n1() - t.n0(), tc, s,
-                    0, tc, part(center, t), a, b);
-            System.arraycopy(a, 0, partDy[t.slice()], t.c0(), tc);
-            System.arraycopy(b, 0, partDyCentered[t.slice()], t.c0(), tc);
-        });
+        ops.forEachTile(2 * elements(), tiles, t -> tileSums(t, dy, dyOffset, x, xOffset, center, partDy[t.slice()],
+                partDyCentered[t.slice()]));
         BatchNormOps.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
+        if (dx != null) {
+            BatchNormOps.inputGradientParameters(0, c, gamma, invStd, sumDy, sumDyCentered, count, dyScale,
+                    centeredScale, shift);
+            ops.forEachTile(2 * elements(), tiles, t -> gradientInput(t, dy, dyOffset, x, xOffset, null, dx,
+                    dxOffset, center, dyScale, centeredScale, shift));
+        }
     }
 
-    /** dx = dy * dyScale - (x - center) * centeredScale - shift, tile by tile. */
-    void gradientInput(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, MemorySegment dx,
-            long dxOffset, float[] center, double[] dyScale, double[] centeredScale, double[] shift) {
-        ops.forEachTile(2 * elements(), BatchNormOps.tiles(n, c, s, 2), t -> {
-            int tc = t.c1() - t.c0();
-            float[] dyTile = gather(0, dy, dyOffset, t);
-            float[] xTile = gather(1, x, xOffset, t);
-            kernels.gradientInput(dyTile, 0, xTile, 0, dyTile, 0, t.n1() - t.n0(), tc, s, 0, tc, part(center, t),
-                    Arrays.copyOfRange(dyScale, t.c0(), t.c1()), Arrays.copyOfRange(centeredScale, t.c0(), t.c1()),
-                    Arrays.copyOfRange(shift, t.c0(), t.c1()));
-            scatter(dyTile, dx, dxOffset, t);
-        });
+    /** The heap copies of a tile's dy and x, when the copied path made them. */
+    private record TileCopies(float[] dy, float[] x) {
+    }
+
+    /**
+     * The sums of one tile into {@code sumDy} and {@code sumDyCentered} at the tile's channels. Returns the heap
+     * copies it read from (copied path), or null (direct).
+     */
+    private TileCopies tileSums(Tile t, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            float[] center, double[] sumDy, double[] sumDyCentered) {
+        int rows = t.n1() - t.n0();
+        if (direct != null) {
+            long first = (long) t.n0() * c * s;
+            direct.gradientSums(dy, dyOffset + first, x, xOffset + first, rows, c, s, t.c0(), t.c1(), center, sumDy,
+                    sumDyCentered);
+            return null;
+        }
+        int tc = t.c1() - t.c0();
+        float[] dyTile = gather(0, dy, dyOffset, t);
+        float[] xTile = gather(1, x, xOffset, t);
+        double[] a = new double[tc];
+        double[] b = new double[tc];
+        kernels.gradientSums(dyTile, 0, xTile, 0, rows, tc, s, 0, tc, part(center, t), a, b);
+        System.arraycopy(a, 0, sumDy, t.c0(), tc);
+        System.arraycopy(b, 0, sumDyCentered, t.c0(), tc);
+        return new TileCopies(dyTile, xTile);
+    }
+
+    /** dx of one tile, from the segments (direct) or from heap copies (made now if {@code copies} is null). */
+    private void gradientInput(Tile t, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            TileCopies copies, MemorySegment dx, long dxOffset, float[] center, double[] dyScale,
+            double[] centeredScale, double[] shift) {
+        int rows = t.n1() - t.n0();
+        if (direct != null) {
+            long first = (long) t.n0() * c * s;
+            direct.gradientInput(dy, dyOffset + first, x, xOffset + first, dx, dxOffset + first, rows, c, s, t.c0(),
+                    t.c1(), center, dyScale, centeredScale, shift);
+            return;
+        }
+        int tc = t.c1() - t.c0();
+        float[] dyCopy = copies != null ? copies.dy() : gather(0, dy, dyOffset, t);
+        float[] xCopy = copies != null ? copies.x() : gather(1, x, xOffset, t);
+        kernels.gradientInput(dyCopy, 0, xCopy, 0, dyCopy, 0, rows, tc, s, 0, tc, part(center, t),
+                Arrays.copyOfRange(dyScale, t.c0(), t.c1()), Arrays.copyOfRange(centeredScale, t.c0(), t.c1()),
+                Arrays.copyOfRange(shift, t.c0(), t.c1()));
+        scatter(dyCopy, dx, dxOffset, t);
+    }
+
+    /** Backward sums alone (frozen statistics): slices of a channel add up in slice order. */
+    void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, float[] center,
+            double[] sumDy, double[] sumDyCentered) {
+        backward(dy, dyOffset, x, xOffset, null, 0, null, center, null, sumDy, sumDyCentered);
     }
 }

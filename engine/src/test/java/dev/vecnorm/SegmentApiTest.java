@@ -126,15 +126,24 @@ class SegmentApiTest {
                 for (BatchNormOps ops : variants) {
                     float[] expected = viaArrays(ops, dims, x, dy);
                     String tag = ops.kernels().name() + " " + java.util.Arrays.toString(dims);
+                    // float[]: the array path itself; byte[] and a float[] cut mid-float: through copies.
                     float[] heap = new float[7 + 6 * sh.size()];
                     assertArrayEquals(expected, viaSegments(ops, dims, x, dy, MemorySegment.ofArray(heap), 7),
-                            tag + " heap");
+                            tag + " heap float[]");
+                    byte[] bytes = new byte[4 * (6 * sh.size() + 1)];
+                    assertArrayEquals(expected, viaSegments(ops, dims, x, dy, MemorySegment.ofArray(bytes), 1),
+                            tag + " heap byte[]");
+                    MemorySegment midFloat = MemorySegment.ofArray(new float[6 * sh.size() + 1]).asSlice(2);
+                    assertArrayEquals(expected, viaSegments(ops, dims, x, dy, midFloat, 0), tag + " heap float[]+2");
                     // A confined segment keeps the call on this thread; a shared one may use the pool.
                     for (Arena arena : new Arena[] {Arena.ofConfined(), Arena.ofShared()}) {
                         try (arena) {
-                            // One byte past an aligned address: every float is misaligned.
-                            MemorySegment misaligned = arena.allocate(4L * (6 * sh.size() + 2), 64).asSlice(1);
-                            assertArrayEquals(expected, viaSegments(ops, dims, x, dy, misaligned, 0),
+                            MemorySegment memory = arena.allocate(4L * (6 * sh.size() + 2), 64);
+                            // Float-aligned: the direct vector path (odd float offset: not vector-aligned).
+                            assertArrayEquals(expected, viaSegments(ops, dims, x, dy, memory, 1),
+                                    tag + " native");
+                            // One byte past an aligned address: every float is misaligned, copied.
+                            assertArrayEquals(expected, viaSegments(ops, dims, x, dy, memory.asSlice(1), 0),
                                     tag + " native+1");
                         }
                     }
@@ -157,6 +166,50 @@ class SegmentApiTest {
             MemorySegment.copy(x, 0, seg, FLOAT, 0, x.length);
             BatchNormOps.get().forwardTraining(dims, seg, 0, seg, 0, null, null, 1e-5, null, null, null);
             assertArrayEquals(expected, read(seg, 0, sh.size()));
+        }
+    }
+
+    @Test
+    void vectorKernelsReadAlignedSegmentsDirectlyAndCopyMisalignedOnes() {
+        BatchNormKernels vector = Kernels.vector().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(vector != null, "needs jdk.incubator.vector");
+        BatchNormOps ops = BatchNormOps.using(vector);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment memory = arena.allocate(4096, 64);
+            assertTrue(new SegmentPasses(ops, vector, 2, 3, 4, memory, memory.asSlice(4)).direct());
+            assertTrue(!new SegmentPasses(ops, vector, 2, 3, 4, memory, memory.asSlice(2)).direct());
+            assertTrue(!new SegmentPasses(ops, Kernels.scalar(), 2, 3, 4, memory).direct());
+        }
+        float[] array = new float[8];
+        assertEquals(array, SegmentPasses.backingArray(MemorySegment.ofArray(array).asSlice(8)));
+        assertEquals(2 + 5, SegmentPasses.arrayOffset(MemorySegment.ofArray(array).asSlice(8), 5));
+        assertEquals(null, SegmentPasses.backingArray(MemorySegment.ofArray(array).asSlice(2)));
+        assertEquals(null, SegmentPasses.backingArray(MemorySegment.ofArray(new byte[8])));
+    }
+
+    @Test
+    void backwardInPlaceOnAnAlignedSegment() {
+        // Above the parallel threshold with a tile per channel: dx overwrites dy tile by tile.
+        int[] dims = {32, 6, 100, 100};
+        NcsShape sh = NcsShape.of(dims);
+        float[] x = Distribution.NORMAL.tensor(sh, 8);
+        float[] dy = Distribution.NORMAL.tensor(sh, 9);
+        float[] mean = new float[sh.c()];
+        float[] invStd = new float[sh.c()];
+        BatchNormOps ops = BatchNormOps.get();
+        ops.forwardTraining(dims, x, 0, new float[sh.size()], 0, null, null, 1e-5, mean, invStd, null);
+        float[] expected = dy.clone();
+        float[] dgamma = new float[sh.c()];
+        ops.backward(dims, expected, 0, x, 0, null, mean, invStd, expected, 0, dgamma, null);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment dySeg = arena.allocate(4L * sh.size(), 64);
+            MemorySegment xSeg = arena.allocate(4L * sh.size(), 64);
+            MemorySegment.copy(dy, 0, dySeg, FLOAT, 0, dy.length);
+            MemorySegment.copy(x, 0, xSeg, FLOAT, 0, x.length);
+            float[] dgammaSeg = new float[sh.c()];
+            ops.backward(dims, dySeg, 0, xSeg, 0, null, mean, invStd, dySeg, 0, dgammaSeg, null);
+            assertArrayEquals(expected, read(dySeg, 0, sh.size()));
+            assertArrayEquals(dgamma, dgammaSeg);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.vecnorm.kernels;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -26,7 +28,7 @@ import jdk.incubator.vector.VectorSpecies;
  * huge magnitudes inside float range. Lanes run at most {@link #BLOCK} updates in float before their states are
  * folded into double accumulators with Chan's formula, which bounds float rounding growth.
  */
-final class PanamaBatchNormKernels implements BatchNormKernels {
+final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
 
     /** Test-only system property: force a vector bit size (128, 256, 512) instead of the preferred one. */
     static final String BIT_SIZE_PROPERTY = "vecnorm.vectorBitSize";
@@ -46,6 +48,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
     /** RECIPROCALS[k] = 1/(k+1): the Welford step weight after k+1 updates, without a division per step. */
     private static final float[] RECIPROCALS = new float[BLOCK];
     private static final int PIVOT_SAMPLES = 9;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     static {
         for (int k = 0; k < BLOCK; k++) {
@@ -584,16 +587,19 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
             }
             g0.intoArray(laneDy, 0);
             h0.intoArray(laneDyXc, 0);
-            int active = Math.min(DL, width - q);
-            int ch = c0 + q / s;
-            int within = q % s;
-            for (int t = 0; t < active; t++) {
-                sumDy[ch] += laneDy[t];
-                sumDyCentered[ch] += laneDyXc[t];
-                if (++within == s) {
-                    within = 0;
-                    ch++;
-                }
+            addLanes(laneDy, laneDyXc, Math.min(DL, width - q), c0 + q / s, q % s, s, sumDy, sumDyCentered);
+        }
+    }
+
+    /** Adds the first {@code active} lane sums to their channels; lane 0 is position {@code within} of {@code ch}. */
+    private static void addLanes(double[] laneDy, double[] laneDyXc, int active, int ch, int within, int s,
+            double[] sumDy, double[] sumDyCentered) {
+        for (int t = 0; t < active; t++) {
+            sumDy[ch] += laneDy[t];
+            sumDyCentered[ch] += laneDyXc[t];
+            if (++within == s) {
+                within = 0;
+                ch++;
             }
         }
     }
@@ -625,6 +631,229 @@ final class PanamaBatchNormKernels implements BatchNormKernels {
                 g0 = g0.add(a0);
                 // Inactive lanes hold dy = 0, and (0 - center) * 0 adds nothing.
                 h0 = a0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
+            }
+        }
+        sumDy[ch] = g0.add(g1).reduceLanes(VectorOperators.ADD);
+        sumDyCentered[ch] = h0.add(h1).reduceLanes(VectorOperators.ADD);
+    }
+
+    // ------------------------------------------------------------------------------------------------------
+    // element-wise passes on segments: the loops above with segment loads and stores, long byte offsets
+
+    /** Byte offset of element (i, ch, 0) of a tensor at float offset {@code offset}. */
+    private static long runAt(long offset, int i, int c, int ch, int s) {
+        return (offset + ((long) i * c + ch) * s) * Float.BYTES;
+    }
+
+    @Override
+    public void affine(MemorySegment x, long xOffset, MemorySegment y, long yOffset, int n, int c, int s, int c0,
+            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+        if (alongRuns(s)) {
+            affineAlongRuns(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
+        } else {
+            affineAcrossPositions(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
+        }
+    }
+
+    private static void affineAlongRuns(MemorySegment x, long xOffset, MemorySegment y, long yOffset, int n, int c,
+            int s, int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+        int bound = F.loopBound(s);
+        for (int i = 0; i < n; i++) {
+            for (int ch = c0; ch < c1; ch++) {
+                FloatVector hi = FloatVector.broadcast(F, centerHi[ch]);
+                FloatVector lo = FloatVector.broadcast(F, centerLo[ch]);
+                FloatVector a = FloatVector.broadcast(F, scale[ch]);
+                FloatVector b = FloatVector.broadcast(F, shift[ch]);
+                long in = runAt(xOffset, i, c, ch, s);
+                long out = runAt(yOffset, i, c, ch, s);
+                int j = 0;
+                for (; j < bound; j += L) {
+                    long at = (long) j * Float.BYTES;
+                    FloatVector.fromMemorySegment(F, x, in + at, NATIVE).sub(hi).sub(lo).fma(a, b)
+                            .intoMemorySegment(y, out + at, NATIVE);
+                }
+                if (j < s) {
+                    VectorMask<Float> m = F.indexInRange(j, s);
+                    long at = (long) j * Float.BYTES;
+                    FloatVector.fromMemorySegment(F, x, in + at, NATIVE, m).sub(hi).sub(lo).fma(a, b)
+                            .intoMemorySegment(y, out + at, NATIVE, m);
+                }
+            }
+        }
+    }
+
+    private static void affineAcrossPositions(MemorySegment x, long xOffset, MemorySegment y, long yOffset, int n,
+            int c, int s, int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+        int width = (c1 - c0) * s;
+        Scratch scratch = SCRATCH.get();
+        float[] hiP = perPosition(centerHi, c0, c1, s, scratch.floats(5, width));
+        float[] loP = perPosition(centerLo, c0, c1, s, scratch.floats(6, width));
+        float[] aP = perPosition(scale, c0, c1, s, scratch.floats(7, width));
+        float[] bP = perPosition(shift, c0, c1, s, scratch.floats(8, width));
+        int bound = F.loopBound(width);
+        for (int i = 0; i < n; i++) {
+            long in = runAt(xOffset, i, c, c0, s);
+            long out = runAt(yOffset, i, c, c0, s);
+            int q = 0;
+            for (; q < bound; q += L) {
+                long at = (long) q * Float.BYTES;
+                FloatVector.fromMemorySegment(F, x, in + at, NATIVE)
+                        .sub(FloatVector.fromArray(F, hiP, q))
+                        .sub(FloatVector.fromArray(F, loP, q))
+                        .fma(FloatVector.fromArray(F, aP, q), FloatVector.fromArray(F, bP, q))
+                        .intoMemorySegment(y, out + at, NATIVE);
+            }
+            if (q < width) {
+                VectorMask<Float> m = F.indexInRange(q, width);
+                long at = (long) q * Float.BYTES;
+                FloatVector.fromMemorySegment(F, x, in + at, NATIVE, m)
+                        .sub(FloatVector.fromArray(F, hiP, q, m))
+                        .sub(FloatVector.fromArray(F, loP, q, m))
+                        .fma(FloatVector.fromArray(F, aP, q, m), FloatVector.fromArray(F, bP, q, m))
+                        .intoMemorySegment(y, out + at, NATIVE, m);
+            }
+        }
+    }
+
+    @Override
+    public void gradientInput(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, MemorySegment dx,
+            long dxOffset, int n, int c, int s, int c0, int c1, float[] center, double[] dyScale,
+            double[] centeredScale, double[] shift) {
+        if (alongRuns(s)) {
+            gradientInputAlongRuns(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
+                    centeredScale, shift);
+        } else {
+            gradientInputAcrossPositions(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
+                    centeredScale, shift);
+        }
+    }
+
+    private static void gradientInputAlongRuns(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            MemorySegment dx, long dxOffset, int n, int c, int s, int c0, int c1, float[] center,
+            double[] dyScale, double[] centeredScale, double[] shift) {
+        int bound = FH.loopBound(s);
+        for (int ch = c0; ch < c1; ch++) {
+            DoubleVector m = DoubleVector.broadcast(D, center[ch]);
+            DoubleVector a = DoubleVector.broadcast(D, dyScale[ch]);
+            DoubleVector b = DoubleVector.broadcast(D, centeredScale[ch]);
+            DoubleVector d = DoubleVector.broadcast(D, shift[ch]);
+            for (int i = 0; i < n; i++) {
+                long g = runAt(dyOffset, i, c, ch, s);
+                long in = runAt(xOffset, i, c, ch, s);
+                long out = runAt(dxOffset, i, c, ch, s);
+                int j = 0;
+                for (; j < bound; j += DL) {
+                    long at = (long) j * Float.BYTES;
+                    DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m);
+                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE)).mul(a).sub(xc.fma(b, d)))
+                            .intoMemorySegment(dx, out + at, NATIVE);
+                }
+                if (j < s) {
+                    VectorMask<Float> k = FH.indexInRange(j, s);
+                    long at = (long) j * Float.BYTES;
+                    DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).sub(m);
+                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k)).mul(a)
+                            .sub(xc.fma(b, d))).intoMemorySegment(dx, out + at, NATIVE, k);
+                }
+            }
+        }
+    }
+
+    private static void gradientInputAcrossPositions(MemorySegment dy, long dyOffset, MemorySegment x,
+            long xOffset, MemorySegment dx, long dxOffset, int n, int c, int s, int c0, int c1, float[] center,
+            double[] dyScale, double[] centeredScale, double[] shift) {
+        int width = (c1 - c0) * s;
+        Scratch scratch = SCRATCH.get();
+        double[] mP = widenedPerPosition(center, c0, c1, s, scratch.doubles(3, width));
+        double[] aP = perPosition(dyScale, c0, c1, s, scratch.doubles(4, width));
+        double[] bP = perPosition(centeredScale, c0, c1, s, scratch.doubles(5, width));
+        double[] dP = perPosition(shift, c0, c1, s, scratch.doubles(6, width));
+        for (int i = 0; i < n; i++) {
+            long g = runAt(dyOffset, i, c, c0, s);
+            long in = runAt(xOffset, i, c, c0, s);
+            long out = runAt(dxOffset, i, c, c0, s);
+            for (int q = 0; q < width; q += DL) {
+                VectorMask<Float> k = FH.indexInRange(q, width);
+                VectorMask<Double> kd = D.indexInRange(q, width);
+                long at = (long) q * Float.BYTES;
+                DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k))
+                        .sub(DoubleVector.fromArray(D, mP, q, kd));
+                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k))
+                        .mul(DoubleVector.fromArray(D, aP, q, kd))
+                        .sub(xc.fma(DoubleVector.fromArray(D, bP, q, kd), DoubleVector.fromArray(D, dP, q, kd))))
+                        .intoMemorySegment(dx, out + at, NATIVE, k);
+            }
+        }
+    }
+
+    @Override
+    public void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n, int c, int s,
+            int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
+        if (alongRuns(s)) {
+            for (int ch = c0; ch < c1; ch++) {
+                sumsOfChannel(dy, dyOffset, x, xOffset, n, c, s, ch, center[ch], sumDy, sumDyCentered);
+            }
+        } else {
+            sumsAcrossPositions(dy, dyOffset, x, xOffset, n, c, s, c0, c1, center, sumDy, sumDyCentered);
+        }
+    }
+
+    private static void sumsAcrossPositions(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n,
+            int c, int s, int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
+        DoubleVector zero = DoubleVector.zero(D);
+        int width = (c1 - c0) * s;
+        Scratch scratch = SCRATCH.get();
+        double[] mP = widenedPerPosition(center, c0, c1, s, scratch.doubles(3, width));
+        for (int ch = c0; ch < c1; ch++) {
+            sumDy[ch] = 0;
+            sumDyCentered[ch] = 0;
+        }
+        double[] laneDy = scratch.doubles(4, DL);
+        double[] laneDyXc = scratch.doubles(5, DL);
+        for (int q = 0; q < width; q += DL) {
+            VectorMask<Float> k = FH.indexInRange(q, width);
+            DoubleVector m = DoubleVector.fromArray(D, mP, q, D.indexInRange(q, width));
+            long at = (long) q * Float.BYTES;
+            DoubleVector g0 = zero, h0 = zero;
+            for (int i = 0; i < n; i++) {
+                DoubleVector a = widen(FloatVector.fromMemorySegment(FH, dy, runAt(dyOffset, i, c, c0, s) + at,
+                        NATIVE, k));
+                g0 = g0.add(a);
+                h0 = a.fma(widen(FloatVector.fromMemorySegment(FH, x, runAt(xOffset, i, c, c0, s) + at, NATIVE, k))
+                        .sub(m), h0);
+            }
+            g0.intoArray(laneDy, 0);
+            h0.intoArray(laneDyXc, 0);
+            addLanes(laneDy, laneDyXc, Math.min(DL, width - q), c0 + q / s, q % s, s, sumDy, sumDyCentered);
+        }
+    }
+
+    private static void sumsOfChannel(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n, int c,
+            int s, int ch, float center, double[] sumDy, double[] sumDyCentered) {
+        DoubleVector zero = DoubleVector.zero(D);
+        DoubleVector m = DoubleVector.broadcast(D, center);
+        DoubleVector g0 = zero, g1 = zero, h0 = zero, h1 = zero;
+        int pairs = s - s % (2 * DL);
+        long half = (long) DL * Float.BYTES;
+        for (int i = 0; i < n; i++) {
+            long g = runAt(dyOffset, i, c, ch, s);
+            long in = runAt(xOffset, i, c, ch, s);
+            int j = 0;
+            for (; j < pairs; j += 2 * DL) {
+                long at = (long) j * Float.BYTES;
+                DoubleVector a0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
+                DoubleVector a1 = widen(FloatVector.fromMemorySegment(FH, dy, g + at + half, NATIVE));
+                g0 = g0.add(a0);
+                g1 = g1.add(a1);
+                h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m), h0);
+                h1 = a1.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at + half, NATIVE)).sub(m), h1);
+            }
+            for (; j < s; j += DL) {
+                VectorMask<Float> k = FH.indexInRange(j, s);
+                long at = (long) j * Float.BYTES;
+                DoubleVector a0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k));
+                g0 = g0.add(a0);
+                h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).sub(m), h0);
             }
         }
         sumDy[ch] = g0.add(g1).reduceLanes(VectorOperators.ADD);
