@@ -1,6 +1,7 @@
 package dev.vecnorm.bench;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The bandwidth floor: a streaming {@code y = a*x + b} that reads x once and writes y once. */
@@ -85,6 +86,52 @@ public final class Floor {
         }
         for (; i < to; i++) {
             dx[i] = x[i] * a + dy[i] * b;
+        }
+    }
+
+    /**
+     * The floor of any backward that must finish a channel's sums before writing its dx: per channel, one pass
+     * that sums dy and dy*x, then one that writes {@code dx = a*dy + b*x + d} from data still in cache. Float32
+     * arithmetic throughout (too inaccurate for vecnorm's bar), so this bounds the structure, not the numerics.
+     */
+    public static void backwardTwoPasses(int n, int c, int s, float[] dy, float[] x, float[] dx) {
+        int bound = F.loopBound(s);
+        for (int ch = 0; ch < c; ch++) {
+            FloatVector sumDy = FloatVector.zero(F);
+            FloatVector sumDyX = FloatVector.zero(F);
+            float tailDy = 0;
+            float tailDyX = 0;
+            for (int i = 0; i < n; i++) {
+                int run = (i * c + ch) * s;
+                int j = 0;
+                for (; j < bound; j += F.length()) {
+                    FloatVector g = FloatVector.fromArray(F, dy, run + j);
+                    sumDy = sumDy.add(g);
+                    sumDyX = g.fma(FloatVector.fromArray(F, x, run + j), sumDyX);
+                }
+                for (; j < s; j++) {
+                    tailDy += dy[run + j];
+                    tailDyX += dy[run + j] * x[run + j];
+                }
+            }
+            float count = (float) n * s;
+            float a = 1.0001f;
+            float b = -(sumDyX.reduceLanes(VectorOperators.ADD) + tailDyX) / count;
+            float d = -(sumDy.reduceLanes(VectorOperators.ADD) + tailDy) / count;
+            FloatVector va = FloatVector.broadcast(F, a);
+            FloatVector vb = FloatVector.broadcast(F, b);
+            FloatVector vd = FloatVector.broadcast(F, d);
+            for (int i = 0; i < n; i++) {
+                int run = (i * c + ch) * s;
+                int j = 0;
+                for (; j < bound; j += F.length()) {
+                    FloatVector.fromArray(F, dy, run + j).fma(va, FloatVector.fromArray(F, x, run + j).fma(vb, vd))
+                            .intoArray(dx, run + j);
+                }
+                for (; j < s; j++) {
+                    dx[run + j] = dy[run + j] * a + (x[run + j] * b + d);
+                }
+            }
         }
     }
 }

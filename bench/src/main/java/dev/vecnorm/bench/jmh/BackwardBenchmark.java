@@ -4,7 +4,10 @@ import dev.vecnorm.bench.Floor;
 import dev.vecnorm.bench.PlainJavaBatchNorm;
 import org.openjdk.jmh.annotations.Benchmark;
 
-/** Backward from saved statistics against the 12 B/elem streaming floor (read x and dy, write dx). */
+/**
+ * Backward from saved statistics against the 12 B/elem streaming floor (read x and dy, write dx), and against the
+ * floor of the two-pass structure (sums, then dx per channel; float32, single thread).
+ */
 public class BackwardBenchmark extends BatchNormBenchmark {
 
     private float[] mean;
@@ -35,6 +38,13 @@ public class BackwardBenchmark extends BatchNormBenchmark {
     @Benchmark
     public float[] floorStream() {
         Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, workers);
+        return out;
+    }
+
+    /** Sums then dx per channel in float32: what the two-pass structure costs with the cheapest arithmetic. */
+    @Benchmark
+    public float[] twoPassFloor() {
+        Floor.backwardTwoPasses(sh.ncs.n(), sh.ncs.c(), sh.ncs.s(), dy, x, out);
         return out;
     }
 
