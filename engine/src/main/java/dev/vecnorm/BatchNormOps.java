@@ -24,7 +24,8 @@ import java.util.concurrent.Future;
  * {@code x}. Inputs may share arrays freely. No other output may overlap any argument.
  *
  * <p>Threads: {@link #get()} spreads the tiles of a large tensor (blocks of channels that fit L2, or slices
- * along N of channels that do not) over a shared pool sized to the available processors;
+ * along N of channels that do not; contiguous stretches of memory for passes that need no whole channel, such as
+ * inference) over a shared pool sized to the available processors;
  * {@link #parallel(ForkJoinPool)} uses the caller's pool and {@link #singleThreaded()} the calling thread. Tiles
  * are cut by shape alone and their partial statistics merged in a fixed order, so results are bitwise identical
  * for any thread count. Tensors below {@link #PARALLEL_MIN_ELEMENTS} elements stay on the calling thread.
@@ -147,8 +148,8 @@ public final class BatchNormOps {
                     t.c1, sliceMean[t.slice], sliceVar[t.slice]));
             mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
             normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
-            forEachTile(sh, 1, tiles, t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh),
-                    t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
+            forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y,
+                    yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
         }
         finishTraining(mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
     }
@@ -227,7 +228,7 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
             shift[ch] = betaOf(beta, ch);
         }
-        forEachTile(sh, 1, tiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh),
+        forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh),
                 t.n1 - t.n0, c, sh.s(), t.c0, t.c1, mean, centerLo, scale, shift));
     }
 
@@ -272,7 +273,7 @@ public final class BatchNormOps {
             if (dx != null) {
                 inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
                         shift);
-                forEachTile(sh, 2, tiles, t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x,
+                forEachTile(sh, 2, streamTiles(sh, 2), t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x,
                         xOffset + t.offset(sh), dx, dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
                         saveMean, dyScale, centeredScale, shift));
             }
@@ -442,7 +443,7 @@ public final class BatchNormOps {
         }
         if (dx != null) {
             float[] zero = new float[c];
-            passes.affine(dy, dyOffset, dx, dxOffset, tiles((int) ncs[0], c, (int) ncs[2], 1), zero, zero, scale,
+            passes.affine(dy, dyOffset, dx, dxOffset, streamTiles((int) ncs[0], c, (int) ncs[2], 1), zero, zero, scale,
                     zero);
         }
         writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
@@ -492,7 +493,7 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
         }
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        forEachTile(sh, 1, tiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx, dxOffset + t.offset(sh),
+        forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx, dxOffset + t.offset(sh),
                 t.n1 - t.n0, c, sh.s(), t.c0, t.c1, zero, zero, scale, zero));
     }
 
@@ -589,6 +590,35 @@ public final class BatchNormOps {
             tiles.add(new Tile(c0, Math.min(c, c0 + block), 0, n, 0));
         }
         return tiles;
+    }
+
+    /**
+     * Tiles for the element-wise passes (normalize with known statistics, dx with known sums), which need no
+     * channel whole: stretches of memory of about the cache budget (whole batch rows, or blocks of channels
+     * within a row when a row is larger than twice the budget), so that each pass streams in memory order rather
+     * than jumping from run to run of one channel.
+     */
+    static List<Tile> streamTiles(int n, int c, int s, int tensors) {
+        List<Tile> tiles = new ArrayList<>();
+        long bytesPerRow = 4L * tensors * c * s;
+        if (bytesPerRow > 2 * CACHE_BLOCK_BYTES) {
+            int block = (int) Math.max(1, Math.min(c, CACHE_BLOCK_BYTES / (4L * tensors * s)));
+            for (int i = 0; i < n; i++) {
+                for (int c0 = 0; c0 < c; c0 += block) {
+                    tiles.add(new Tile(c0, Math.min(c, c0 + block), i, i + 1, 0));
+                }
+            }
+            return tiles;
+        }
+        int rows = (int) Math.max(1, CACHE_BLOCK_BYTES / bytesPerRow);
+        for (int n0 = 0; n0 < n; n0 += rows) {
+            tiles.add(new Tile(0, c, n0, Math.min(n, n0 + rows), 0));
+        }
+        return tiles;
+    }
+
+    private static List<Tile> streamTiles(NcsShape sh, int tensors) {
+        return streamTiles(sh.n(), sh.c(), sh.s(), tensors);
     }
 
     private static boolean sliced(List<Tile> tiles, NcsShape sh) {

@@ -158,7 +158,7 @@ final class SegmentPasses {
         });
         BatchNormOps.mergeMoments(tiles, c, s, sliceMean, sliceVar, mean, variance);
         BatchNormOps.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, hi, lo, scale, shift);
-        affine(x, xOffset, y, yOffset, tiles, hi, lo, scale, shift);
+        affine(x, xOffset, y, yOffset, BatchNormOps.streamTiles(n, c, s, 1), hi, lo, scale, shift);
     }
 
     /** y = ((x - hi) - lo) * scale + shift per channel, tile by tile. */
@@ -182,7 +182,7 @@ final class SegmentPasses {
     /** Inference: the affine map with the given statistics. */
     void forwardInference(MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] mean,
             float[] scale, float[] shift) {
-        affine(x, xOffset, y, yOffset, BatchNormOps.tiles(n, c, s, 1), mean, new float[c], scale, shift);
+        affine(x, xOffset, y, yOffset, BatchNormOps.streamTiles(n, c, s, 1), mean, new float[c], scale, shift);
     }
 
     /**
@@ -218,7 +218,7 @@ final class SegmentPasses {
         if (dx != null) {
             BatchNormOps.inputGradientParameters(0, c, gamma, invStd, sumDy, sumDyCentered, count, dyScale,
                     centeredScale, shift);
-            ops.forEachTile(2 * elements(), tiles, t -> gradientInput(t, dy, dyOffset, x, xOffset, null, dx,
+            ops.forEachTile(2 * elements(), BatchNormOps.streamTiles(n, c, s, 2), t -> gradientInput(t, dy, dyOffset, x, xOffset, null, dx,
                     dxOffset, center, dyScale, centeredScale, shift));
         }
     }

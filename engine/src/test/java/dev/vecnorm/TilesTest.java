@@ -1,0 +1,64 @@
+package dev.vecnorm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vecnorm.BatchNormOps.Tile;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** How tensors are cut: every element in exactly one tile, and the cut the passes rely on. */
+class TilesTest {
+
+    private static final int[][] SHAPES = {{1, 1, 1}, {32, 256, 3136}, {32, 64, 12544}, {256, 1024, 1}, {1, 64, 3136},
+        {8, 3, 50176}, {1, 3, 1 << 20}, {524288, 4, 1}, {5, 7, 9}};
+
+    /** Marks every element of every tile and checks each was marked once. */
+    private static void coversOnce(List<Tile> tiles, int n, int c, int s) {
+        int[] hits = new int[n * c];
+        for (Tile t : tiles) {
+            assertTrue(t.c0() < t.c1() && t.n0() < t.n1(), t.toString());
+            for (int i = t.n0(); i < t.n1(); i++) {
+                for (int ch = t.c0(); ch < t.c1(); ch++) {
+                    hits[i * c + ch]++;
+                }
+            }
+        }
+        for (int k = 0; k < hits.length; k++) {
+            assertEquals(1, hits[k], "run " + k + " of " + n + "x" + c + "x" + s);
+        }
+    }
+
+    @Test
+    void reductionTilesCoverEveryRunOnceAndKeepChannelsWholeOrSlicedAlongN() {
+        for (int[] d : SHAPES) {
+            for (int tensors = 1; tensors <= 2; tensors++) {
+                List<Tile> tiles = BatchNormOps.tiles(d[0], d[1], d[2], tensors);
+                coversOnce(tiles, d[0], d[1], d[2]);
+                boolean sliced = tiles.get(0).n1() < d[0];
+                for (Tile t : tiles) {
+                    // A reduction tile is either whole channels, or a slice of exactly one channel.
+                    assertTrue(sliced ? t.c1() - t.c0() == 1 : t.n0() == 0 && t.n1() == d[0], t.toString());
+                }
+            }
+        }
+    }
+
+    @Test
+    void streamTilesCoverEveryRunOnceAsContiguousStretchesInMemoryOrder() {
+        for (int[] d : SHAPES) {
+            List<Tile> tiles = BatchNormOps.streamTiles(d[0], d[1], d[2], 1);
+            coversOnce(tiles, d[0], d[1], d[2]);
+            long next = 0;
+            for (Tile t : tiles) {
+                // Contiguous: either whole rows, or a channel block inside one row; each starts where the
+                // previous ended.
+                assertTrue(t.c0() == 0 && t.c1() == d[1] || t.n1() - t.n0() == 1, t.toString());
+                long start = ((long) t.n0() * d[1] + t.c0()) * d[2];
+                assertEquals(next, start, t.toString());
+                next = ((long) (t.n1() - 1) * d[1] + t.c1()) * d[2];
+            }
+            assertEquals((long) d[0] * d[1] * d[2], next);
+        }
+    }
+}
