@@ -341,15 +341,70 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         java.util.Arrays.fill(laneMean, 0, width, 0f);
         java.util.Arrays.fill(laneM2, 0, width, 0f);
         int steps = 0;
-        for (int i = 0; i < n; i++) {
-            welfordRow(x, xOffset + i * row + p0, width, positionPivot, positionScale, laneMean, laneM2,
-                    RECIPROCALS[steps++]);
-            if (steps == BLOCK || i == n - 1) {
+        int i = 0;
+        while (i < n) {
+            int base = xOffset + i * row + p0;
+            if (i + 1 < n && steps + 2 <= BLOCK) {
+                welfordTwoRows(x, base, row, width, positionPivot, positionScale, laneMean, laneM2,
+                        RECIPROCALS[steps], RECIPROCALS[steps + 1]);
+                steps += 2;
+                i += 2;
+            } else {
+                welfordRow(x, base, width, positionPivot, positionScale, laneMean, laneM2, RECIPROCALS[steps++]);
+                i++;
+            }
+            if (steps == BLOCK || i == n) {
                 foldPositions(laneMean, laneM2, width, steps, p0, s, c0, count, mu, m2);
                 java.util.Arrays.fill(laneMean, 0, width, 0f);
                 java.util.Arrays.fill(laneM2, 0, width, 0f);
                 steps = 0;
             }
+        }
+    }
+
+    /**
+     * Two consecutive Welford steps (weights r1, r2) for every position of two rows {@code rowStride} apart: the
+     * lane states stay in registers between them. Storing and reloading them for every row measured 1.8x slower
+     * (the reload of a state just stored stalls the loop).
+     */
+    private static void welfordTwoRows(float[] x, int base, int rowStride, int width, float[] pivot, float[] scale,
+            float[] laneMean, float[] laneM2, float r1, float r2) {
+        FloatVector rv1 = FloatVector.broadcast(F, r1);
+        FloatVector rv2 = FloatVector.broadcast(F, r2);
+        int bound = F.loopBound(width);
+        int q = 0;
+        for (; q < bound; q += L) {
+            FloatVector p = FloatVector.fromArray(F, pivot, q);
+            FloatVector sc = FloatVector.fromArray(F, scale, q);
+            FloatVector mean = FloatVector.fromArray(F, laneMean, q);
+            FloatVector m2 = FloatVector.fromArray(F, laneM2, q);
+            FloatVector v = FloatVector.fromArray(F, x, base + q).sub(p).mul(sc);
+            FloatVector d = v.sub(mean);
+            mean = d.fma(rv1, mean);
+            m2 = d.fma(v.sub(mean), m2);
+            v = FloatVector.fromArray(F, x, base + rowStride + q).sub(p).mul(sc);
+            d = v.sub(mean);
+            mean = d.fma(rv2, mean);
+            m2 = d.fma(v.sub(mean), m2);
+            mean.intoArray(laneMean, q);
+            m2.intoArray(laneM2, q);
+        }
+        if (q < width) {
+            VectorMask<Float> k = F.indexInRange(q, width);
+            FloatVector p = FloatVector.fromArray(F, pivot, q, k);
+            FloatVector sc = FloatVector.fromArray(F, scale, q, k);
+            FloatVector mean = FloatVector.fromArray(F, laneMean, q, k);
+            FloatVector m2 = FloatVector.fromArray(F, laneM2, q, k);
+            FloatVector v = FloatVector.fromArray(F, x, base + q, k).sub(p).mul(sc);
+            FloatVector d = v.sub(mean);
+            mean = d.fma(rv1, mean);
+            m2 = d.fma(v.sub(mean), m2);
+            v = FloatVector.fromArray(F, x, base + rowStride + q, k).sub(p).mul(sc);
+            d = v.sub(mean);
+            mean = d.fma(rv2, mean);
+            m2 = d.fma(v.sub(mean), m2);
+            mean.intoArray(laneMean, q, k);
+            m2.intoArray(laneM2, q, k);
         }
     }
 
