@@ -135,21 +135,28 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         double[] count = scratch.zeroedDoubles(0, channels);
         double[] mu = scratch.zeroedDoubles(1, channels);
         double[] m2 = scratch.zeroedDoubles(2, channels);
+        // Plain sums of x in double lanes: exact for float data of any realistic size and spread. The float
+        // Welford mean is only good to ~1e-6 of the spread, which is not 1e-5 of a mean much smaller than the
+        // spread (zero-mean data with std 100 already misses); the sums give the mean, Welford the M2.
+        double[] sumX = scratch.zeroedDoubles(6, channels);
         float[] laneMean = scratch.floats(3, WIDE);
         float[] laneM2 = scratch.floats(4, WIDE);
         if (alongRuns(s)) {
             for (int ch = c0; ch < c1; ch++) {
                 welfordAlongRuns(x, xOffset, n, c, s, ch, pivot[ch - c0], scale[ch - c0],
-                        laneMean, laneM2, count, mu, m2, ch - c0);
+                        laneMean, laneM2, count, mu, m2, sumX, ch - c0);
             }
         } else {
-            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2, scratch);
+            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2, sumX, scratch);
         }
         for (int ch = c0; ch < c1; ch++) {
             int k = ch - c0;
             double sc = scale[k];
-            double m = pivot[k] + mu[k] / sc;
-            double v = m2[k] / count[k] / (sc * sc);
+            double welfordMean = pivot[k] + mu[k] / sc;
+            double m = sumX[k] / count[k];
+            // M2 about the Welford mean, moved to the exact mean (parallel-axis rule).
+            double shift = welfordMean - m;
+            double v = m2[k] / count[k] / (sc * sc) + shift * shift;
             if (!Double.isFinite(m) || !Double.isFinite(v)) {
                 // NaN/Inf data stays non-finite; finite data that overflowed the scaled float path (values of
                 // wildly different magnitudes in one channel) is recomputed exactly.
@@ -232,7 +239,10 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     }
 
     private static void welfordAlongRuns(float[] x, int xOffset, int n, int c, int s, int ch, float pivot,
-            float scale, float[] laneMean, float[] laneM2, double[] count, double[] mu, double[] m2, int k) {
+            float scale, float[] laneMean, float[] laneM2, double[] count, double[] mu, double[] m2, double[] sumX,
+            int k) {
+        DoubleVector sum0 = DoubleVector.zero(D), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+        double tailSum = 0;
         FloatVector pv = FloatVector.broadcast(F, pivot);
         FloatVector sv = FloatVector.broadcast(F, scale);
         FloatVector zero = FloatVector.zero(F);
@@ -249,6 +259,15 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
             int run = xOffset + (i * c + ch) * s;
             int j = 0;
             for (; j < wideLimit; j += WIDE) {
+                // x in double: WIDE floats are 8 half-width vectors, widened (exact) and summed in four chains.
+                sum0 = sum0.add(widen(FloatVector.fromArray(FH, x, run + j)))
+                        .add(widen(FloatVector.fromArray(FH, x, run + j + 4 * DL)));
+                sum1 = sum1.add(widen(FloatVector.fromArray(FH, x, run + j + DL)))
+                        .add(widen(FloatVector.fromArray(FH, x, run + j + 5 * DL)));
+                sum2 = sum2.add(widen(FloatVector.fromArray(FH, x, run + j + 2 * DL)))
+                        .add(widen(FloatVector.fromArray(FH, x, run + j + 6 * DL)));
+                sum3 = sum3.add(widen(FloatVector.fromArray(FH, x, run + j + 3 * DL)))
+                        .add(widen(FloatVector.fromArray(FH, x, run + j + 7 * DL)));
                 FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
                 FloatVector v0 = FloatVector.fromArray(F, x, run + j).sub(pv).mul(sv);
                 FloatVector v1 = FloatVector.fromArray(F, x, run + j + L).sub(pv).mul(sv);
@@ -281,6 +300,8 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
                 }
             }
             for (; j < singleLimit; j += L) {
+                sum0 = sum0.add(widen(FloatVector.fromArray(FH, x, run + j)));
+                sum1 = sum1.add(widen(FloatVector.fromArray(FH, x, run + j + DL)));
                 FloatVector r = FloatVector.broadcast(F, RECIPROCALS[stepsT++]);
                 FloatVector v = FloatVector.fromArray(F, x, run + j).sub(pv).mul(sv);
                 FloatVector d = v.sub(meanT);
@@ -295,6 +316,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
                 }
             }
             for (; j < s; j++) {
+                tailSum += x[run + j];
                 double v = ((double) x[run + j] - pivot) * scale;
                 tailCount++;
                 double d = v - tailMean;
@@ -321,6 +343,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         if (tailCount > 0) {
             merge(count, mu, m2, k, tailCount, tailMean, tailM2);
         }
+        sumX[k] = sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD) + tailSum;
     }
 
     /**
@@ -329,7 +352,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
      * every {@link #BLOCK} rows the states are folded into their channels in double.
      */
     private static void welfordAcrossPositions(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
-            float[] pivot, float[] scale, double[] count, double[] mu, double[] m2, Scratch scratch) {
+            float[] pivot, float[] scale, double[] count, double[] mu, double[] m2, double[] sumX, Scratch scratch) {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
@@ -338,19 +361,21 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         float[] positionScale = perPosition(scale, 0, c1 - c0, s, scratch.floats(6, width));
         float[] laneMean = scratch.floats(7, width);
         float[] laneM2 = scratch.floats(8, width);
+        double[] positionSum = scratch.zeroedDoubles(7, width);
         java.util.Arrays.fill(laneMean, 0, width, 0f);
         java.util.Arrays.fill(laneM2, 0, width, 0f);
         int steps = 0;
         int i = 0;
         while (i < n) {
             int base = xOffset + i * row + p0;
-            if (i + 1 < n && steps + 2 <= BLOCK) {
-                welfordTwoRows(x, base, row, width, positionPivot, positionScale, laneMean, laneM2,
-                        RECIPROCALS[steps], RECIPROCALS[steps + 1]);
-                steps += 2;
-                i += 2;
+            if (i + 3 < n && steps + 4 <= BLOCK) {
+                welfordFourRows(x, base, row, width, positionPivot, positionScale, laneMean, laneM2, steps);
+                addRows(x, base, row, 4, width, positionSum);
+                steps += 4;
+                i += 4;
             } else {
                 welfordRow(x, base, width, positionPivot, positionScale, laneMean, laneM2, RECIPROCALS[steps++]);
+                addRows(x, base, row, 1, width, positionSum);
                 i++;
             }
             if (steps == BLOCK || i == n) {
@@ -360,17 +385,40 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
                 steps = 0;
             }
         }
+        for (int q = 0; q < width; q++) {
+            sumX[q / s] += positionSum[q];
+        }
+    }
+
+    /** Adds {@code rows} rows (rowStride apart) of x, widened to double, to the per-position sums. */
+    private static void addRows(float[] x, int base, int rowStride, int rows, int width, double[] positionSum) {
+        int bound = FH.loopBound(width);
+        int q = 0;
+        for (; q < bound; q += DL) {
+            DoubleVector sum = DoubleVector.fromArray(D, positionSum, q);
+            for (int t = 0; t < rows; t++) {
+                sum = sum.add(widen(FloatVector.fromArray(FH, x, base + t * rowStride + q)));
+            }
+            sum.intoArray(positionSum, q);
+        }
+        for (; q < width; q++) {
+            for (int t = 0; t < rows; t++) {
+                positionSum[q] += x[base + t * rowStride + q];
+            }
+        }
     }
 
     /**
-     * Two consecutive Welford steps (weights r1, r2) for every position of two rows {@code rowStride} apart: the
-     * lane states stay in registers between them. Storing and reloading them for every row measured 1.8x slower
-     * (the reload of a state just stored stalls the loop).
+     * Four consecutive Welford steps (the {@code steps}-th to the {@code steps+3}-th of the block) for every
+     * position of four rows {@code rowStride} apart: the lane states stay in registers between them. Storing and
+     * reloading them for every row measured 2-4x slower (the reload of a state just stored stalls the loop).
      */
-    private static void welfordTwoRows(float[] x, int base, int rowStride, int width, float[] pivot, float[] scale,
-            float[] laneMean, float[] laneM2, float r1, float r2) {
-        FloatVector rv1 = FloatVector.broadcast(F, r1);
-        FloatVector rv2 = FloatVector.broadcast(F, r2);
+    private static void welfordFourRows(float[] x, int base, int rowStride, int width, float[] pivot,
+            float[] scale, float[] laneMean, float[] laneM2, int steps) {
+        FloatVector r0 = FloatVector.broadcast(F, RECIPROCALS[steps]);
+        FloatVector r1 = FloatVector.broadcast(F, RECIPROCALS[steps + 1]);
+        FloatVector r2 = FloatVector.broadcast(F, RECIPROCALS[steps + 2]);
+        FloatVector r3 = FloatVector.broadcast(F, RECIPROCALS[steps + 3]);
         int bound = F.loopBound(width);
         int q = 0;
         for (; q < bound; q += L) {
@@ -380,31 +428,26 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
             FloatVector m2 = FloatVector.fromArray(F, laneM2, q);
             FloatVector v = FloatVector.fromArray(F, x, base + q).sub(p).mul(sc);
             FloatVector d = v.sub(mean);
-            mean = d.fma(rv1, mean);
+            mean = d.fma(r0, mean);
             m2 = d.fma(v.sub(mean), m2);
             v = FloatVector.fromArray(F, x, base + rowStride + q).sub(p).mul(sc);
             d = v.sub(mean);
-            mean = d.fma(rv2, mean);
+            mean = d.fma(r1, mean);
+            m2 = d.fma(v.sub(mean), m2);
+            v = FloatVector.fromArray(F, x, base + 2 * rowStride + q).sub(p).mul(sc);
+            d = v.sub(mean);
+            mean = d.fma(r2, mean);
+            m2 = d.fma(v.sub(mean), m2);
+            v = FloatVector.fromArray(F, x, base + 3 * rowStride + q).sub(p).mul(sc);
+            d = v.sub(mean);
+            mean = d.fma(r3, mean);
             m2 = d.fma(v.sub(mean), m2);
             mean.intoArray(laneMean, q);
             m2.intoArray(laneM2, q);
         }
-        if (q < width) {
-            VectorMask<Float> k = F.indexInRange(q, width);
-            FloatVector p = FloatVector.fromArray(F, pivot, q, k);
-            FloatVector sc = FloatVector.fromArray(F, scale, q, k);
-            FloatVector mean = FloatVector.fromArray(F, laneMean, q, k);
-            FloatVector m2 = FloatVector.fromArray(F, laneM2, q, k);
-            FloatVector v = FloatVector.fromArray(F, x, base + q, k).sub(p).mul(sc);
-            FloatVector d = v.sub(mean);
-            mean = d.fma(rv1, mean);
-            m2 = d.fma(v.sub(mean), m2);
-            v = FloatVector.fromArray(F, x, base + rowStride + q, k).sub(p).mul(sc);
-            d = v.sub(mean);
-            mean = d.fma(rv2, mean);
-            m2 = d.fma(v.sub(mean), m2);
-            mean.intoArray(laneMean, q, k);
-            m2.intoArray(laneM2, q, k);
+        // The tail (under one vector of positions) row by row, with masks.
+        for (int t = 0; t < 4 && q < width; t++) {
+            welfordRowTail(x, base + t * rowStride, q, width, pivot, scale, laneMean, laneM2, RECIPROCALS[steps + t]);
         }
     }
 
@@ -424,15 +467,21 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
             d.fma(v.sub(mean), FloatVector.fromArray(F, laneM2, q)).intoArray(laneM2, q);
         }
         if (q < width) {
-            VectorMask<Float> k = F.indexInRange(q, width);
-            FloatVector v = FloatVector.fromArray(F, x, base + q, k).sub(FloatVector.fromArray(F, pivot, q, k))
-                    .mul(FloatVector.fromArray(F, scale, q, k));
-            FloatVector mean = FloatVector.fromArray(F, laneMean, q, k);
-            FloatVector d = v.sub(mean);
-            mean = d.fma(rv, mean);
-            mean.intoArray(laneMean, q, k);
-            d.fma(v.sub(mean), FloatVector.fromArray(F, laneM2, q, k)).intoArray(laneM2, q, k);
+            welfordRowTail(x, base, q, width, pivot, scale, laneMean, laneM2, r);
         }
+    }
+
+    /** The masked Welford step for positions [q, width) of a row (fewer than one vector). */
+    private static void welfordRowTail(float[] x, int base, int q, int width, float[] pivot, float[] scale,
+            float[] laneMean, float[] laneM2, float r) {
+        VectorMask<Float> k = F.indexInRange(q, width);
+        FloatVector v = FloatVector.fromArray(F, x, base + q, k).sub(FloatVector.fromArray(F, pivot, q, k))
+                .mul(FloatVector.fromArray(F, scale, q, k));
+        FloatVector mean = FloatVector.fromArray(F, laneMean, q, k);
+        FloatVector d = v.sub(mean);
+        mean = d.fma(FloatVector.broadcast(F, r), mean);
+        mean.intoArray(laneMean, q, k);
+        d.fma(v.sub(mean), FloatVector.fromArray(F, laneM2, q, k)).intoArray(laneM2, q, k);
     }
 
     /** Folds lane states of consecutive positions starting at p into their channels' accumulators. */

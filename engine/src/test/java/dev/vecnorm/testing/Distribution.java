@@ -56,6 +56,13 @@ public enum Distribution {
             return r.nextBoolean() ? -3.5f : 1.25f;
         }
     },
+    /** Mean 0, std 1e3: a mean far below the spread, which float accumulators resolve only to ~1e-6 of it. */
+    WIDE_ZERO_MEAN {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) (1e3 * gaussian(r));
+        }
+    },
     /** Each channel from a different one of the above, so one tensor mixes magnitudes. */
     MIXTURE {
         @Override
