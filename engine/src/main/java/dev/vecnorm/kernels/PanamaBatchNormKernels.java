@@ -26,7 +26,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code (x - pivot) * scale}: the pivot (a median of a few samples of the channel) makes {@code x - pivot} exact
  * for values near the bulk of the data, so large offsets cost no digits, and the scale keeps squares of tiny or
  * huge magnitudes inside float range. Lanes run at most {@link #BLOCK} updates in float before their states are
- * folded into double accumulators with Chan's formula, which bounds float rounding growth.
+ * folded into double accumulators with Chan's formula, which bounds float rounding growth. The mean itself comes
+ * from plain sums of x in double lanes in the same pass (exact), since a float Welford mean resolves only ~1e-6
+ * of the spread; Welford's M2 is moved to that mean.
  */
 final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
 
