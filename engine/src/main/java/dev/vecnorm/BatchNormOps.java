@@ -470,18 +470,26 @@ public final class BatchNormOps {
             Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, ncs[3], true);
             Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, ncs[3], true);
         }
+        backwardParameters(c, gamma, dgamma, dbeta, meanName, mean, spreadName, spread).check();
+    }
+
+    /**
+     * Checks a backward call's per-channel arguments and returns their overlap check for the caller to add its
+     * tensors to (arrays) or run as is (segments).
+     */
+    private static Checks.Regions backwardParameters(int c, float[] gamma, float[] dgamma, float[] dbeta,
+            String meanName, float[] mean, String spreadName, float[] spread) {
         Checks.channels("gamma", gamma, c, true);
         Checks.channels(meanName, mean, c, false);
         Checks.channels(spreadName, spread, c, false);
         Checks.channels("dgamma", dgamma, c, true);
         Checks.channels("dbeta", dbeta, c, true);
-        new Checks.Regions()
+        return new Checks.Regions()
                 .input("gamma", gamma)
                 .input(meanName, mean)
                 .input(spreadName, spread)
                 .output("dgamma", dgamma)
-                .output("dbeta", dbeta)
-                .check();
+                .output("dbeta", dbeta);
     }
 
     private void frozenInputGradient(NcsShape sh, float[] dy, int dyOffset, float[] gamma, float[] variance,
@@ -493,8 +501,8 @@ public final class BatchNormOps {
             scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
         }
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx, dxOffset + t.offset(sh),
-                t.n1 - t.n0, c, sh.s(), t.c0, t.c1, zero, zero, scale, zero));
+        forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx,
+                dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, zero, zero, scale, zero));
     }
 
     private static void checkBackward(NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
@@ -506,22 +514,12 @@ public final class BatchNormOps {
         if (dx != null) {
             Checks.tensor("dx", dx, dxOffset, sh);
         }
-        Checks.channels("gamma", gamma, c, true);
-        Checks.channels(meanName, mean, c, false);
-        Checks.channels(spreadName, spread, c, false);
-        Checks.channels("dgamma", dgamma, c, true);
-        Checks.channels("dbeta", dbeta, c, true);
-        new Checks.Regions()
+        backwardParameters(c, gamma, dgamma, dbeta, meanName, mean, spreadName, spread)
                 .input("dy", dy, dyOffset, sh.size())
                 .input("x", x, xOffset, sh.size())
                 .output("dx", dx, dxOffset, sh.size())
                 .inPlace("dx", "dy")
                 .inPlace("dx", "x")
-                .input("gamma", gamma)
-                .input(meanName, mean)
-                .input(spreadName, spread)
-                .output("dgamma", dgamma)
-                .output("dbeta", dbeta)
                 .check();
     }
 

@@ -218,8 +218,8 @@ final class SegmentPasses {
         if (dx != null) {
             BatchNormOps.inputGradientParameters(0, c, gamma, invStd, sumDy, sumDyCentered, count, dyScale,
                     centeredScale, shift);
-            ops.forEachTile(2 * elements(), BatchNormOps.streamTiles(n, c, s, 2), t -> gradientInput(t, dy, dyOffset, x, xOffset, null, dx,
-                    dxOffset, center, dyScale, centeredScale, shift));
+            ops.forEachTile(2 * elements(), BatchNormOps.streamTiles(n, c, s, 2), t -> gradientInput(t, dy, dyOffset,
+                    x, xOffset, null, dx, dxOffset, center, dyScale, centeredScale, shift));
         }
     }
 
