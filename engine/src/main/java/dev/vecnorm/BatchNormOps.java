@@ -129,7 +129,7 @@ public final class BatchNormOps {
         float[] scale = new float[c];
         float[] shift = new float[c];
         List<Tile> tiles = tiles(sh, 1);
-        if (!sliced(tiles, sh)) {
+        if (!sliced(tiles, sh.n())) {
             forEachTile(sh, 1, tiles, t -> {
                 // Statistics, then normalize, per block of channels: the second pass reads x from L2.
                 kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, mean, variance);
@@ -256,7 +256,7 @@ public final class BatchNormOps {
         double[] shift = new double[c];
         double count = sh.perChannel();
         List<Tile> tiles = tiles(sh, 2);
-        if (!sliced(tiles, sh)) {
+        if (!sliced(tiles, sh.n())) {
             forEachTile(sh, 2, tiles, t -> {
                 // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
                 kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, saveMean, sumDy,
@@ -619,8 +619,9 @@ public final class BatchNormOps {
         return streamTiles(sh.n(), sh.c(), sh.s(), tensors);
     }
 
-    private static boolean sliced(List<Tile> tiles, NcsShape sh) {
-        return tiles.get(0).n1 < sh.n();
+    /** True if {@link #tiles} cut the channels along N (their statistics then need a merge across slices). */
+    static boolean sliced(List<Tile> tiles, int n) {
+        return tiles.get(0).n1 < n;
     }
 
     static int sliceCount(List<Tile> tiles) {
@@ -721,7 +722,7 @@ public final class BatchNormOps {
     private void gradientSums(List<Tile> tiles, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] center, double[] sumDy, double[] sumDyCentered) {
         int c = sh.c();
-        if (!sliced(tiles, sh)) {
+        if (!sliced(tiles, sh.n())) {
             forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0,
                     t.c1, center, sumDy, sumDyCentered));
             return;

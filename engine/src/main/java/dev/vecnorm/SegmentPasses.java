@@ -123,7 +123,7 @@ final class SegmentPasses {
         float[] scale = new float[c];
         float[] shift = new float[c];
         List<Tile> tiles = BatchNormOps.tiles(n, c, s, 1);
-        if (tiles.get(0).n1() == n) {
+        if (!BatchNormOps.sliced(tiles, n)) {
             ops.forEachTile(elements(), tiles, t -> {
                 int tc = t.c1() - t.c0();
                 float[] tile = gather(0, x, xOffset, t);
@@ -197,7 +197,7 @@ final class SegmentPasses {
         double[] shift = new double[c];
         double count = (double) n * s;
         List<Tile> tiles = BatchNormOps.tiles(n, c, s, 2);
-        if (tiles.get(0).n1() == n) {
+        if (!BatchNormOps.sliced(tiles, n)) {
             ops.forEachTile(2 * elements(), tiles, t -> {
                 TileCopies copies = tileSums(t, dy, dyOffset, x, xOffset, center, sumDy, sumDyCentered);
                 if (dx != null) {
