@@ -50,6 +50,11 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     /** RECIPROCALS[k] = 1/(k+1): the Welford step weight after k+1 updates, without a division per step. */
     private static final float[] RECIPROCALS = new float[BLOCK];
     private static final int PIVOT_SAMPLES = 9;
+    /**
+     * A channel whose M2 per value, in scaled units, is below this was either constant or had its squares
+     * underflow (scaled deviations under 2^-63 square to subnormals); it is checked against every value.
+     */
+    private static final double TINY_SCALED_M2 = 0x1p-60;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     static {
@@ -163,11 +168,42 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
                 // NaN/Inf data stays non-finite; finite data that overflowed the scaled float path (values of
                 // wildly different magnitudes in one channel) is recomputed exactly.
                 ScalarBatchNormKernels.INSTANCE.moments(x, xOffset, n, c, s, ch, ch + 1, mean, variance);
+            } else if (m2[k] < TINY_SCALED_M2 * count[k]) {
+                // The scale came from a few samples; if they missed the data's spread (sparse data whose samples
+                // are all zeros, with rare values around 1e-25), the float squares underflowed and M2 is too
+                // small. A constant channel also lands here: tell the two apart by looking at every value.
+                if (deviates(x, xOffset, n, c, s, ch, pivot[k])) {
+                    ScalarBatchNormKernels.INSTANCE.moments(x, xOffset, n, c, s, ch, ch + 1, mean, variance);
+                } else {
+                    mean[ch] = pivot[k];
+                    variance[ch] = 0;
+                }
             } else {
                 mean[ch] = m;
                 variance[ch] = v;
             }
         }
+    }
+
+    /** True if any value of channel ch differs from {@code pivot} (NaN counts as different). */
+    private static boolean deviates(float[] x, int xOffset, int n, int c, int s, int ch, float pivot) {
+        FloatVector p = FloatVector.broadcast(F, pivot);
+        int bound = F.loopBound(s);
+        for (int i = 0; i < n; i++) {
+            int run = xOffset + (i * c + ch) * s;
+            int j = 0;
+            for (; j < bound; j += L) {
+                if (FloatVector.fromArray(F, x, run + j).compare(VectorOperators.NE, p).anyTrue()) {
+                    return true;
+                }
+            }
+            for (; j < s; j++) {
+                if (x[run + j] != pivot) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
