@@ -40,10 +40,14 @@ import java.util.concurrent.Future;
 public final class BatchNormOps {
 
     /**
-     * Channel blocks are sized so that a block's slice stays in L2 between the statistics and normalize passes.
-     * The system property vecnorm.cacheBlockBytes overrides it (tests use tiny blocks to run many of them).
+     * Channel blocks are sized so that a block stays in cache between the statistics and normalize passes. 4 MiB
+     * (a share of L3, not L2): each pass streams a block in memory order, and larger blocks mean fewer restarts
+     * of the prefetchers and fewer per-block costs. Measured on a Zen 5 host (1 MiB L2, 32 MiB L3), 1 thread,
+     * training: 32x256x56x56 at 55-59% of the copy floor vs 43-55% with 0.5-1 MiB blocks; 32x2048x7x7 1.3-1.5 ms
+     * vs 1.3-2.2 ms. The system property vecnorm.cacheBlockBytes overrides it (tests use tiny blocks to run
+     * many of them).
      */
-    private static final long CACHE_BLOCK_BYTES = Long.getLong("vecnorm.cacheBlockBytes", 512 * 1024);
+    private static final long CACHE_BLOCK_BYTES = Long.getLong("vecnorm.cacheBlockBytes", 4L << 20);
 
     /**
      * Below this many elements (times the tensors a pass reads) a call stays on the calling thread. Measured on

@@ -15,36 +15,30 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Two loop strategies, chosen by the run length s:
  * <ul>
- *   <li><b>along runs</b> (s &ge; 2 lanes): a channel is n contiguous runs of s floats; vectors walk each run,
- *       with a single-vector loop and a masked or scalar tail for what is left;</li>
- *   <li><b>across positions</b> (small s, and s = 1 for rank 2 where channels are the contiguous axis): a row
- *       of c*s floats is contiguous for each batch index; vector lanes hold positions (channel, spatial) and
- *       the loop over the batch index accumulates per-lane state that is folded into its channel at the end.</li>
+ *   <li><b>along runs</b> (s &ge; one vector): a channel is n contiguous runs of s floats; the passes live in
+ *       {@link ShiftedSums} (statistics), {@link AffineRuns} (normalize) and {@link GradientRuns} (backward),
+ *       each walking a block of channels in memory order;</li>
+ *   <li><b>across positions</b> (s shorter than a vector, and s = 1 for rank 2 where channels are the contiguous
+ *       axis): a row of c*s floats is contiguous for each batch index; vector lanes hold positions (channel,
+ *       spatial) and the loop over the batch index accumulates per-lane state that is folded into its channel
+ *       at the end. Statistics there are Welford updates per lane on pivoted, power-of-two-scaled values
+ *       {@code (x - pivot) * scale}, folded into double every {@link #BLOCK} rows with Chan's formula; the mean
+ *       comes from plain sums of x in double lanes in the same pass.</li>
  * </ul>
  *
- * <p>Statistics are one pass of Welford updates per lane on pivoted, power-of-two-scaled values
- * {@code (x - pivot) * scale}: the pivot (a median of a few samples of the channel) makes {@code x - pivot} exact
- * for values near the bulk of the data, so large offsets cost no digits, and the scale keeps squares of tiny or
- * huge magnitudes inside float range. Lanes run at most {@link #BLOCK} updates in float before their states are
- * folded into double accumulators with Chan's formula, which bounds float rounding growth. The mean itself comes
- * from plain sums of x in double lanes in the same pass (exact), since a float Welford mean resolves only ~1e-6
- * of the spread; Welford's M2 is moved to that mean.
+ * <p>The MemorySegment overloads repeat the element-wise and backward loops with segment access and the same
+ * arithmetic (bit for bit the array results); statistics of segments are staged through arrays by the caller.
  */
 final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
 
     /** Test-only system property: force a vector bit size (128, 256, 512) instead of the preferred one. */
-    static final String BIT_SIZE_PROPERTY = "vecnorm.vectorBitSize";
+    static final String BIT_SIZE_PROPERTY = Lanes.BIT_SIZE_PROPERTY;
 
-    private static final VectorSpecies<Float> F = species();
-    private static final int L = F.length();
-    /** Double lanes of the same vector size, fed from half-width float vectors (same lane count). */
-    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
-    private static final VectorSpecies<Float> FH =
-            VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final int DL = D.length();
-    /** Independent Welford states per step: one FMA chain each, enough to hide FMA latency. */
-    private static final int ACCUMULATORS = 4;
-    private static final int WIDE = ACCUMULATORS * L;
+    private static final VectorSpecies<Float> F = Lanes.F;
+    private static final int L = Lanes.L;
+    private static final VectorSpecies<Double> D = Lanes.D;
+    private static final VectorSpecies<Float> FH = Lanes.FH;
+    private static final int DL = Lanes.DL;
     /** Float updates per lane state before folding into double; bounds the float error growth. */
     private static final int BLOCK = 128;
     /** RECIPROCALS[k] = 1/(k+1): the Welford step weight after k+1 updates, without a division per step. */
@@ -107,21 +101,9 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         return new PanamaBatchNormKernels();
     }
 
-    private static VectorSpecies<Float> species() {
-        String bits = System.getProperty(BIT_SIZE_PROPERTY);
-        if (bits == null || bits.isBlank()) {
-            return FloatVector.SPECIES_PREFERRED;
-        }
-        return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits.trim())));
-    }
-
     @Override
     public String name() {
         return "vector-" + F.vectorBitSize();
-    }
-
-    private static boolean alongRuns(int s) {
-        return s >= 2 * L;
     }
 
     // ------------------------------------------------------------------------------------------------------
@@ -130,6 +112,10 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
             double[] mean, double[] variance) {
+        if (ShiftedSums.applies(s)) {
+            ShiftedSums.moments(x, xOffset, n, c, s, c0, c1, mean, variance);
+            return;
+        }
         int channels = c1 - c0;
         Scratch scratch = SCRATCH.get();
         float[] pivot = scratch.floats(0, channels);
@@ -146,16 +132,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         // Welford mean is only good to ~1e-6 of the spread, which is not 1e-5 of a mean much smaller than the
         // spread (zero-mean data with std 100 already misses); the sums give the mean, Welford the M2.
         double[] sumX = scratch.zeroedDoubles(6, channels);
-        float[] laneMean = scratch.floats(3, WIDE);
-        float[] laneM2 = scratch.floats(4, WIDE);
-        if (alongRuns(s)) {
-            for (int ch = c0; ch < c1; ch++) {
-                welfordAlongRuns(x, xOffset, n, c, s, ch, pivot[ch - c0], scale[ch - c0],
-                        laneMean, laneM2, count, mu, m2, sumX, ch - c0);
-            }
-        } else {
-            welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2, sumX, scratch);
-        }
+        welfordAcrossPositions(x, xOffset, n, c, s, c0, c1, pivot, scale, count, mu, m2, sumX, scratch);
         for (int ch = c0; ch < c1; ch++) {
             int k = ch - c0;
             double sc = scale[k];
@@ -256,132 +233,6 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         mu[k] += delta * (nb / total);
         m2[k] += m2B + delta * delta * (na * nb / total);
         count[k] = total;
-    }
-
-    /** Folds {@code lanes} lane states that all saw {@code steps} updates into accumulator k. */
-    private static void foldEqualCounts(float[] laneMean, float[] laneM2, int lanes, int steps,
-            double[] count, double[] mu, double[] m2, int k) {
-        double sum = 0;
-        for (int t = 0; t < lanes; t++) {
-            sum += laneMean[t];
-        }
-        double blockMean = sum / lanes;
-        double within = 0;
-        double between = 0;
-        for (int t = 0; t < lanes; t++) {
-            within += laneM2[t];
-            double d = laneMean[t] - blockMean;
-            between += d * d;
-        }
-        merge(count, mu, m2, k, (double) lanes * steps, blockMean, within + steps * between);
-    }
-
-    private static void welfordAlongRuns(float[] x, int xOffset, int n, int c, int s, int ch, float pivot,
-            float scale, float[] laneMean, float[] laneM2, double[] count, double[] mu, double[] m2, double[] sumX,
-            int k) {
-        DoubleVector sum0 = DoubleVector.zero(D), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-        double tailSum = 0;
-        FloatVector pv = FloatVector.broadcast(F, pivot);
-        FloatVector sv = FloatVector.broadcast(F, scale);
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector mean0 = zero, mean1 = zero, mean2 = zero, mean3 = zero;
-        FloatVector q0 = zero, q1 = zero, q2 = zero, q3 = zero;
-        int steps = 0;
-        FloatVector meanT = zero, qT = zero;
-        int stepsT = 0;
-        double tailCount = 0, tailMean = 0, tailM2 = 0;
-        // Loop limits as plain `j < limit` let C2 hoist the range checks out of the loops.
-        int wideLimit = s - s % WIDE;
-        int singleLimit = s - s % L;
-        for (int i = 0; i < n; i++) {
-            int run = xOffset + (i * c + ch) * s;
-            int j = 0;
-            for (; j < wideLimit; j += WIDE) {
-                // x in double: WIDE floats are 8 half-width vectors, widened (exact) and summed in four chains.
-                sum0 = sum0.add(widen(FloatVector.fromArray(FH, x, run + j)))
-                        .add(widen(FloatVector.fromArray(FH, x, run + j + 4 * DL)));
-                sum1 = sum1.add(widen(FloatVector.fromArray(FH, x, run + j + DL)))
-                        .add(widen(FloatVector.fromArray(FH, x, run + j + 5 * DL)));
-                sum2 = sum2.add(widen(FloatVector.fromArray(FH, x, run + j + 2 * DL)))
-                        .add(widen(FloatVector.fromArray(FH, x, run + j + 6 * DL)));
-                sum3 = sum3.add(widen(FloatVector.fromArray(FH, x, run + j + 3 * DL)))
-                        .add(widen(FloatVector.fromArray(FH, x, run + j + 7 * DL)));
-                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[steps++]);
-                FloatVector v0 = FloatVector.fromArray(F, x, run + j).sub(pv).mul(sv);
-                FloatVector v1 = FloatVector.fromArray(F, x, run + j + L).sub(pv).mul(sv);
-                FloatVector v2 = FloatVector.fromArray(F, x, run + j + 2 * L).sub(pv).mul(sv);
-                FloatVector v3 = FloatVector.fromArray(F, x, run + j + 3 * L).sub(pv).mul(sv);
-                FloatVector d0 = v0.sub(mean0);
-                FloatVector d1 = v1.sub(mean1);
-                FloatVector d2 = v2.sub(mean2);
-                FloatVector d3 = v3.sub(mean3);
-                mean0 = d0.fma(r, mean0);
-                mean1 = d1.fma(r, mean1);
-                mean2 = d2.fma(r, mean2);
-                mean3 = d3.fma(r, mean3);
-                q0 = d0.fma(v0.sub(mean0), q0);
-                q1 = d1.fma(v1.sub(mean1), q1);
-                q2 = d2.fma(v2.sub(mean2), q2);
-                q3 = d3.fma(v3.sub(mean3), q3);
-                if (steps == BLOCK) {
-                    mean0.intoArray(laneMean, 0);
-                    mean1.intoArray(laneMean, L);
-                    mean2.intoArray(laneMean, 2 * L);
-                    mean3.intoArray(laneMean, 3 * L);
-                    q0.intoArray(laneM2, 0);
-                    q1.intoArray(laneM2, L);
-                    q2.intoArray(laneM2, 2 * L);
-                    q3.intoArray(laneM2, 3 * L);
-                    foldEqualCounts(laneMean, laneM2, WIDE, steps, count, mu, m2, k);
-                    mean0 = mean1 = mean2 = mean3 = q0 = q1 = q2 = q3 = zero;
-                    steps = 0;
-                }
-            }
-            for (; j < singleLimit; j += L) {
-                sum0 = sum0.add(widen(FloatVector.fromArray(FH, x, run + j)));
-                sum1 = sum1.add(widen(FloatVector.fromArray(FH, x, run + j + DL)));
-                FloatVector r = FloatVector.broadcast(F, RECIPROCALS[stepsT++]);
-                FloatVector v = FloatVector.fromArray(F, x, run + j).sub(pv).mul(sv);
-                FloatVector d = v.sub(meanT);
-                meanT = d.fma(r, meanT);
-                qT = d.fma(v.sub(meanT), qT);
-                if (stepsT == BLOCK) {
-                    meanT.intoArray(laneMean, 0);
-                    qT.intoArray(laneM2, 0);
-                    foldEqualCounts(laneMean, laneM2, L, stepsT, count, mu, m2, k);
-                    meanT = qT = zero;
-                    stepsT = 0;
-                }
-            }
-            for (; j < s; j++) {
-                tailSum += x[run + j];
-                double v = ((double) x[run + j] - pivot) * scale;
-                tailCount++;
-                double d = v - tailMean;
-                tailMean += d / tailCount;
-                tailM2 += d * (v - tailMean);
-            }
-        }
-        if (steps > 0) {
-            mean0.intoArray(laneMean, 0);
-            mean1.intoArray(laneMean, L);
-            mean2.intoArray(laneMean, 2 * L);
-            mean3.intoArray(laneMean, 3 * L);
-            q0.intoArray(laneM2, 0);
-            q1.intoArray(laneM2, L);
-            q2.intoArray(laneM2, 2 * L);
-            q3.intoArray(laneM2, 3 * L);
-            foldEqualCounts(laneMean, laneM2, WIDE, steps, count, mu, m2, k);
-        }
-        if (stepsT > 0) {
-            meanT.intoArray(laneMean, 0);
-            qT.intoArray(laneM2, 0);
-            foldEqualCounts(laneMean, laneM2, L, stepsT, count, mu, m2, k);
-        }
-        if (tailCount > 0) {
-            merge(count, mu, m2, k, tailCount, tailMean, tailM2);
-        }
-        sumX[k] = sum0.add(sum1).add(sum2.add(sum3)).reduceLanes(VectorOperators.ADD) + tailSum;
     }
 
     /**
@@ -561,35 +412,10 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void affine(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0, int c1,
             float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
-        if (alongRuns(s)) {
-            affineAlongRuns(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
+        if (AffineRuns.applies(s)) {
+            AffineRuns.affine(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
         } else {
             affineAcrossPositions(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
-        }
-    }
-
-    private static void affineAlongRuns(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
-            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
-        int bound = F.loopBound(s);
-        // Memory order (batch outer, channel inner): one long stream, as fast as a plain copy; per-channel
-        // order would restart the hardware prefetchers at every run.
-        for (int i = 0; i < n; i++) {
-            for (int ch = c0; ch < c1; ch++) {
-                FloatVector hi = FloatVector.broadcast(F, centerHi[ch]);
-                FloatVector lo = FloatVector.broadcast(F, centerLo[ch]);
-                FloatVector a = FloatVector.broadcast(F, scale[ch]);
-                FloatVector b = FloatVector.broadcast(F, shift[ch]);
-                int in = xOffset + (i * c + ch) * s;
-                int out = yOffset + (i * c + ch) * s;
-                int j = 0;
-                for (; j < bound; j += L) {
-                    FloatVector.fromArray(F, x, in + j).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j);
-                }
-                if (j < s) {
-                    VectorMask<Float> m = F.indexInRange(j, s);
-                    FloatVector.fromArray(F, x, in + j, m).sub(hi).sub(lo).fma(a, b).intoArray(y, out + j, m);
-                }
-            }
         }
     }
 
@@ -630,44 +456,15 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     public void gradientInput(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
             int n, int c, int s, int c0, int c1,
             float[] center, double[] dyScale, double[] centeredScale, double[] shift) {
+        if (GradientRuns.applies(s)) {
+            GradientRuns.input(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
+                    centeredScale, shift);
+            return;
+        }
         // dx is a difference of terms much larger than itself when dy is nearly explained by the mean and xhat:
         // computing it in double keeps the float32 result within a few ulps of the exact value.
-        if (alongRuns(s)) {
-            gradientInputAlongRuns(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
-                    centeredScale, shift);
-        } else {
-            gradientInputAcrossPositions(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
-                    centeredScale, shift);
-        }
-    }
-
-    private static void gradientInputAlongRuns(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx,
-            int dxOffset, int n, int c, int s, int c0, int c1, float[] center, double[] dyScale,
-            double[] centeredScale, double[] shift) {
-        int bound = FH.loopBound(s);
-        for (int ch = c0; ch < c1; ch++) {
-            DoubleVector m = DoubleVector.broadcast(D, center[ch]);
-            DoubleVector a = DoubleVector.broadcast(D, dyScale[ch]);
-            DoubleVector b = DoubleVector.broadcast(D, centeredScale[ch]);
-            DoubleVector d = DoubleVector.broadcast(D, shift[ch]);
-            for (int i = 0; i < n; i++) {
-                int g = dyOffset + (i * c + ch) * s;
-                int in = xOffset + (i * c + ch) * s;
-                int out = dxOffset + (i * c + ch) * s;
-                int j = 0;
-                for (; j < bound; j += DL) {
-                    DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
-                    narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc.fma(b, d)))
-                            .intoArray(dx, out + j);
-                }
-                if (j < s) {
-                    VectorMask<Float> k = FH.indexInRange(j, s);
-                    DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m);
-                    narrow(widen(FloatVector.fromArray(FH, dy, g + j, k)).mul(a).sub(xc.fma(b, d)))
-                            .intoArray(dx, out + j, k);
-                }
-            }
-        }
+        gradientInputAcrossPositions(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
+                centeredScale, shift);
     }
 
     private static void gradientInputAcrossPositions(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx,
@@ -712,15 +509,13 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void gradientSums(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s, int c0,
             int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
+        if (GradientRuns.applies(s)) {
+            GradientRuns.sums(dy, dyOffset, x, xOffset, n, c, s, c0, c1, center, sumDy, sumDyCentered);
+            return;
+        }
         // Sums of up to 2^31 terms that often cancel: accumulate in double lanes (products of widened floats
         // are exact), which costs nothing measurable in a pass bound by memory.
-        if (alongRuns(s)) {
-            for (int ch = c0; ch < c1; ch++) {
-                sumsOfChannel(dy, dyOffset, x, xOffset, n, c, s, ch, center[ch], sumDy, sumDyCentered);
-            }
-        } else {
-            sumsAcrossPositions(dy, dyOffset, x, xOffset, n, c, s, c0, c1, center, sumDy, sumDyCentered);
-        }
+        sumsAcrossPositions(dy, dyOffset, x, xOffset, n, c, s, c0, c1, center, sumDy, sumDyCentered);
     }
 
     private static void sumsAcrossPositions(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
@@ -802,39 +597,6 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         }
     }
 
-    /** The along-runs sums of one channel. */
-    private static void sumsOfChannel(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
-            int ch, float center, double[] sumDy, double[] sumDyCentered) {
-        DoubleVector zero = DoubleVector.zero(D);
-        DoubleVector m = DoubleVector.broadcast(D, center);
-        DoubleVector g0 = zero, g1 = zero, h0 = zero, h1 = zero;
-        // Loop limits as plain `j < limit` let C2 hoist the range checks (measured: 25% faster).
-        int pairs = s - s % (2 * DL);
-        for (int i = 0; i < n; i++) {
-            int g = dyOffset + (i * c + ch) * s;
-            int in = xOffset + (i * c + ch) * s;
-            int j = 0;
-            // Two accumulator pairs: independent add chains.
-            for (; j < pairs; j += 2 * DL) {
-                DoubleVector a0 = widen(FloatVector.fromArray(FH, dy, g + j));
-                DoubleVector a1 = widen(FloatVector.fromArray(FH, dy, g + j + DL));
-                g0 = g0.add(a0);
-                g1 = g1.add(a1);
-                h0 = a0.fma(widen(FloatVector.fromArray(FH, x, in + j)).sub(m), h0);
-                h1 = a1.fma(widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m), h1);
-            }
-            for (; j < s; j += DL) {
-                VectorMask<Float> k = FH.indexInRange(j, s);
-                DoubleVector a0 = widen(FloatVector.fromArray(FH, dy, g + j, k));
-                g0 = g0.add(a0);
-                // Inactive lanes hold dy = 0, and (0 - center) * 0 adds nothing.
-                h0 = a0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
-            }
-        }
-        sumDy[ch] = g0.add(g1).reduceLanes(VectorOperators.ADD);
-        sumDyCentered[ch] = h0.add(h1).reduceLanes(VectorOperators.ADD);
-    }
-
     // ------------------------------------------------------------------------------------------------------
     // element-wise passes and backward sums on segments: the loops above with segment loads and stores and long
     // byte offsets, element for element the same arithmetic. They are written twice rather than running the
@@ -849,7 +611,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void affine(MemorySegment x, long xOffset, MemorySegment y, long yOffset, int n, int c, int s, int c0,
             int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
-        if (alongRuns(s)) {
+        if (AffineRuns.applies(s)) {
             affineAlongRuns(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
         } else {
             affineAcrossPositions(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
@@ -861,22 +623,22 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         int bound = F.loopBound(s);
         for (int i = 0; i < n; i++) {
             for (int ch = c0; ch < c1; ch++) {
+                // AffineRuns' arithmetic, for the same bits as the array path.
                 FloatVector hi = FloatVector.broadcast(F, centerHi[ch]);
-                FloatVector lo = FloatVector.broadcast(F, centerLo[ch]);
                 FloatVector a = FloatVector.broadcast(F, scale[ch]);
-                FloatVector b = FloatVector.broadcast(F, shift[ch]);
+                FloatVector b = FloatVector.broadcast(F, (float) (shift[ch] - (double) centerLo[ch] * scale[ch]));
                 long in = runAt(xOffset, i, c, ch, s);
                 long out = runAt(yOffset, i, c, ch, s);
                 int j = 0;
                 for (; j < bound; j += L) {
                     long at = (long) j * Float.BYTES;
-                    FloatVector.fromMemorySegment(F, x, in + at, NATIVE).sub(hi).sub(lo).fma(a, b)
+                    FloatVector.fromMemorySegment(F, x, in + at, NATIVE).sub(hi).fma(a, b)
                             .intoMemorySegment(y, out + at, NATIVE);
                 }
                 if (j < s) {
                     VectorMask<Float> m = F.indexInRange(j, s);
                     long at = (long) j * Float.BYTES;
-                    FloatVector.fromMemorySegment(F, x, in + at, NATIVE, m).sub(hi).sub(lo).fma(a, b)
+                    FloatVector.fromMemorySegment(F, x, in + at, NATIVE, m).sub(hi).fma(a, b)
                             .intoMemorySegment(y, out + at, NATIVE, m);
                 }
             }
@@ -920,7 +682,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     public void gradientInput(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, MemorySegment dx,
             long dxOffset, int n, int c, int s, int c0, int c1, float[] center, double[] dyScale,
             double[] centeredScale, double[] shift) {
-        if (alongRuns(s)) {
+        if (GradientRuns.applies(s)) {
             gradientInputAlongRuns(dy, dyOffset, x, xOffset, dx, dxOffset, n, c, s, c0, c1, center, dyScale,
                     centeredScale, shift);
         } else {
@@ -1001,7 +763,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
-        if (alongRuns(s)) {
+        if (GradientRuns.applies(s)) {
             for (int ch = c0; ch < c1; ch++) {
                 sumsOfChannel(dy, dyOffset, x, xOffset, n, c, s, ch, center[ch], sumDy, sumDyCentered);
             }

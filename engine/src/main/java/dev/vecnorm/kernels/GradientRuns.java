@@ -1,0 +1,133 @@
+package dev.vecnorm.kernels;
+
+import static dev.vecnorm.kernels.Lanes.D;
+import static dev.vecnorm.kernels.Lanes.DL;
+import static dev.vecnorm.kernels.Lanes.FH;
+import static dev.vecnorm.kernels.Lanes.L;
+import static dev.vecnorm.kernels.Lanes.widen;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The backward passes along runs, in memory order (batch outer, channels of the block inner) like
+ * {@link ShiftedSums} and {@link AffineRuns}: the per-channel sums {@code sum(dy)} and
+ * {@code sum(dy * (x - center))}, and the input gradient {@code dx = dy*dyScale - ((x - center)*centeredScale
+ * + shift)}. Both compute in double lanes (widening is exact; the sums cancel, and dx is a difference of terms
+ * that can be much larger than itself); a pass bound by memory doesn't notice. Sums keep their lanes per channel
+ * between runs and add a channel's runs in batch order, so the result doesn't depend on the block size.
+ */
+final class GradientRuns {
+
+    /** Per channel: two lanes of sum(dy), then two of sum(dy * (x - center)). */
+    private static final int STATE = 4 * DL;
+
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[1][0]);
+
+    private GradientRuns() {
+    }
+
+    static boolean applies(int s) {
+        return s >= L;
+    }
+
+    static void sums(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s, int c0, int c1,
+            float[] center, double[] sumDy, double[] sumDyCentered) {
+        int channels = c1 - c0;
+        double[][] scratch = SCRATCH.get();
+        if (scratch[0].length < channels * STATE) {
+            scratch[0] = new double[channels * STATE];
+        }
+        double[] lanes = scratch[0];
+        java.util.Arrays.fill(lanes, 0, channels * STATE, 0.0);
+        int row = c * s;
+        for (int i = 0; i < n; i++) {
+            int g = dyOffset + i * row + c0 * s;
+            int in = xOffset + i * row + c0 * s;
+            for (int k = 0; k < channels; k++) {
+                addRun(dy, g + k * s, x, in + k * s, s, center[c0 + k], lanes, k * STATE);
+            }
+        }
+        for (int k = 0; k < channels; k++) {
+            int a = k * STATE;
+            // Lanes reduced as the segment twin does, for the same bits.
+            sumDy[c0 + k] = DoubleVector.fromArray(D, lanes, a).add(DoubleVector.fromArray(D, lanes, a + DL))
+                    .reduceLanes(VectorOperators.ADD);
+            sumDyCentered[c0 + k] = DoubleVector.fromArray(D, lanes, a + 2 * DL)
+                    .add(DoubleVector.fromArray(D, lanes, a + 3 * DL)).reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    private static void addRun(float[] dy, int g, float[] x, int in, int s, float center, double[] lanes, int a) {
+        DoubleVector m = DoubleVector.broadcast(D, center);
+        DoubleVector g0 = DoubleVector.fromArray(D, lanes, a);
+        DoubleVector g1 = DoubleVector.fromArray(D, lanes, a + DL);
+        DoubleVector h0 = DoubleVector.fromArray(D, lanes, a + 2 * DL);
+        DoubleVector h1 = DoubleVector.fromArray(D, lanes, a + 3 * DL);
+        int limit = s - s % L;
+        for (int j = 0; j < limit; j += L) {
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j));
+            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + j + DL));
+            g0 = g0.add(d0);
+            g1 = g1.add(d1);
+            h0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + j)).sub(m), h0);
+            h1 = d1.fma(widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m), h1);
+        }
+        for (int j = limit; j < s; j += DL) {
+            // Inactive lanes load dy = 0, and 0 * (0 - center) adds nothing.
+            VectorMask<Float> k = FH.indexInRange(j, s);
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j, k));
+            g0 = g0.add(d0);
+            h0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
+        }
+        g0.intoArray(lanes, a);
+        g1.intoArray(lanes, a + DL);
+        h0.intoArray(lanes, a + 2 * DL);
+        h1.intoArray(lanes, a + 3 * DL);
+    }
+
+    static void input(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int n, int c,
+            int s, int c0, int c1, float[] center, double[] dyScale, double[] centeredScale, double[] shift) {
+        int row = c * s;
+        for (int i = 0; i < n; i++) {
+            int at = i * row;
+            for (int ch = c0; ch < c1; ch++) {
+                int run = at + ch * s;
+                inputRun(dy, dyOffset + run, x, xOffset + run, dx, dxOffset + run, s, center[ch], dyScale[ch],
+                        centeredScale[ch], shift[ch]);
+            }
+        }
+    }
+
+    private static void inputRun(float[] dy, int g, float[] x, int in, float[] dx, int out, int s, float center,
+            double dyScale, double centeredScale, double shift) {
+        DoubleVector m = DoubleVector.broadcast(D, center);
+        DoubleVector a = DoubleVector.broadcast(D, dyScale);
+        DoubleVector b = DoubleVector.broadcast(D, centeredScale);
+        DoubleVector d = DoubleVector.broadcast(D, shift);
+        int limit = s - s % DL;
+        for (int j = 0; j < limit; j += DL) {
+            DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
+            narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc.fma(b, d))).intoArray(dx, out + j);
+        }
+        if (limit < s) {
+            inputTail(dy, g, x, in, dx, out, limit, s, center, dyScale, centeredScale, shift);
+        }
+    }
+
+    /** Takes scalars, not vectors: a vector argument to a call C2 doesn't inline is boxed on every call. */
+    private static void inputTail(float[] dy, int g, float[] x, int in, float[] dx, int out, int from, int s,
+            float center, double dyScale, double centeredScale, double shift) {
+        VectorMask<Float> k = FH.indexInRange(from, s);
+        DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + from, k)).sub(center);
+        narrow(widen(FloatVector.fromArray(FH, dy, g + from, k)).mul(dyScale)
+                .sub(xc.fma(DoubleVector.broadcast(D, centeredScale), DoubleVector.broadcast(D, shift))))
+                .intoArray(dx, out + from, k);
+    }
+
+    private static FloatVector narrow(DoubleVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
+    }
+}
