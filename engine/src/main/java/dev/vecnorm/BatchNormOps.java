@@ -125,13 +125,21 @@ public final class BatchNormOps {
                 .inPlace("y", "x")
                 .check();
 
-        double[] mean = new double[c];
-        double[] variance = new double[c];
-        double[] invStd = new double[c];
-        float[] centerHi = new float[c];
-        float[] centerLo = new float[c];
-        float[] scale = new float[c];
-        float[] shift = new float[c];
+        try (Workspace ws = Workspace.acquire()) {
+            trainArrays(sh, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running, ws);
+        }
+    }
+
+    private void trainArrays(NcsShape sh, float[] x, int xOffset, float[] y, int yOffset, float[] gamma,
+            float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running, Workspace ws) {
+        int c = sh.c();
+        double[] mean = ws.doubles(0, c);
+        double[] variance = ws.doubles(1, c);
+        double[] invStd = ws.doubles(2, c);
+        float[] centerHi = ws.floats(0, c);
+        float[] centerLo = ws.floats(1, c);
+        float[] scale = ws.floats(2, c);
+        float[] shift = ws.floats(3, c);
         List<Tile> tiles = tiles(sh, 1);
         if (!sliced(tiles, sh.n())) {
             forEachTile(sh, 1, tiles, t -> {
@@ -155,7 +163,7 @@ public final class BatchNormOps {
             forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y,
                     yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
         }
-        finishTraining(mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
+        finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
     }
 
     /**
@@ -174,7 +182,7 @@ public final class BatchNormOps {
         }
         Checks.epsilon(eps);
         Checks.moreThanOneValuePerChannel(shape, perChannel);
-        return new Checks.Regions()
+        return Checks.regions()
                 .input("gamma", gamma)
                 .input("beta", beta)
                 .output("saveMean", saveMean)
@@ -184,9 +192,9 @@ public final class BatchNormOps {
     }
 
     /** Writes the saved statistics and moves the running ones: the last writes of a training forward. */
-    static void finishTraining(double[] mean, double[] variance, double[] invStd, float[] saveMean,
+    static void finishTraining(int c, double[] mean, double[] variance, double[] invStd, float[] saveMean,
             float[] saveInvStd, RunningStats running, long perChannel) {
-        for (int ch = 0; ch < mean.length; ch++) {
+        for (int ch = 0; ch < c; ch++) {
             if (saveMean != null) {
                 saveMean[ch] = (float) mean[ch];
             }
@@ -215,7 +223,7 @@ public final class BatchNormOps {
         Checks.channels("mean", mean, c, false);
         Checks.channels("variance", variance, c, false);
         Checks.epsilon(eps);
-        new Checks.Regions()
+        Checks.regions()
                 .input("x", x, xOffset, sh.size())
                 .output("y", y, yOffset, sh.size())
                 .inPlace("y", "x")
@@ -225,15 +233,17 @@ public final class BatchNormOps {
                 .input("variance", variance)
                 .check();
 
-        float[] centerLo = new float[c];
-        float[] scale = new float[c];
-        float[] shift = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
-            shift[ch] = betaOf(beta, ch);
+        try (Workspace ws = Workspace.acquire()) {
+            float[] centerLo = ws.zeroedFloats(1, c);
+            float[] scale = ws.floats(2, c);
+            float[] shift = ws.floats(3, c);
+            for (int ch = 0; ch < c; ch++) {
+                scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+                shift[ch] = betaOf(beta, ch);
+            }
+            forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y,
+                    yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, mean, centerLo, scale, shift));
         }
-        forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y, yOffset + t.offset(sh),
-                t.n1 - t.n0, c, sh.s(), t.c0, t.c1, mean, centerLo, scale, shift));
     }
 
     /**
@@ -253,11 +263,21 @@ public final class BatchNormOps {
         checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
                 "saveMean", saveMean, "saveInvStd", saveInvStd);
 
-        double[] sumDy = new double[c];
-        double[] sumDyCentered = new double[c];
-        double[] dyScale = new double[c];
-        double[] centeredScale = new double[c];
-        double[] shift = new double[c];
+        try (Workspace ws = Workspace.acquire()) {
+            backwardArrays(sh, dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgamma, dbeta,
+                    ws);
+        }
+    }
+
+    private void backwardArrays(NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset, float[] gamma,
+            float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma, float[] dbeta,
+            Workspace ws) {
+        int c = sh.c();
+        double[] sumDy = ws.doubles(0, c);
+        double[] sumDyCentered = ws.doubles(1, c);
+        double[] dyScale = ws.doubles(2, c);
+        double[] centeredScale = ws.doubles(3, c);
+        double[] shift = ws.doubles(4, c);
         double count = sh.perChannel();
         List<Tile> tiles = tiles(sh, 2);
         if (!sliced(tiles, sh.n())) {
@@ -346,7 +366,7 @@ public final class BatchNormOps {
         double[] variance = new double[c];
         double[] invStd = new double[c];
         passes(ncs, x, y).forwardTraining(x, xOffset, y, yOffset, gamma, beta, eps, mean, variance, invStd);
-        finishTraining(mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
+        finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
     }
 
     /**
@@ -488,7 +508,7 @@ public final class BatchNormOps {
         Checks.channels(spreadName, spread, c, false);
         Checks.channels("dgamma", dgamma, c, true);
         Checks.channels("dbeta", dbeta, c, true);
-        return new Checks.Regions()
+        return Checks.regions()
                 .input("gamma", gamma)
                 .input(meanName, mean)
                 .input(spreadName, spread)
@@ -571,7 +591,7 @@ public final class BatchNormOps {
      * instead cut along N into slices of about the budget each, so that few large channels still make many tiles.
      */
     private static List<Tile> tiles(NcsShape sh, int tensors) {
-        return tiles(sh.n(), sh.c(), sh.s(), tensors);
+        return TilePlans.of(TilePlans.Kind.BLOCKS, sh.n(), sh.c(), sh.s(), tensors);
     }
 
     static List<Tile> tiles(int n, int c, int s, int tensors) {
@@ -620,7 +640,7 @@ public final class BatchNormOps {
     }
 
     private static List<Tile> streamTiles(NcsShape sh, int tensors) {
-        return streamTiles(sh.n(), sh.c(), sh.s(), tensors);
+        return TilePlans.of(TilePlans.Kind.STREAM, sh.n(), sh.c(), sh.s(), tensors);
     }
 
     /** True if {@link #tiles} cut the channels along N (their statistics then need a merge across slices). */
@@ -645,7 +665,9 @@ public final class BatchNormOps {
     void forEachTile(long work, List<Tile> tiles, TileWork job) {
         int tasks = pool == null || work < PARALLEL_MIN_ELEMENTS ? 1 : Math.min(tiles.size(), pool.getParallelism());
         if (tasks <= 1) {
-            tiles.forEach(job::run);
+            for (int i = 0; i < tiles.size(); i++) {
+                job.run(tiles.get(i));
+            }
             return;
         }
         // Task t takes tiles t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
@@ -741,7 +763,7 @@ public final class BatchNormOps {
 
     /** Per channel, the slices' backward sums added in slice order (a fixed order: bitwise reproducible). */
     static void addSlices(double[][] partDy, double[][] partDyCentered, double[] sumDy, double[] sumDyCentered) {
-        for (int ch = 0; ch < sumDy.length; ch++) {
+        for (int ch = 0; ch < partDy[0].length; ch++) {
             double a = 0;
             double b = 0;
             for (int k = 0; k < partDy.length; k++) {

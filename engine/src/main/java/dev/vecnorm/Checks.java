@@ -93,30 +93,40 @@ final class Checks {
         }
     }
 
+    /** The calling thread's overlap check, emptied: checks run on every call and allocate nothing. */
+    static Regions regions() {
+        return REGIONS.get().clear();
+    }
+
+    private static final ThreadLocal<Regions> REGIONS = ThreadLocal.withInitial(Regions::new);
+
     /**
      * Overlap checks between the regions a call reads and writes. An output may coincide exactly with an input
-     * that is declared as a permitted in-place partner; any other overlap is rejected.
+     * that is declared as a permitted in-place partner; any other overlap is rejected. Regions are kept in
+     * parallel arrays, reused call after call (see {@link #regions()}).
      */
     static final class Regions {
-        private record Region(String name, float[] array, int offset, int length, boolean output) {
-            boolean overlaps(Region other) {
-                return array == other.array
-                        && offset < other.offset + other.length && other.offset < offset + length;
-            }
+        private static final int CAPACITY = 16;
 
-            boolean sameAs(Region other) {
-                return array == other.array && offset == other.offset && length == other.length;
-            }
+        private final String[] names = new String[CAPACITY];
+        private final float[][] arrays = new float[CAPACITY][];
+        private final int[] offsets = new int[CAPACITY];
+        private final int[] lengths = new int[CAPACITY];
+        private final boolean[] outputs = new boolean[CAPACITY];
+        private int count;
+        private final String[] inPlaceOutputs = new String[CAPACITY];
+        private final String[] inPlaceInputs = new String[CAPACITY];
+        private int pairs;
+
+        Regions clear() {
+            java.util.Arrays.fill(arrays, 0, count, null);
+            count = 0;
+            pairs = 0;
+            return this;
         }
 
-        private final List<Region> regions = new ArrayList<>();
-        private final List<String[]> inPlacePairs = new ArrayList<>();
-
         Regions input(String name, float[] array, int offset, int length) {
-            if (array != null) {
-                regions.add(new Region(name, array, offset, length, false));
-            }
-            return this;
+            return add(name, array, offset, length, false);
         }
 
         Regions input(String name, float[] array) {
@@ -124,50 +134,72 @@ final class Checks {
         }
 
         Regions output(String name, float[] array, int offset, int length) {
-            if (array != null) {
-                regions.add(new Region(name, array, offset, length, true));
-            }
-            return this;
+            return add(name, array, offset, length, true);
         }
 
         Regions output(String name, float[] array) {
             return array == null ? this : output(name, array, 0, array.length);
         }
 
+        private Regions add(String name, float[] array, int offset, int length, boolean output) {
+            if (array != null) {
+                names[count] = name;
+                arrays[count] = array;
+                offsets[count] = offset;
+                lengths[count] = length;
+                outputs[count] = output;
+                count++;
+            }
+            return this;
+        }
+
         /** {@code output} may be exactly {@code input} (element-wise in place). */
         Regions inPlace(String output, String input) {
-            inPlacePairs.add(new String[] {output, input});
+            inPlaceOutputs[pairs] = output;
+            inPlaceInputs[pairs] = input;
+            pairs++;
             return this;
         }
 
         void check() {
-            for (int i = 0; i < regions.size(); i++) {
-                Region a = regions.get(i);
-                for (int j = i + 1; j < regions.size(); j++) {
-                    Region b = regions.get(j);
-                    if (!(a.output || b.output) || !a.overlaps(b)) {
-                        continue;
+            try {
+                for (int i = 0; i < count; i++) {
+                    for (int j = i + 1; j < count; j++) {
+                        if (!(outputs[i] || outputs[j]) || !overlaps(i, j)) {
+                            continue;
+                        }
+                        if (sameAs(i, j) && permitted(names[i], names[j])) {
+                            continue;
+                        }
+                        reject(outputs[i] ? i : j, outputs[i] ? j : i);
                     }
-                    if (a.sameAs(b) && permitted(a, b)) {
-                        continue;
-                    }
-                    reject(a.output ? a : b, a.output ? b : a);
                 }
+            } finally {
+                clear();
             }
         }
 
-        /** Names the written region first: "y (...) overlaps x (...)". */
-        private static void reject(Region written, Region other) {
-            throw new IllegalArgumentException(written.name + " (offset " + written.offset + ", length "
-                    + written.length + ") overlaps " + other.name + " (offset " + other.offset + ", length "
-                    + other.length + ") in the same array"
-                    + (written.sameAs(other) ? "; that aliasing is not allowed here" : ""));
+        private boolean overlaps(int a, int b) {
+            return arrays[a] == arrays[b]
+                    && offsets[a] < offsets[b] + lengths[b] && offsets[b] < offsets[a] + lengths[a];
         }
 
-        private boolean permitted(Region a, Region b) {
-            for (String[] pair : inPlacePairs) {
-                if ((pair[0].equals(a.name) && pair[1].equals(b.name))
-                        || (pair[0].equals(b.name) && pair[1].equals(a.name))) {
+        private boolean sameAs(int a, int b) {
+            return arrays[a] == arrays[b] && offsets[a] == offsets[b] && lengths[a] == lengths[b];
+        }
+
+        /** Names the written region first: "y (...) overlaps x (...)". */
+        private void reject(int written, int other) {
+            throw new IllegalArgumentException(names[written] + " (offset " + offsets[written] + ", length "
+                    + lengths[written] + ") overlaps " + names[other] + " (offset " + offsets[other] + ", length "
+                    + lengths[other] + ") in the same array"
+                    + (sameAs(written, other) ? "; that aliasing is not allowed here" : ""));
+        }
+
+        private boolean permitted(String a, String b) {
+            for (int k = 0; k < pairs; k++) {
+                if ((inPlaceOutputs[k].equals(a) && inPlaceInputs[k].equals(b))
+                        || (inPlaceOutputs[k].equals(b) && inPlaceInputs[k].equals(a))) {
                     return true;
                 }
             }

@@ -520,7 +520,6 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
 
     private static void sumsAcrossPositions(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
-        DoubleVector zero = DoubleVector.zero(D);
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
@@ -533,47 +532,70 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
         double[] laneDy = scratch.doubles(4, 4 * DL);
         double[] laneDyXc = scratch.doubles(5, 4 * DL);
         int q = 0;
-        // Four columns of lanes at a time: four independent add and FMA chains down the rows, and whole cache
-        // lines per row (one column alone waits on its chains' latency at every row).
         for (int wide = width - width % (4 * DL); q < wide; q += 4 * DL) {
-            DoubleVector m0 = DoubleVector.fromArray(D, mP, q);
-            DoubleVector m1 = DoubleVector.fromArray(D, mP, q + DL);
-            DoubleVector m2 = DoubleVector.fromArray(D, mP, q + 2 * DL);
-            DoubleVector m3 = DoubleVector.fromArray(D, mP, q + 3 * DL);
-            DoubleVector g0 = zero, g1 = zero, g2 = zero, g3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
-            for (int i = 0; i < n; i++) {
-                int g = dyOffset + i * row + p0 + q;
-                int in = xOffset + i * row + p0 + q;
-                DoubleVector a0 = widen(FloatVector.fromArray(FH, dy, g));
-                DoubleVector a1 = widen(FloatVector.fromArray(FH, dy, g + DL));
-                DoubleVector a2 = widen(FloatVector.fromArray(FH, dy, g + 2 * DL));
-                DoubleVector a3 = widen(FloatVector.fromArray(FH, dy, g + 3 * DL));
-                g0 = g0.add(a0);
-                g1 = g1.add(a1);
-                g2 = g2.add(a2);
-                g3 = g3.add(a3);
-                h0 = a0.fma(widen(FloatVector.fromArray(FH, x, in)).sub(m0), h0);
-                h1 = a1.fma(widen(FloatVector.fromArray(FH, x, in + DL)).sub(m1), h1);
-                h2 = a2.fma(widen(FloatVector.fromArray(FH, x, in + 2 * DL)).sub(m2), h2);
-                h3 = a3.fma(widen(FloatVector.fromArray(FH, x, in + 3 * DL)).sub(m3), h3);
-            }
-            storeLanes(g0, g1, g2, g3, laneDy);
-            storeLanes(h0, h1, h2, h3, laneDyXc);
+            sumFourColumns(dy, dyOffset + p0 + q, x, xOffset + p0 + q, n, row, mP, q, laneDy, laneDyXc);
             addLanes(laneDy, laneDyXc, 4 * DL, c0 + q / s, q % s, s, sumDy, sumDyCentered);
         }
         for (; q < width; q += DL) {
-            VectorMask<Float> k = FH.indexInRange(q, width);
-            DoubleVector m = DoubleVector.fromArray(D, mP, q, D.indexInRange(q, width));
-            DoubleVector g0 = zero, h0 = zero;
-            for (int i = 0; i < n; i++) {
-                DoubleVector a = widen(FloatVector.fromArray(FH, dy, dyOffset + i * row + p0 + q, k));
-                g0 = g0.add(a);
-                h0 = a.fma(widen(FloatVector.fromArray(FH, x, xOffset + i * row + p0 + q, k)).sub(m), h0);
-            }
-            g0.intoArray(laneDy, 0);
-            h0.intoArray(laneDyXc, 0);
+            sumOneColumn(dy, dyOffset + p0, x, xOffset + p0, n, row, mP, q, width, laneDy, laneDyXc);
             addLanes(laneDy, laneDyXc, Math.min(DL, width - q), c0 + q / s, q % s, s, sumDy, sumDyCentered);
         }
+    }
+
+    /**
+     * Four columns of lanes down all rows: four independent add and FMA chains, and whole cache lines per row
+     * (one column alone waits on its chains' latency at every row). Its own method with array results only: a
+     * caller that grew past C2's inlining budget would otherwise box these vectors on every row (measured: 8 MB
+     * allocated per 256x1024 backward, in a JVM that had run other shapes first).
+     */
+    private static void sumFourColumns(float[] dy, int g, float[] x, int in, int n, int row, double[] mP, int q,
+            double[] laneDy, double[] laneDyXc) {
+        DoubleVector zero = DoubleVector.zero(D);
+        DoubleVector m0 = DoubleVector.fromArray(D, mP, q);
+        DoubleVector m1 = DoubleVector.fromArray(D, mP, q + DL);
+        DoubleVector m2 = DoubleVector.fromArray(D, mP, q + 2 * DL);
+        DoubleVector m3 = DoubleVector.fromArray(D, mP, q + 3 * DL);
+        DoubleVector g0 = zero, g1 = zero, g2 = zero, g3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
+        for (int i = 0; i < n; i++) {
+            int a = g + i * row;
+            int b = in + i * row;
+            DoubleVector a0 = widen(FloatVector.fromArray(FH, dy, a));
+            DoubleVector a1 = widen(FloatVector.fromArray(FH, dy, a + DL));
+            DoubleVector a2 = widen(FloatVector.fromArray(FH, dy, a + 2 * DL));
+            DoubleVector a3 = widen(FloatVector.fromArray(FH, dy, a + 3 * DL));
+            g0 = g0.add(a0);
+            g1 = g1.add(a1);
+            g2 = g2.add(a2);
+            g3 = g3.add(a3);
+            h0 = a0.fma(widen(FloatVector.fromArray(FH, x, b)).sub(m0), h0);
+            h1 = a1.fma(widen(FloatVector.fromArray(FH, x, b + DL)).sub(m1), h1);
+            h2 = a2.fma(widen(FloatVector.fromArray(FH, x, b + 2 * DL)).sub(m2), h2);
+            h3 = a3.fma(widen(FloatVector.fromArray(FH, x, b + 3 * DL)).sub(m3), h3);
+        }
+        g0.intoArray(laneDy, 0);
+        g1.intoArray(laneDy, DL);
+        g2.intoArray(laneDy, 2 * DL);
+        g3.intoArray(laneDy, 3 * DL);
+        h0.intoArray(laneDyXc, 0);
+        h1.intoArray(laneDyXc, DL);
+        h2.intoArray(laneDyXc, 2 * DL);
+        h3.intoArray(laneDyXc, 3 * DL);
+    }
+
+    /** One masked column of lanes down all rows (the last, partial columns). */
+    private static void sumOneColumn(float[] dy, int g, float[] x, int in, int n, int row, double[] mP, int q,
+            int width, double[] laneDy, double[] laneDyXc) {
+        VectorMask<Float> k = FH.indexInRange(q, width);
+        DoubleVector m = DoubleVector.fromArray(D, mP, q, D.indexInRange(q, width));
+        DoubleVector g0 = DoubleVector.zero(D);
+        DoubleVector h0 = g0;
+        for (int i = 0; i < n; i++) {
+            DoubleVector a = widen(FloatVector.fromArray(FH, dy, g + i * row + q, k));
+            g0 = g0.add(a);
+            h0 = a.fma(widen(FloatVector.fromArray(FH, x, in + i * row + q, k)).sub(m), h0);
+        }
+        g0.intoArray(laneDy, 0);
+        h0.intoArray(laneDyXc, 0);
     }
 
     private static void storeLanes(DoubleVector v0, DoubleVector v1, DoubleVector v2, DoubleVector v3,

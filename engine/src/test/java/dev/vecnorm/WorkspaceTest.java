@@ -1,0 +1,62 @@
+package dev.vecnorm;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The per-thread reuse that keeps calls allocation-free must never hand one buffer to two users. */
+class WorkspaceTest {
+
+    @Test
+    void aBusyWorkspaceIsNeverSharedAndAClosedOneIsReused() {
+        double[] first;
+        try (Workspace outer = Workspace.acquire()) {
+            first = outer.doubles(0, 8);
+            try (Workspace inner = Workspace.acquire()) {
+                assertNotSame(outer, inner);
+                assertNotSame(first, inner.doubles(0, 8));
+            }
+        }
+        try (Workspace again = Workspace.acquire()) {
+            assertSame(first, again.doubles(0, 8), "the thread's workspace is reused once closed");
+            assertTrue(again.doubles(0, 100).length >= 100);
+        }
+    }
+
+    @Test
+    void zeroedFloatsAreZeroAfterAnotherCallWroteThem() {
+        try (Workspace w = Workspace.acquire()) {
+            java.util.Arrays.fill(w.floats(1, 16), 7f);
+        }
+        try (Workspace w = Workspace.acquire()) {
+            float[] z = w.zeroedFloats(1, 16);
+            for (int i = 0; i < 16; i++) {
+                org.junit.jupiter.api.Assertions.assertEquals(0f, z[i], "index " + i);
+            }
+        }
+    }
+
+    @Test
+    void aRejectedOverlapCheckLeavesTheNextOneClean() {
+        float[] a = new float[10];
+        assertThrows(IllegalArgumentException.class,
+                () -> Checks.regions().input("x", a, 0, 10).output("y", a, 5, 5).check());
+        float[] b = new float[10];
+        assertDoesNotThrow(() -> Checks.regions().input("x", b, 0, 10).output("y", new float[10], 0, 10).check());
+    }
+
+    @Test
+    void plansAreCachedPerShapeAndDifferAcrossKinds() {
+        List<BatchNormOps.Tile> blocks = TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 1);
+        assertSame(blocks, TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 1));
+        assertTrue(blocks.equals(BatchNormOps.tiles(4, 64, 3136, 1)));
+        assertTrue(TilePlans.of(TilePlans.Kind.STREAM, 4, 64, 3136, 1)
+                .equals(BatchNormOps.streamTiles(4, 64, 3136, 1)));
+        assertTrue(TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 2).equals(BatchNormOps.tiles(4, 64, 3136, 2)));
+    }
+}
