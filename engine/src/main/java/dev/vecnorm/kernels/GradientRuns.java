@@ -107,24 +107,21 @@ final class GradientRuns {
         DoubleVector a = DoubleVector.broadcast(D, dyScale);
         DoubleVector b = DoubleVector.broadcast(D, centeredScale);
         DoubleVector d = DoubleVector.broadcast(D, shift);
-        int limit = s - s % DL;
-        for (int j = 0; j < limit; j += DL) {
-            DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
-            narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc.fma(b, d))).intoArray(dx, out + j);
+        int limit = s - s % L;
+        for (int j = 0; j < limit; j += L) {
+            DoubleVector xc0 = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
+            DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m);
+            narrow(widen(FloatVector.fromArray(FH, dy, g + j)).mul(a).sub(xc0.fma(b, d))).intoArray(dx, out + j);
+            narrow(widen(FloatVector.fromArray(FH, dy, g + j + DL)).mul(a).sub(xc1.fma(b, d)))
+                    .intoArray(dx, out + j + DL);
         }
-        if (limit < s) {
-            inputTail(dy, g, x, in, dx, out, limit, s, center, dyScale, centeredScale, shift);
+        // The tail (under one float vector, possibly none) as at most two masked half steps, inline: no call,
+        // so no vector crosses a method boundary whatever C2 decides to inline.
+        for (int j = limit; j < s; j += DL) {
+            VectorMask<Float> k = FH.indexInRange(j, s);
+            DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m);
+            narrow(widen(FloatVector.fromArray(FH, dy, g + j, k)).mul(a).sub(xc.fma(b, d))).intoArray(dx, out + j, k);
         }
-    }
-
-    /** Takes scalars, not vectors: a vector argument to a call C2 doesn't inline is boxed on every call. */
-    private static void inputTail(float[] dy, int g, float[] x, int in, float[] dx, int out, int from, int s,
-            float center, double dyScale, double centeredScale, double shift) {
-        VectorMask<Float> k = FH.indexInRange(from, s);
-        DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + from, k)).sub(center);
-        narrow(widen(FloatVector.fromArray(FH, dy, g + from, k)).mul(dyScale)
-                .sub(xc.fma(DoubleVector.broadcast(D, centeredScale), DoubleVector.broadcast(D, shift))))
-                .intoArray(dx, out + from, k);
     }
 
     private static FloatVector narrow(DoubleVector v) {
