@@ -19,6 +19,8 @@ public final class Main {
               compare [--quick] [--threads T] [--out DIR] [--shapes NxCxHxW,...]
                                                       time every implementation and peer, self-checking
               conform [--atol A] [--rtol R] DIR...   run ONNX-style BatchNormalization(Grad) cases
+              stability [--jvms K] [--threads T] [--shapes ...] [--mixed-rounds R]
+                                                      each figure in K fresh JVMs, and a mixed ResNet-50 run
               jmh [JMH ARGS]                          run the JMH benchmarks (-h for JMH's options)
             """;
 
@@ -41,6 +43,8 @@ public final class Main {
                 return conform(rest, out, err);
             case "compare":
                 return dev.vecnorm.bench.compare.Compare.run(rest, out, err);
+            case "stability":
+                return dev.vecnorm.bench.stability.Stability.run(rest, out, err);
             case "jmh":
                 org.openjdk.jmh.Main.main(rest);
                 return 0;
