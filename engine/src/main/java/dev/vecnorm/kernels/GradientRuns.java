@@ -115,12 +115,11 @@ final class GradientRuns {
             narrow(widen(FloatVector.fromArray(FH, dy, g + j + DL)).mul(a).sub(xc1.fma(b, d)))
                     .intoArray(dx, out + j + DL);
         }
-        // The tail (under one float vector, possibly none) as at most two masked half steps, inline: no call,
-        // so no vector crosses a method boundary whatever C2 decides to inline.
-        for (int j = limit; j < s; j += DL) {
-            VectorMask<Float> k = FH.indexInRange(j, s);
-            DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m);
-            narrow(widen(FloatVector.fromArray(FH, dy, g + j, k)).mul(a).sub(xc.fma(b, d))).intoArray(dx, out + j, k);
+        // The tail (under one float vector) in scalar doubles, the same operations and bits as a vector lane
+        // (the segment twin's masked step): a masked step costs more than a few scalar ones.
+        for (int j = limit; j < s; j++) {
+            double xc = (double) x[in + j] - center;
+            dx[out + j] = (float) (dy[g + j] * dyScale - Math.fma(xc, centeredScale, shift));
         }
     }
 
