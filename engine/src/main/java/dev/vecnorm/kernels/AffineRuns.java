@@ -18,8 +18,67 @@ final class AffineRuns {
     private AffineRuns() {
     }
 
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
     static boolean applies(int s) {
         return s >= L;
+    }
+
+    /** The shift with the center's low part folded in, as every affine pass (array or segment) computes it. */
+    static float foldedShift(float shift, float centerLo, float scale) {
+        return (float) (shift - (double) centerLo * scale);
+    }
+
+    /**
+     * Per-position coefficients of channels [c0, c1) for the passes across positions: center, scale and folded
+     * shift of each position's channel, in the calling thread's scratch (index 0, 1, 2).
+     */
+    static float[][] positionCoefficients(int c0, int c1, int s, float[] centerHi, float[] centerLo,
+            float[] scale, float[] shift) {
+        int width = (c1 - c0) * s;
+        float[][] p = SCRATCH.get();
+        if (p[0].length < width) {
+            p[0] = new float[width];
+            p[1] = new float[width];
+            p[2] = new float[width];
+        }
+        for (int k = 0, q = 0; k < c1 - c0; k++) {
+            int ch = c0 + k;
+            float b = foldedShift(shift[ch], centerLo[ch], scale[ch]);
+            for (int j = 0; j < s; j++, q++) {
+                p[0][q] = centerHi[ch];
+                p[1][q] = scale[ch];
+                p[2][q] = b;
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Short runs (rank 2 has s = 1): each batch row of the block is contiguous; lanes hold positions, with
+     * per-position coefficients that stay in L1 while the rows stream.
+     */
+    static void acrossPositions(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
+            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
+        int width = (c1 - c0) * s;
+        float[][] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
+        int row = c * s;
+        for (int i = 0; i < n; i++) {
+            row(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, width, p[0], p[1], p[2]);
+        }
+    }
+
+    private static void row(float[] x, int in, float[] y, int out, int width, float[] center, float[] scale,
+            float[] shift) {
+        int limit = width - width % L;
+        for (int q = 0; q < limit; q += L) {
+            FloatVector.fromArray(F, x, in + q).sub(FloatVector.fromArray(F, center, q))
+                    .fma(FloatVector.fromArray(F, scale, q), FloatVector.fromArray(F, shift, q))
+                    .intoArray(y, out + q);
+        }
+        for (int q = limit; q < width; q++) {
+            y[out + q] = Math.fma(x[in + q] - center[q], scale[q], shift[q]);
+        }
     }
 
     static void affine(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0, int c1,
@@ -30,7 +89,7 @@ final class AffineRuns {
             int out = yOffset + i * row;
             for (int ch = c0; ch < c1; ch++) {
                 float a = scale[ch];
-                float b = (float) (shift[ch] - (double) centerLo[ch] * a);
+                float b = foldedShift(shift[ch], centerLo[ch], a);
                 run(x, in + ch * s, y, out + ch * s, s, centerHi[ch], a, b);
             }
         }

@@ -8,7 +8,7 @@ import static dev.vecnorm.kernels.Lanes.widen;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * Channel statistics along runs (a channel is n contiguous runs of s floats), one pass in memory order.
@@ -37,17 +37,24 @@ final class ShiftedSums {
     private ShiftedSums() {
     }
 
-    /** True if the run length is long enough for this pass (at least one full vector per run). */
-    static boolean applies(int s) {
-        return s >= L;
+    /** Mean and biased variance of channels [c0, c1): along runs when a run holds a vector, else across positions. */
+    static void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
+            double[] variance) {
+        if (s >= L) {
+            alongRuns(x, xOffset, n, c, s, c0, c1, mean, variance);
+        } else {
+            acrossPositions(x, xOffset, n, c, s, c0, c1, mean, variance);
+        }
     }
 
-    static void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
+    private static void alongRuns(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
             double[] variance) {
         int channels = c1 - c0;
         double[][] scratch = SCRATCH.get();
         if (scratch[0].length < channels * STATE) {
             scratch[0] = new double[channels * STATE];
+        }
+        if (scratch[1].length < channels) {
             scratch[1] = new double[channels];
         }
         double[] lanes = scratch[0];
@@ -66,7 +73,6 @@ final class ShiftedSums {
         }
         double count = (double) n * s;
         for (int k = 0; k < channels; k++) {
-            int ch = c0 + k;
             int a = k * STATE;
             double sum = 0;
             double squares = 0;
@@ -75,16 +81,22 @@ final class ShiftedSums {
                 sum += lanes[a + t];
                 squares += lanes[a + 2 * DL + t];
             }
-            double offset = sum / count;
-            double m = shift[k] + offset;
-            double v = Math.max(0.0, squares - sum * offset) / count;
-            if (Double.isFinite(m) && Double.isFinite(v)) {
-                mean[ch] = m;
-                variance[ch] = v;
-            } else {
-                // NaN or infinite data: the reference decides what such a channel's statistics are.
-                ScalarBatchNormKernels.INSTANCE.moments(x, xOffset, n, c, s, ch, ch + 1, mean, variance);
-            }
+            finish(x, xOffset, n, c, s, c0 + k, shift[k], sum, squares, count, mean, variance);
+        }
+    }
+
+    /** The block's Welford state from its shifted sums; NaN or infinite data goes to the reference. */
+    private static void finish(float[] x, int xOffset, int n, int c, int s, int ch, double shift, double sum,
+            double squares, double count, double[] mean, double[] variance) {
+        double offset = sum / count;
+        double m = shift + offset;
+        double v = Math.max(0.0, squares - sum * offset) / count;
+        if (Double.isFinite(m) && Double.isFinite(v)) {
+            mean[ch] = m;
+            variance[ch] = v;
+        } else {
+            // NaN or infinite data: the reference decides what such a channel's statistics are.
+            ScalarBatchNormKernels.INSTANCE.moments(x, xOffset, n, c, s, ch, ch + 1, mean, variance);
         }
     }
 
@@ -122,5 +134,96 @@ final class ShiftedSums {
         sq1.intoArray(lanes, a + 3 * DL);
         lanes[a] += tailSum;
         lanes[a + 2 * DL] += tailSquares;
+    }
+
+    /**
+     * Short runs (rank 2 has s = 1, channels contiguous): each batch row of the block is contiguous, so lanes
+     * hold positions (channel, spatial) and walk down the rows, four columns of lanes at a time (independent
+     * add and FMA chains); each position's sums are then added into its channel. The shift is still the
+     * channel's first value, shared by its positions, so their sums add directly.
+     */
+    private static void acrossPositions(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
+            double[] mean, double[] variance) {
+        int channels = c1 - c0;
+        int width = channels * s;
+        double[][] scratch = SCRATCH.get();
+        if (scratch[0].length < 3 * width + channels) {
+            scratch[0] = new double[3 * width + channels];
+        }
+        double[] work = scratch[0];
+        // work: [0, width) shift per position, [width, 2 width) sums, [2 width, 3 width) squares.
+        for (int k = 0; k < channels; k++) {
+            float first = x[xOffset + (c0 + k) * s];
+            double shift = Float.isFinite(first) ? first : 0.0;
+            java.util.Arrays.fill(work, k * s, (k + 1) * s, shift);
+        }
+        int row = c * s;
+        int from = xOffset + c0 * s;
+        int q = 0;
+        for (int wide = width - width % (4 * DL); q < wide; q += 4 * DL) {
+            fourColumns(x, from + q, n, row, work, q, width);
+        }
+        for (; q < width; q += DL) {
+            oneColumn(x, from, n, row, work, q, width);
+        }
+        double count = (double) n * s;
+        for (int k = 0; k < channels; k++) {
+            double sum = 0;
+            double squares = 0;
+            for (int j = k * s; j < (k + 1) * s; j++) {
+                sum += work[width + j];
+                squares += work[2 * width + j];
+            }
+            finish(x, xOffset, n, c, s, c0 + k, work[k * s], sum, squares, count, mean, variance);
+        }
+    }
+
+    /** Columns q..q+4DL down all rows; its own method with array results, so no vector is ever boxed. */
+    private static void fourColumns(float[] x, int from, int n, int row, double[] work, int q, int width) {
+        DoubleVector p0 = DoubleVector.fromArray(D, work, q);
+        DoubleVector p1 = DoubleVector.fromArray(D, work, q + DL);
+        DoubleVector p2 = DoubleVector.fromArray(D, work, q + 2 * DL);
+        DoubleVector p3 = DoubleVector.fromArray(D, work, q + 3 * DL);
+        DoubleVector zero = DoubleVector.zero(D);
+        DoubleVector s0 = zero, s1 = zero, s2 = zero, s3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+        for (int i = 0; i < n; i++) {
+            int at = from + i * row;
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, x, at)).sub(p0);
+            DoubleVector d1 = widen(FloatVector.fromArray(FH, x, at + DL)).sub(p1);
+            DoubleVector d2 = widen(FloatVector.fromArray(FH, x, at + 2 * DL)).sub(p2);
+            DoubleVector d3 = widen(FloatVector.fromArray(FH, x, at + 3 * DL)).sub(p3);
+            s0 = s0.add(d0);
+            s1 = s1.add(d1);
+            s2 = s2.add(d2);
+            s3 = s3.add(d3);
+            q0 = d0.fma(d0, q0);
+            q1 = d1.fma(d1, q1);
+            q2 = d2.fma(d2, q2);
+            q3 = d3.fma(d3, q3);
+        }
+        s0.intoArray(work, width + q);
+        s1.intoArray(work, width + q + DL);
+        s2.intoArray(work, width + q + 2 * DL);
+        s3.intoArray(work, width + q + 3 * DL);
+        q0.intoArray(work, 2 * width + q);
+        q1.intoArray(work, 2 * width + q + DL);
+        q2.intoArray(work, 2 * width + q + 2 * DL);
+        q3.intoArray(work, 2 * width + q + 3 * DL);
+    }
+
+    /** One masked column of lanes (the last, partial columns) down all rows. */
+    private static void oneColumn(float[] x, int from, int n, int row, double[] work, int q, int width) {
+        VectorMask<Float> load = FH.indexInRange(q, width);
+        VectorMask<Double> lanes = D.indexInRange(q, width);
+        DoubleVector p = DoubleVector.fromArray(D, work, q, lanes);
+        DoubleVector sum = DoubleVector.zero(D);
+        DoubleVector squares = sum;
+        for (int i = 0; i < n; i++) {
+            DoubleVector d = widen(FloatVector.fromArray(FH, x, from + i * row + q, load)).sub(p);
+            sum = sum.add(d);
+            squares = d.fma(d, squares);
+        }
+        sum.intoArray(work, width + q, lanes);
+        squares.intoArray(work, 2 * width + q, lanes);
     }
 }
