@@ -47,6 +47,9 @@ public final class BatchNormOps {
      * vs 1.3-2.2 ms. The system property vecnorm.cacheBlockBytes overrides it (tests use tiny blocks to run
      * many of them).
      */
+    /** Runs shorter than this (in floats) count as short for tiling: no wider vector exists. */
+    private static final int SHORT_RUN = 16;
+
     private static final long CACHE_BLOCK_BYTES = Long.getLong("vecnorm.cacheBlockBytes", 4L << 20);
 
     /**
@@ -151,8 +154,8 @@ public final class BatchNormOps {
                         shift);
             });
         } else {
-            // Channels larger than L2, sliced along N: moments of every slice, merged per channel in slice order
-            // (Chan), then the normalize pass over the slices.
+            // Sliced along N (channels larger than the budget, or row slices of short runs): moments of every
+            // slice, merged per channel in slice order (Chan), then the normalize pass over the slices.
             int slices = sliceCount(tiles);
             double[][] sliceMean = new double[slices][c];
             double[][] sliceVar = new double[slices][c];
@@ -334,6 +337,82 @@ public final class BatchNormOps {
         } else if (dx != null) {
             frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
         }
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Explicit layouts. A channels-last tensor (N, spatial..., C in memory) is walked as the channels-first view
+    // (N * spatial, C): the same per-channel reductions, vectorized across channels, no transposes.
+
+    private static int[] checkedMemoryShape(Layout layout, int[] shape) {
+        if (layout == null) {
+            throw new IllegalArgumentException("layout must not be null");
+        }
+        return layout.memoryShape(shape);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void forwardTraining(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
+        int[] view = checkedMemoryShape(layout, shape);
+        long[] ncs = NcsShape.reduce(shape);
+        Checks.moreThanOneValuePerChannel(shape, ncs[0] * ncs[2]);
+        forwardTraining(view, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void forwardInference(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
+        forwardInference(checkedMemoryShape(layout, shape), x, xOffset, y, yOffset, gamma, beta, mean, variance,
+                eps);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void backward(Layout layout, int[] shape, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma,
+            float[] dbeta) {
+        backward(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
+                dxOffset, dgamma, dbeta);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void backwardFrozen(Layout layout, int[] shape, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] gamma, float[] mean, float[] variance, double eps, float[] dx, int dxOffset, float[] dgamma,
+            float[] dbeta) {
+        backwardFrozen(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
+                dxOffset, dgamma, dbeta);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void forwardTraining(Layout layout, int[] shape, MemorySegment x, long xOffset, MemorySegment y,
+            long yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd,
+            RunningStats running) {
+        int[] view = checkedMemoryShape(layout, shape);
+        long[] ncs = NcsShape.reduce(shape);
+        Checks.moreThanOneValuePerChannel(shape, ncs[0] * ncs[2]);
+        forwardTraining(view, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void forwardInference(Layout layout, int[] shape, MemorySegment x, long xOffset, MemorySegment y,
+            long yOffset, float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
+        forwardInference(checkedMemoryShape(layout, shape), x, xOffset, y, yOffset, gamma, beta, mean, variance,
+                eps);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void backward(Layout layout, int[] shape, MemorySegment dy, long dyOffset, MemorySegment x,
+            long xOffset, float[] gamma, float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset,
+            float[] dgamma, float[] dbeta) {
+        backward(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
+                dxOffset, dgamma, dbeta);
+    }
+
+    /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
+    public void backwardFrozen(Layout layout, int[] shape, MemorySegment dy, long dyOffset, MemorySegment x,
+            long xOffset, float[] gamma, float[] mean, float[] variance, double eps, MemorySegment dx, long dxOffset,
+            float[] dgamma, float[] dbeta) {
+        backwardFrozen(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
+                dxOffset, dgamma, dbeta);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -597,6 +676,17 @@ public final class BatchNormOps {
     static List<Tile> tiles(int n, int c, int s, int tensors) {
         List<Tile> tiles = new ArrayList<>();
         long bytesPerRun = 4L * tensors * s;
+        long bytesPerRow = bytesPerRun * c;
+        if (s < SHORT_RUN && n > 1 && bytesPerRow * n > 2 * CACHE_BLOCK_BYTES && bytesPerRow <= CACHE_BLOCK_BYTES) {
+            // Short runs (rank 2, channels-last): every channel has a value in every row, so a channel block
+            // would walk all rows with a stride; slices of whole rows stream in memory order instead, and
+            // their moments merge per channel in slice order.
+            int rows = (int) (CACHE_BLOCK_BYTES / bytesPerRow);
+            for (int n0 = 0, k = 0; n0 < n; n0 += rows, k++) {
+                tiles.add(new Tile(0, c, n0, Math.min(n, n0 + rows), k));
+            }
+            return tiles;
+        }
         if (n > 1 && bytesPerRun * n > 2 * CACHE_BLOCK_BYTES) {
             int slice = (int) Math.max(1, CACHE_BLOCK_BYTES / bytesPerRun);
             for (int ch = 0; ch < c; ch++) {
@@ -715,7 +805,7 @@ public final class BatchNormOps {
             double mu = 0;
             double m2 = 0;
             for (Tile t : tiles) {
-                if (t.c0 != ch) {
+                if (ch < t.c0 || ch >= t.c1) {
                     continue;
                 }
                 double nb = (double) (t.n1 - t.n0) * s;

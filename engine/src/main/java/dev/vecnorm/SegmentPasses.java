@@ -150,11 +150,12 @@ final class SegmentPasses {
         double[][] sliceMean = new double[slices][c];
         double[][] sliceVar = new double[slices][c];
         ops.forEachTile(elements(), tiles, t -> {
-            double[] m = new double[1];
-            double[] v = new double[1];
-            kernels.moments(gather(0, x, xOffset, t), 0, t.n1() - t.n0(), 1, s, 0, 1, m, v);
-            sliceMean[t.slice()][t.c0()] = m[0];
-            sliceVar[t.slice()][t.c0()] = v[0];
+            int tc = t.c1() - t.c0();
+            double[] m = new double[tc];
+            double[] v = new double[tc];
+            kernels.moments(gather(0, x, xOffset, t), 0, t.n1() - t.n0(), tc, s, 0, tc, m, v);
+            System.arraycopy(m, 0, sliceMean[t.slice()], t.c0(), tc);
+            System.arraycopy(v, 0, sliceVar[t.slice()], t.c0(), tc);
         });
         BatchNormOps.mergeMoments(tiles, c, s, sliceMean, sliceVar, mean, variance);
         BatchNormOps.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, hi, lo, scale, shift);

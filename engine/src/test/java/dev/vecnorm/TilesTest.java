@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class TilesTest {
 
     private static final int[][] SHAPES = {{1, 1, 1}, {32, 256, 3136}, {32, 64, 12544}, {256, 1024, 1}, {1, 64, 3136},
-        {8, 3, 50176}, {1, 3, 1 << 20}, {524288, 4, 1}, {5, 7, 9}};
+        {8, 3, 50176}, {1, 3, 1 << 20}, {524288, 4, 1}, {5, 7, 9}, {100352, 256, 1}, {100352, 3, 1}};
 
     /** Marks every element of every tile and checks each was marked once. */
     private static void coversOnce(List<Tile> tiles, int n, int c, int s) {
@@ -37,8 +37,11 @@ class TilesTest {
                 coversOnce(tiles, d[0], d[1], d[2]);
                 boolean sliced = tiles.get(0).n1() < d[0];
                 for (Tile t : tiles) {
-                    // A reduction tile is either whole channels, or a slice of exactly one channel.
-                    assertTrue(sliced ? t.c1() - t.c0() == 1 : t.n0() == 0 && t.n1() == d[0], t.toString());
+                    // A reduction tile is whole channels, a slice of exactly one channel, or (runs shorter than
+                    // a vector) a slice of whole rows.
+                    boolean rowSlice = d[2] < 16 && t.c0() == 0 && t.c1() == d[1];
+                    assertTrue(sliced ? t.c1() - t.c0() == 1 || rowSlice : t.n0() == 0 && t.n1() == d[0],
+                            t.toString());
                 }
             }
         }
@@ -59,6 +62,19 @@ class TilesTest {
                 next = ((long) (t.n1() - 1) * d[1] + t.c1()) * d[2];
             }
             assertEquals((long) d[0] * d[1] * d[2], next);
+        }
+    }
+
+    @Test
+    void shortRunsWithManyRowsAreCutIntoSlicesOfWholeRows() {
+        // Channels-last 32x56x56x256 as a rank-2 view: 100352 rows of 256 channels.
+        List<Tile> tiles = BatchNormOps.tiles(100352, 256, 1, 1);
+        assertTrue(tiles.size() > 1);
+        for (int k = 0; k < tiles.size(); k++) {
+            Tile t = tiles.get(k);
+            assertEquals(0, t.c0());
+            assertEquals(256, t.c1());
+            assertEquals(k, t.slice());
         }
     }
 }
