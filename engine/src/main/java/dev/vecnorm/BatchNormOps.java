@@ -129,12 +129,14 @@ public final class BatchNormOps {
                 .check();
 
         try (Workspace ws = Workspace.acquire()) {
-            trainArrays(sh, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running, ws);
+            trainArrays(sh, x, xOffset, null, 0, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running, false,
+                    ws);
         }
     }
 
-    private void trainArrays(NcsShape sh, float[] x, int xOffset, float[] y, int yOffset, float[] gamma,
-            float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running, Workspace ws) {
+    private void trainArrays(NcsShape sh, float[] x, int xOffset, float[] z, int zOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running,
+            boolean relu, Workspace ws) {
         int c = sh.c();
         double[] mean = ws.doubles(0, c);
         double[] variance = ws.doubles(1, c);
@@ -150,8 +152,8 @@ public final class BatchNormOps {
                 kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, mean, variance);
                 normalizationParameters(t.c0, t.c1, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo,
                         scale, shift);
-                kernels.affine(x, xOffset, y, yOffset, sh.n(), c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale,
-                        shift);
+                normalize(x, xOffset, z, zOffset, y, yOffset, sh.n(), c, sh.s(), t.c0, t.c1, centerHi, centerLo,
+                        scale, shift, relu);
             });
         } else {
             // Sliced along N (channels larger than the budget, or row slices of short runs): moments of every
@@ -163,10 +165,22 @@ public final class BatchNormOps {
                     t.c1, sliceMean[t.slice], sliceVar[t.slice]));
             mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
             normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
-            forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y,
-                    yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi, centerLo, scale, shift));
+            forEachTile(sh, 1, streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), z,
+                    zOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi,
+                    centerLo, scale, shift, relu));
         }
         finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
+    }
+
+    /** The normalize pass, with the fused epilogue only when one is asked for. */
+    private void normalize(float[] x, int xOffset, float[] z, int zOffset, float[] y, int yOffset, int n, int c,
+            int s, int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        if (z == null && !relu) {
+            kernels.affine(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift);
+        } else {
+            kernels.affineFused(x, xOffset, z, zOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale,
+                    shift, relu);
+        }
     }
 
     /**
@@ -413,6 +427,145 @@ public final class BatchNormOps {
             float[] dgamma, float[] dbeta) {
         backwardFrozen(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
                 dxOffset, dgamma, dbeta);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Fused epilogues: y = relu(bn(x) + residual), ResNet's block ending, in the normalize pass (y is written
+    // once); and its backward from y alone (y > 0 is the ReLU's mask), so the pre-activation is never stored.
+
+    /**
+     * Training forward with the epilogue {@code y = max(0, bn(x) + residual)}: the residual is skipped when null,
+     * the max when {@code relu} is false. Statistics are those of x. {@code y} may be {@code x} or
+     * {@code residual} at the same offset.
+     *
+     * @throws IllegalArgumentException as {@link #forwardTraining(int[], float[], int, float[], int, float[],
+     *     float[], double, float[], float[], RunningStats)}, or on a residual of the wrong length or overlap
+     */
+    public void forwardTrainingFused(Layout layout, int[] shape, float[] x, int xOffset, float[] residual,
+            int residualOffset, float[] y, int yOffset, float[] gamma, float[] beta, double eps, float[] saveMean,
+            float[] saveInvStd, RunningStats running, boolean relu) {
+        int[] view = checkedMemoryShape(layout, shape);
+        NcsShape sh = NcsShape.of(view);
+        Checks.moreThanOneValuePerChannel(shape, sh.perChannel());
+        Checks.tensor("x", x, xOffset, sh);
+        Checks.tensor("y", y, yOffset, sh);
+        if (residual != null) {
+            Checks.tensor("residual", residual, residualOffset, sh);
+        }
+        trainingParameters(shape, sh.c(), sh.perChannel(), gamma, beta, eps, saveMean, saveInvStd, running)
+                .input("x", x, xOffset, sh.size())
+                .input("residual", residual, residualOffset, sh.size())
+                .output("y", y, yOffset, sh.size())
+                .inPlace("y", "x")
+                .inPlace("y", "residual")
+                .check();
+        try (Workspace ws = Workspace.acquire()) {
+            trainArrays(sh, x, xOffset, residual, residualOffset, y, yOffset, gamma, beta, eps, saveMean,
+                    saveInvStd, running, relu, ws);
+        }
+    }
+
+    /**
+     * Inference with the epilogue {@code y = max(0, bn(x) + residual)} (residual skipped when null, max when
+     * {@code relu} is false). {@code y} may be {@code x} or {@code residual} at the same offset.
+     *
+     * @throws IllegalArgumentException on a bad shape, length, offset, eps or aliasing
+     */
+    public void forwardInferenceFused(Layout layout, int[] shape, float[] x, int xOffset, float[] residual,
+            int residualOffset, float[] y, int yOffset, float[] gamma, float[] beta, float[] mean, float[] variance,
+            double eps, boolean relu) {
+        NcsShape sh = NcsShape.of(checkedMemoryShape(layout, shape));
+        int c = sh.c();
+        Checks.tensor("x", x, xOffset, sh);
+        Checks.tensor("y", y, yOffset, sh);
+        if (residual != null) {
+            Checks.tensor("residual", residual, residualOffset, sh);
+        }
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.channels("mean", mean, c, false);
+        Checks.channels("variance", variance, c, false);
+        Checks.epsilon(eps);
+        Checks.regions()
+                .input("x", x, xOffset, sh.size())
+                .input("residual", residual, residualOffset, sh.size())
+                .output("y", y, yOffset, sh.size())
+                .inPlace("y", "x")
+                .inPlace("y", "residual")
+                .input("gamma", gamma)
+                .input("beta", beta)
+                .input("mean", mean)
+                .input("variance", variance)
+                .check();
+        try (Workspace ws = Workspace.acquire()) {
+            float[] centerLo = ws.zeroedFloats(1, c);
+            float[] scale = ws.floats(2, c);
+            float[] shift = ws.floats(3, c);
+            for (int ch = 0; ch < c; ch++) {
+                scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+                shift[ch] = betaOf(beta, ch);
+            }
+            forEachTile(sh, 1, streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), residual,
+                    residualOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
+                    mean, centerLo, scale, shift, relu));
+        }
+    }
+
+    /**
+     * Backward of {@link #forwardTrainingFused}: from the forward's output {@code y} (its ReLU mask is y > 0),
+     * {@code dResidual = dy * (y > 0)} (or dy without ReLU), then the batch-norm backward of that gradient into
+     * dx, dgamma and dbeta. The masked gradient is staged in dResidual, or else in dx (so one of the two must be
+     * given); dx may be dy at the same offset.
+     *
+     * @param dResidual receives the residual's gradient, or null
+     * @throws IllegalArgumentException on a bad shape, length, offset or aliasing, or if dx and dResidual are
+     *     both null
+     */
+    public void backwardFused(Layout layout, int[] shape, float[] dy, int dyOffset, float[] y, int yOffset,
+            float[] x, int xOffset, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset,
+            float[] dResidual, int dResidualOffset, float[] dgamma, float[] dbeta, boolean relu) {
+        int[] view = checkedMemoryShape(layout, shape);
+        NcsShape sh = NcsShape.of(view);
+        if (dx == null && dResidual == null) {
+            throw new IllegalArgumentException("backwardFused needs dx or dResidual to stage the masked gradient");
+        }
+        checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
+                "saveInvStd", saveInvStd);
+        Checks.tensor("y", y, yOffset, sh);
+        if (dResidual != null) {
+            Checks.tensor("dResidual", dResidual, dResidualOffset, sh);
+        }
+        Checks.regions()
+                .input("dy", dy, dyOffset, sh.size())
+                .input("y", y, yOffset, sh.size())
+                .input("x", x, xOffset, sh.size())
+                .output("dx", dx, dxOffset, sh.size())
+                .output("dResidual", dResidual, dResidualOffset, sh.size())
+                .inPlace("dx", "dy")
+                .inPlace("dResidual", "dy")
+                .check();
+        float[] staged = dResidual != null ? dResidual : dx;
+        int stagedOffset = dResidual != null ? dResidualOffset : dxOffset;
+        forEachTile(sh, 2, streamTiles(sh, 2), t -> maskedGradient(dy, dyOffset + t.offset(sh), y,
+                yOffset + t.offset(sh), staged, stagedOffset + t.offset(sh), t.n1 - t.n0, t.c0, t.c1, sh, relu));
+        backward(view, staged, stagedOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgamma, dbeta);
+    }
+
+    /** {@code out = y > 0 ? dy : 0} (or a copy of dy without ReLU) over one stream tile. */
+    private static void maskedGradient(float[] dy, int dyOffset, float[] y, int yOffset, float[] out, int outOffset,
+            int rows, int c0, int c1, NcsShape sh, boolean relu) {
+        int s = sh.s();
+        for (int i = 0; i < rows; i++) {
+            int from = (i * sh.c() + c0) * s;
+            int length = (c1 - c0) * s;
+            if (!relu) {
+                System.arraycopy(dy, dyOffset + from, out, outOffset + from, length);
+                continue;
+            }
+            for (int k = from; k < from + length; k++) {
+                out[outOffset + k] = y[yOffset + k] > 0 ? dy[dyOffset + k] : 0f;
+            }
+        }
     }
 
     // ----------------------------------------------------------------------------------------------------------

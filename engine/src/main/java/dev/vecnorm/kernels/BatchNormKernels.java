@@ -31,6 +31,14 @@ public interface BatchNormKernels {
             float[] centerHi, float[] centerLo, float[] scale, float[] shift);
 
     /**
+     * {@link #affine} with an epilogue: {@code y = max(0, affine(x) + z)} (ResNet's residual block), where the
+     * residual {@code z} is skipped when null and the max when {@code relu} is false. {@code y} may be {@code x}
+     * or {@code z} at the same offset.
+     */
+    void affineFused(float[] x, int xOffset, float[] z, int zOffset, float[] y, int yOffset, int n, int c, int s,
+            int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu);
+
+    /**
      * Per-channel sums for the backward pass: {@code sumDy[ch] = sum(dy)} and
      * {@code sumDyCentered[ch] = sum(dy * (x - center[ch]))}.
      */

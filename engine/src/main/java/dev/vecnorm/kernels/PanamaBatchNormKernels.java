@@ -129,6 +129,13 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     }
 
     @Override
+    public void affineFused(float[] x, int xOffset, float[] z, int zOffset, float[] y, int yOffset, int n, int c,
+            int s, int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        AffineRuns.affineFused(x, xOffset, z, zOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift,
+                relu);
+    }
+
+    @Override
     public void gradientInput(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
             int n, int c, int s, int c0, int c1,
             float[] center, double[] dyScale, double[] centeredScale, double[] shift) {

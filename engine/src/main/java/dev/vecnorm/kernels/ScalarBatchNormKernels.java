@@ -61,6 +61,26 @@ final class ScalarBatchNormKernels implements BatchNormKernels {
     }
 
     @Override
+    public void affineFused(float[] x, int xOffset, float[] z, int zOffset, float[] y, int yOffset, int n, int c,
+            int s, int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        for (int ch = c0; ch < c1; ch++) {
+            double center = (double) centerHi[ch] + centerLo[ch];
+            double a = scale[ch];
+            double b = shift[ch];
+            for (int i = 0; i < n; i++) {
+                int run = (i * c + ch) * s;
+                for (int j = 0; j < s; j++) {
+                    double v = (x[xOffset + run + j] - center) * a + b;
+                    if (z != null) {
+                        v += z[zOffset + run + j];
+                    }
+                    y[yOffset + run + j] = (float) (relu ? Math.max(0.0, v) : v);
+                }
+            }
+        }
+    }
+
+    @Override
     public void gradientSums(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s, int c0,
             int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
         for (int ch = c0; ch < c1; ch++) {
