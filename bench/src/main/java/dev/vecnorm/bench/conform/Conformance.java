@@ -1,18 +1,20 @@
 package dev.vecnorm.bench.conform;
 
 import dev.vecnorm.BatchNormOps;
-import dev.vecnorm.bench.Json;
 import dev.vecnorm.RunningStats;
+import dev.vecnorm.bench.Json;
 import dev.vecnorm.io.Npy;
 import dev.vecnorm.io.Npy.NpyArray;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
@@ -20,6 +22,9 @@ import java.util.stream.Stream;
  * MANIFEST.md) through the engine and compares every output with {@code |got - expected| <= atol + rtol*|expected|}.
  * Inputs bind to operator parameters by position. Implemented ops: BatchNormalization (opset 15: inference and
  * training_mode) and BatchNormalizationGrad (dY, X, scale, saved_mean, saved_inv_std to dX, dScale, dBias).
+ *
+ * <p>A case that cannot be read, or whose inputs the engine rejects, is an ERROR with the reason; the run goes on
+ * with the next case.
  */
 public final class Conformance {
 
@@ -27,27 +32,41 @@ public final class Conformance {
     public static final double DEFAULT_RTOL = 1e-3;
     public static final double DEFAULT_ATOL = 1e-7;
 
-    public enum Status { PASS, FAIL, SKIP }
+    public enum Status { PASS, FAIL, ERROR, SKIP }
 
-    /** What one case gave; for FAIL and SKIP, {@code detail} says why. */
+    /** How much of the run is printed: every case, every case but skips, or only failures and errors. */
+    public enum Verbosity { VERBOSE, DEFAULT, QUIET }
+
+    /**
+     * What one case gave.
+     *
+     * @param maxAbsError largest |got - expected| over all outputs (PASS and FAIL only)
+     * @param worstFraction largest |got - expected| / (atol + rtol*|expected|): 1 is the limit (PASS and FAIL)
+     * @param detail for FAIL the worst element, for ERROR the reason, for SKIP the operator
+     */
     public record Outcome(String name, Status status, String op, double maxAbsError, double worstFraction,
             String detail) {
+
+        static Outcome error(String name, String op, String reason) {
+            return new Outcome(name, Status.ERROR, op, Double.NaN, Double.NaN, reason);
+        }
+
         /** The one line the command prints for this case. */
         public String line() {
             return switch (status) {
-                case PASS -> String.format(Locale.ROOT, "PASS %s max_abs_err=%.3g worst=%.3g of tolerance",
-                        name, maxAbsError, worstFraction);
-                case FAIL -> String.format(Locale.ROOT, "FAIL %s max_abs_err=%.3g worst=%.3g of tolerance%s",
-                        name, maxAbsError, worstFraction, detail.isEmpty() ? "" : " (" + detail + ")");
-                case SKIP -> "SKIP " + name + " (" + op + ": not implemented)";
+                case PASS -> String.format(Locale.ROOT,
+                        "PASS %s: largest error %.2g; no element uses more than %s of its allowed error",
+                        name, maxAbsError, percent(worstFraction));
+                case FAIL -> String.format(Locale.ROOT, "FAIL %s: %s (%.3g times the allowed error)",
+                        name, detail, worstFraction);
+                case ERROR -> "ERROR " + name + ": " + detail;
+                case SKIP -> "SKIP " + name + ": " + op + " is not implemented";
             };
         }
-    }
 
-    /** A case folder that cannot be read: missing or malformed case.json or tensors. */
-    public static final class UnreadableCaseException extends Exception {
-        UnreadableCaseException(String message, Throwable cause) {
-            super(message, cause);
+        private static String percent(double fraction) {
+            double p = 100 * fraction;
+            return p < 0.01 ? "under 0.01%" : String.format(Locale.ROOT, "%.2g%%", p);
         }
     }
 
@@ -64,86 +83,125 @@ public final class Conformance {
         this.ops = ops;
     }
 
-    /** Case folders: each DIR that holds case.json, else its sub-folders that do, sorted by name. */
-    public static List<Path> discover(List<Path> dirs) throws UnreadableCaseException {
+    /**
+     * Case folders: each DIR that holds case.json, else its sub-folders, sorted by name. A sub-folder without
+     * case.json is still returned (it is reported as an ERROR when run), so a broken case is not silently lost.
+     *
+     * @throws IllegalArgumentException when a DIR is not a readable folder or holds no case at all
+     */
+    public static List<Path> discover(List<Path> dirs) {
         List<Path> cases = new ArrayList<>();
         for (Path dir : dirs) {
             if (!Files.isDirectory(dir)) {
-                throw new UnreadableCaseException(dir + ": not a directory", null);
+                throw new IllegalArgumentException(dir + " is not a folder");
             }
-            if (Files.isRegularFile(dir.resolve("case.json"))) {
+            if (Files.exists(dir.resolve("case.json"))) {
                 cases.add(dir);
                 continue;
             }
             try (Stream<Path> children = Files.list(dir)) {
-                List<Path> found = children.filter(p -> Files.isRegularFile(p.resolve("case.json"))).sorted().toList();
+                List<Path> found = children.filter(Files::isDirectory).sorted().toList();
                 if (found.isEmpty()) {
-                    throw new UnreadableCaseException(dir + ": no case.json in it or in its sub-folders", null);
+                    throw new IllegalArgumentException(dir + " has no case.json and no case folders");
                 }
                 cases.addAll(found);
             } catch (IOException e) {
-                throw new UnreadableCaseException(dir + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException(dir + " cannot be listed (" + e.getMessage() + ")");
             }
         }
         return cases;
     }
 
     /**
-     * Runs all cases under the given folders, printing one line per case and the summary line.
+     * Runs all cases under the given folders, printing one line per case (as {@code verbosity} allows) and the
+     * summary line.
      *
-     * @return the exit status: 0 all passed (skips allowed), 1 some failed
+     * @return the exit status: 0 when no case failed or had an error (skips allowed), else 1
+     * @throws IllegalArgumentException when a folder holds no cases (see {@link #discover})
      */
-    public int runAll(List<Path> dirs, PrintStream out) throws UnreadableCaseException {
-        int passed = 0;
-        int failed = 0;
-        int skipped = 0;
+    public int runAll(List<Path> dirs, Verbosity verbosity, PrintStream out) {
+        int[] counts = new int[Status.values().length];
+        Map<String, Integer> skippedOps = new TreeMap<>();
         for (Path dir : discover(dirs)) {
             Outcome o = run(dir);
-            out.println(o.line());
-            switch (o.status()) {
-                case PASS -> passed++;
-                case FAIL -> failed++;
-                case SKIP -> skipped++;
+            counts[o.status().ordinal()]++;
+            if (o.status() == Status.SKIP) {
+                skippedOps.merge(o.op(), 1, Integer::sum);
+            }
+            boolean show = switch (verbosity) {
+                case VERBOSE -> true;
+                case DEFAULT -> o.status() != Status.SKIP;
+                case QUIET -> o.status() == Status.FAIL || o.status() == Status.ERROR;
+            };
+            if (show) {
+                out.println(o.line());
             }
         }
-        out.println(passed + " passed, " + failed + " failed, " + skipped + " skipped");
-        return failed > 0 ? 1 : 0;
+        int skipped = counts[Status.SKIP.ordinal()];
+        StringBuilder summary = new StringBuilder().append(counts[Status.PASS.ordinal()]).append(" passed, ")
+                .append(counts[Status.FAIL.ordinal()]).append(" failed, ")
+                .append(counts[Status.ERROR.ordinal()]).append(" errors, ")
+                .append(skipped).append(" skipped");
+        if (skipped > 0) {
+            StringBuilder ops = new StringBuilder();
+            skippedOps.forEach((op, n) -> ops.append(ops.isEmpty() ? "" : ", ").append(op).append(' ').append(n));
+            summary.append(" (not implemented: ").append(ops).append(')');
+            if (verbosity != Verbosity.VERBOSE) {
+                summary.append("; --verbose lists them");
+            }
+        }
+        out.println(summary);
+        return counts[Status.FAIL.ordinal()] + counts[Status.ERROR.ordinal()] > 0 ? 1 : 0;
     }
 
-    /** Runs one case folder. */
+    /** Runs one case folder; never throws for a bad case, it returns an ERROR outcome instead. */
     @SuppressWarnings("unchecked")
-    public Outcome run(Path dir) throws UnreadableCaseException {
+    public Outcome run(Path dir) {
         String name = dir.getFileName().toString();
         Map<String, Object> spec;
         try {
             spec = (Map<String, Object>) Json.parse(Files.readString(dir.resolve("case.json")));
+        } catch (NoSuchFileException e) {
+            return Outcome.error(name, "?", "no case.json");
         } catch (IOException | RuntimeException e) {
-            throw new UnreadableCaseException(dir + "/case.json: " + e.getMessage(), e);
+            return Outcome.error(name, "?", "case.json cannot be read: " + e.getMessage());
         }
         String op = String.valueOf(spec.get("op"));
         Map<String, Object> attributes = spec.get("attributes") instanceof Map<?, ?> m
                 ? (Map<String, Object>) m : Map.of();
-        List<String> inputs = names(spec, "inputs", dir);
-        List<String> outputs = names(spec, "outputs", dir);
+        if (!(spec.get("inputs") instanceof List<?> inputList) || !(spec.get("outputs") instanceof List<?> outList)) {
+            return Outcome.error(name, op, "case.json has no 'inputs' or no 'outputs' list");
+        }
+        List<String> inputs = inputList.stream().map(String::valueOf).toList();
+        List<String> outputs = outList.stream().map(String::valueOf).toList();
+        boolean implemented = op.equals("BatchNormalization") || op.equals("BatchNormalizationGrad");
+        if (!implemented) {
+            return new Outcome(name, Status.SKIP, op, 0, 0, "");
+        }
+        if (inputs.size() < 5) {
+            return Outcome.error(name, op, "case.json lists " + inputs.size() + " inputs " + inputs + ", " + op
+                    + " takes 5");
+        }
         try {
-            return switch (op) {
-                case "BatchNormalization" -> batchNormalization(name, dir, attributes, inputs, outputs);
-                case "BatchNormalizationGrad" -> batchNormalizationGrad(name, dir, inputs, outputs);
-                default -> new Outcome(name, Status.SKIP, op, 0, 0, "");
-            };
+            return op.equals("BatchNormalization")
+                    ? batchNormalization(name, dir, attributes, inputs, outputs)
+                    : batchNormalizationGrad(name, dir, inputs, outputs);
+        } catch (NoSuchFileException e) {
+            return Outcome.error(name, op, "missing " + Path.of(e.getFile()).getFileName());
         } catch (IOException e) {
-            throw new UnreadableCaseException(dir + ": " + e.getMessage(), e);
+            return Outcome.error(name, op, e.getMessage());
+        } catch (IllegalArgumentException e) {
+            return Outcome.error(name, op, "vecnorm rejected the inputs: " + e.getMessage());
         }
     }
 
     private Outcome batchNormalization(String name, Path dir, Map<String, Object> attributes, List<String> inputs,
-            List<String> outputs) throws IOException, UnreadableCaseException {
-        requireCount(dir, "inputs", inputs, 5);
+            List<String> outputs) throws IOException {
         NpyArray x = Npy.read(dir.resolve("in_" + inputs.get(0) + ".npy"));
-        float[] scale = read(dir, "in_", inputs.get(1));
-        float[] bias = read(dir, "in_", inputs.get(2));
-        float[] mean = read(dir, "in_", inputs.get(3));
-        float[] var = read(dir, "in_", inputs.get(4));
+        float[] scale = read(dir, inputs.get(1));
+        float[] bias = read(dir, inputs.get(2));
+        float[] mean = read(dir, inputs.get(3));
+        float[] var = read(dir, inputs.get(4));
         // Attributes are float32 in the model: round the JSON decimal the same way.
         double eps = (float) number(attributes, "epsilon", 1e-5);
         double momentum = (float) number(attributes, "momentum", 0.9);
@@ -151,49 +209,40 @@ public final class Conformance {
         float[] xs = x.toFloats();
         float[] y = new float[xs.length];
         List<float[]> got = new ArrayList<>();
-        try {
-            if (training) {
-                float[] runMean = mean.clone();
-                float[] runVar = var.clone();
-                ops.forwardTraining(x.shape(), xs, 0, y, 0, scale, bias, eps, null, null,
-                        RunningStats.onnx(runMean, runVar, momentum));
-                got.addAll(List.of(y, runMean, runVar));
-            } else {
-                ops.forwardInference(x.shape(), xs, 0, y, 0, scale, bias, mean, var, eps);
-                got.add(y);
-            }
-        } catch (IllegalArgumentException e) {
-            return new Outcome(name, Status.FAIL, "BatchNormalization", Double.NaN, Double.NaN, e.getMessage());
+        if (training) {
+            float[] runMean = mean.clone();
+            float[] runVar = var.clone();
+            ops.forwardTraining(x.shape(), xs, 0, y, 0, scale, bias, eps, null, null,
+                    RunningStats.onnx(runMean, runVar, momentum));
+            got.addAll(List.of(y, runMean, runVar));
+        } else {
+            ops.forwardInference(x.shape(), xs, 0, y, 0, scale, bias, mean, var, eps);
+            got.add(y);
         }
         return compare(name, "BatchNormalization", dir, outputs, got);
     }
 
     private Outcome batchNormalizationGrad(String name, Path dir, List<String> inputs, List<String> outputs)
-            throws IOException, UnreadableCaseException {
-        requireCount(dir, "inputs", inputs, 5);
+            throws IOException {
         NpyArray dy = Npy.read(dir.resolve("in_" + inputs.get(0) + ".npy"));
-        float[] x = read(dir, "in_", inputs.get(1));
-        float[] scale = read(dir, "in_", inputs.get(2));
-        float[] savedMean = read(dir, "in_", inputs.get(3));
-        float[] savedInvStd = read(dir, "in_", inputs.get(4));
+        float[] x = read(dir, inputs.get(1));
+        float[] scale = read(dir, inputs.get(2));
+        float[] savedMean = read(dir, inputs.get(3));
+        float[] savedInvStd = read(dir, inputs.get(4));
         float[] dys = dy.toFloats();
         float[] dx = new float[dys.length];
         float[] dScale = new float[scale.length];
         float[] dBias = new float[scale.length];
-        try {
-            ops.backward(dy.shape(), dys, 0, x, 0, scale, savedMean, savedInvStd, dx, 0, dScale, dBias);
-        } catch (IllegalArgumentException e) {
-            return new Outcome(name, Status.FAIL, "BatchNormalizationGrad", Double.NaN, Double.NaN, e.getMessage());
-        }
+        ops.backward(dy.shape(), dys, 0, x, 0, scale, savedMean, savedInvStd, dx, 0, dScale, dBias);
         return compare(name, "BatchNormalizationGrad", dir, outputs, List.of(dx, dScale, dBias));
     }
 
     /** Compares the produced outputs, by position, with every expected output the case lists. */
     private Outcome compare(String name, String op, Path dir, List<String> outputs, List<float[]> got)
-            throws IOException, UnreadableCaseException {
+            throws IOException {
         if (outputs.size() > got.size()) {
-            return new Outcome(name, Status.FAIL, op, Double.NaN, Double.NaN,
-                    "case expects " + outputs.size() + " outputs, " + op + " here produces " + got.size());
+            return Outcome.error(name, op, "the case expects " + outputs.size() + " outputs, " + op
+                    + " here produces " + got.size());
         }
         double maxAbs = 0;
         double worst = 0;
@@ -202,8 +251,8 @@ public final class Conformance {
             double[] expected = Npy.read(dir.resolve("out_" + outputs.get(k) + ".npy")).values();
             float[] actual = got.get(k);
             if (expected.length != actual.length) {
-                return new Outcome(name, Status.FAIL, op, Double.NaN, Double.NaN, outputs.get(k) + " has "
-                        + actual.length + " elements, expected " + expected.length);
+                return Outcome.error(name, op, "out_" + outputs.get(k) + ".npy has " + expected.length
+                        + " elements, the inputs give " + actual.length);
             }
             for (int i = 0; i < expected.length; i++) {
                 double e = expected[i];
@@ -220,7 +269,7 @@ public final class Conformance {
                 maxAbs = Math.max(maxAbs, err);
                 if (fraction > worst) {
                     worst = fraction;
-                    detail = "worst at " + outputs.get(k) + "[" + i + "]: got " + a + ", expected " + e;
+                    detail = outputs.get(k) + "[" + i + "] is " + a + ", expected " + e;
                 }
             }
         }
@@ -228,26 +277,11 @@ public final class Conformance {
         return new Outcome(name, status, op, maxAbs, worst, status == Status.FAIL ? detail : "");
     }
 
-    private static float[] read(Path dir, String prefix, String tensor) throws IOException {
-        return Npy.read(dir.resolve(prefix + tensor + ".npy")).toFloats();
+    private static float[] read(Path dir, String tensor) throws IOException {
+        return Npy.read(dir.resolve("in_" + tensor + ".npy")).toFloats();
     }
 
     private static double number(Map<String, Object> attributes, String key, double fallback) {
         return attributes.get(key) instanceof Number n ? n.doubleValue() : fallback;
-    }
-
-    private static List<String> names(Map<String, Object> spec, String key, Path dir) throws UnreadableCaseException {
-        if (!(spec.get(key) instanceof List<?> list)) {
-            throw new UnreadableCaseException(dir + "/case.json: no '" + key + "' list", null);
-        }
-        return list.stream().map(String::valueOf).toList();
-    }
-
-    private static void requireCount(Path dir, String what, List<String> names, int count)
-            throws UnreadableCaseException {
-        if (names.size() < count) {
-            throw new UnreadableCaseException(dir + ": " + what + " " + names + " has fewer than " + count
-                    + " entries", null);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.vecnorm.bench.conform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vecnorm.NcsShape;
@@ -41,25 +42,43 @@ class ConformanceTest {
     }
 
     @Test
-    void everyOnnxBatchNormalizationCasePasses() throws Exception {
-        Result r = conform(onnxCases().toString());
+    void byDefaultTheBundledCasesRunAndOnlyResultsAreListed() throws Exception {
+        Result r = conform();
         assertEquals(0, r.status(), r.out() + r.err());
         List<String> lines = r.out().lines().toList();
         for (String c : List.of("test_batchnorm_epsilon", "test_batchnorm_epsilon_training_mode",
                 "test_batchnorm_example", "test_batchnorm_example_training_mode")) {
-            assertTrue(lines.stream().anyMatch(l -> l.startsWith("PASS " + c + " ")), c + " in\n" + r.out());
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("PASS " + c + ": largest error ")),
+                    c + " in\n" + r.out());
         }
-        assertTrue(lines.contains("SKIP test_instancenorm_example (InstanceNormalization: not implemented)"),
-                r.out());
-        assertEquals("4 passed, 0 failed, 1 skipped", lines.get(lines.size() - 1));
+        assertEquals(5, lines.size(), "four results and the summary, no SKIP lines:\n" + r.out());
+        String summary = lines.get(lines.size() - 1);
+        assertTrue(summary.startsWith("4 passed, 0 failed, 0 errors, 101 skipped (not implemented: "
+                + "GroupNormalization 4, InstanceNormalization 2, LayerNormalization 57, RMSNormalization 38)"), summary);
+        assertTrue(summary.endsWith("; --verbose lists them"), summary);
+        assertFalse(r.out().contains("of tolerance"), r.out());
     }
 
     @Test
-    void tighterToleranceThanFloat32CanMeetFails() throws Exception {
+    void verboseListsTheSkippedCasesAndQuietOnlyProblems() throws Exception {
+        Result verbose = conform("--verbose", onnxCases().toString());
+        assertEquals(0, verbose.status(), verbose.err());
+        assertTrue(verbose.out().lines().anyMatch(
+                "SKIP test_instancenorm_example: InstanceNormalization is not implemented"::equals), verbose.out());
+        assertEquals(101, verbose.out().lines().filter(l -> l.startsWith("SKIP ")).count());
+
+        Result quiet = conform("--quiet", onnxCases().toString());
+        assertEquals(0, quiet.status(), quiet.err());
+        assertEquals(1, quiet.out().lines().count(), quiet.out());
+    }
+
+    @Test
+    void tighterToleranceThanFloat32CanMeetFailsNamingTheElement() throws Exception {
         Result r = conform("--rtol", "0", "--atol", "0", onnxCases().resolve("test_batchnorm_epsilon").toString());
         assertEquals(1, r.status(), r.out());
-        assertTrue(r.out().startsWith("FAIL test_batchnorm_epsilon "), r.out());
-        assertTrue(r.out().contains("0 passed, 1 failed, 0 skipped"), r.out());
+        assertTrue(r.out().matches("(?s)FAIL test_batchnorm_epsilon: y\\[\\d+] is \\S+, expected \\S+ "
+                + "\\(Infinity times the allowed error\\).*"), r.out());
+        assertTrue(r.out().contains("0 passed, 1 failed, 0 errors, 0 skipped"), r.out());
     }
 
     /** Writes a BatchNormalizationGrad case whose expected outputs come from the float64 oracle. */
@@ -102,35 +121,68 @@ class ConformanceTest {
         gradCase(root, "grad_ok", false);
         Result ok = conform(root.resolve("grad_ok").toString());
         assertEquals(0, ok.status(), ok.out());
-        assertTrue(ok.out().startsWith("PASS grad_ok "), ok.out());
+        assertTrue(ok.out().startsWith("PASS grad_ok: largest error "), ok.out());
 
         gradCase(root, "grad_tampered", true);
         Result both = conform(root.toString());
         assertEquals(1, both.status(), both.out());
-        assertTrue(both.out().contains("FAIL grad_tampered "), both.out());
+        assertTrue(both.out().contains("FAIL grad_tampered: dScale[2] is "), both.out());
         assertTrue(both.out().contains("dScale[2]"), both.out());
-        assertTrue(both.out().contains("1 passed, 1 failed, 0 skipped"), both.out());
+        assertTrue(both.out().contains("1 passed, 1 failed, 0 errors, 0 skipped"), both.out());
+    }
+
+    private static void writeCase(Path dir, String json) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("case.json"), json);
     }
 
     @Test
-    void unreadableCasesAndUsageErrorsExitTwo(@TempDir Path root) throws Exception {
-        Path broken = Files.createDirectories(root.resolve("broken"));
-        Files.writeString(broken.resolve("case.json"), "{\"op\": \"BatchNormalization\", ");
-        Result r = conform(broken.toString());
-        assertEquals(2, r.status());
-        assertTrue(r.err().contains("unreadable case") && r.err().contains("case.json"), r.err());
-
-        Path missing = Files.createDirectories(root.resolve("missing"));
-        Files.writeString(missing.resolve("case.json"), """
+    void brokenCasesAreErrorsAndTheRunGoesOn(@TempDir Path root) throws Exception {
+        writeCase(root.resolve("a_broken_json"), "{\"op\": \"BatchNormalization\", ");
+        writeCase(root.resolve("b_missing_tensor"), """
                 {"op": "BatchNormalization", "attributes": {}, "inputs": ["x", "s", "b", "m", "v"],
                  "outputs": ["y"]}""");
-        r = conform(missing.toString());
-        assertEquals(2, r.status());
-        assertTrue(r.err().contains("in_x.npy"), r.err());
+        Files.createDirectories(root.resolve("c_no_case_json"));
+        // Scale has 2 entries for 3 channels: the engine rejects the inputs before computing anything.
+        Path rejected = root.resolve("d_rejected");
+        writeCase(rejected, """
+                {"op": "BatchNormalization", "attributes": {}, "inputs": ["x", "s", "b", "m", "v"],
+                 "outputs": ["y"]}""");
+        Npy.writeFloat32(rejected.resolve("in_x.npy"), new int[] {2, 3, 2}, new float[12]);
+        Npy.writeFloat32(rejected.resolve("in_s.npy"), new int[] {2}, new float[] {1, 1});
+        for (String name : List.of("b", "m", "v")) {
+            Npy.writeFloat32(rejected.resolve("in_" + name + ".npy"), new int[] {3}, new float[] {0, 0, 1});
+        }
+        Npy.writeFloat32(rejected.resolve("out_y.npy"), new int[] {2, 3, 2}, new float[12]);
+        gradCase(root, "e_good", false);
 
-        assertEquals(2, conform().status());
-        assertEquals(2, conform("--rtol").status());
-        assertEquals(2, conform(root.resolve("nowhere").toString()).status());
-        assertEquals(2, conform("--bogus", root.toString()).status());
+        Result r = conform(root.toString());
+        assertEquals(1, r.status(), r.out() + r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(6, lines.size(), r.out());
+        assertTrue(lines.get(0).startsWith("ERROR a_broken_json: case.json cannot be read: "), lines.get(0));
+        assertEquals("ERROR b_missing_tensor: missing in_x.npy", lines.get(1));
+        assertEquals("ERROR c_no_case_json: no case.json", lines.get(2));
+        assertTrue(lines.get(3).startsWith("ERROR d_rejected: vecnorm rejected the inputs: "), lines.get(3));
+        assertTrue(lines.get(3).contains("gamma"), lines.get(3));
+        assertFalse(r.out().contains("NaN"), r.out());
+        assertTrue(lines.get(4).startsWith("PASS e_good: "), lines.get(4));
+        assertEquals("1 passed, 0 failed, 4 errors, 0 skipped", lines.get(5));
+    }
+
+    @Test
+    void usageErrorsPrintTheUsageAndExitTwo(@TempDir Path root) throws Exception {
+        for (String[] args : new String[][] {{"--rtol"}, {"--atol", "abc"}, {root.resolve("nowhere").toString()},
+                {"--bogus", root.toString()}, {root.toString()}}) {
+            Result r = conform(args);
+            assertEquals(2, r.status(), String.join(" ", args) + ": " + r.out() + r.err());
+            assertTrue(r.err().startsWith("conform: "), r.err());
+            assertFalse(r.err().contains("conform: conform"), r.err());
+            assertTrue(r.err().contains("usage: ./vecnorm conform "), r.err());
+            assertTrue(r.out().isEmpty(), r.out());
+        }
+        assertTrue(conform("--atol", "abc").err().startsWith("conform: --atol needs a number, got 'abc'\n"));
+        assertTrue(conform(root.toString()).err().startsWith("conform: " + root + " has no case.json and no case "
+                + "folders\n"));
     }
 }
