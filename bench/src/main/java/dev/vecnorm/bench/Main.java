@@ -1,6 +1,7 @@
 package dev.vecnorm.bench;
 
 import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.Layout;
 import dev.vecnorm.bench.compare.Compare;
 import dev.vecnorm.bench.conform.BundledCases;
 import dev.vecnorm.bench.conform.Conformance;
@@ -32,12 +33,14 @@ public final class Main {
             """;
 
     static final String CONFORM_USAGE = String.format(Locale.ROOT, """
-            usage: ./vecnorm conform [--atol A] [--rtol R] [--verbose | --quiet] [DIR...]
+            usage: ./vecnorm conform [--atol A] [--rtol R] [--layout nchw|nhwc] [--verbose | --quiet] [DIR...]
               Runs each case folder (case.json, in_*.npy, out_*.npy) in DIR, or DIR itself if it is one, and
               checks every output with |got - expected| <= A + R * |expected|.
               DIR          default: the bundled ONNX cases, %s
               --atol A     absolute tolerance, default %s (ONNX's)
               --rtol R     relative tolerance, default %s (ONNX's)
+              --layout L   nchw (default) or nhwc: run vecnorm's channels-last path on the cases' tensors,
+                           transposed by the runner
               --verbose    also list the cases of operators vecnorm does not implement (SKIP)
               --quiet      list only the cases that failed or could not run
               Exit status: 0 all ran cases passed, 1 a case failed (FAIL) or could not run (ERROR), 2 usage.
@@ -86,6 +89,7 @@ public final class Main {
         double atol = Conformance.DEFAULT_ATOL;
         double rtol = Conformance.DEFAULT_RTOL;
         Verbosity verbosity = Verbosity.DEFAULT;
+        Layout layout = Layout.CHANNELS_FIRST;
         List<Path> dirs = new ArrayList<>();
         try {
             for (int i = 0; i < args.length; i++) {
@@ -98,6 +102,11 @@ public final class Main {
                     case "--rtol" -> rtol = number(args, ++i, "--rtol");
                     case "--verbose" -> verbosity = Verbosity.VERBOSE;
                     case "--quiet" -> verbosity = Verbosity.QUIET;
+                    case "--layout" -> layout = switch (value(args, ++i, "--layout")) {
+                        case "nchw" -> Layout.CHANNELS_FIRST;
+                        case "nhwc" -> Layout.CHANNELS_LAST;
+                        default -> throw new IllegalArgumentException("--layout takes nchw or nhwc, got " + args[i]);
+                    };
                     default -> {
                         if (args[i].startsWith("-")) {
                             throw new IllegalArgumentException("unknown option " + args[i]);
@@ -111,7 +120,7 @@ public final class Main {
                         "no DIR given, and the bundled cases (" + BundledCases.RELATIVE_PATH + " in the repository)"
                                 + " are not beside this jar")));
             }
-            return new Conformance(atol, rtol, BatchNormOps.get()).runAll(dirs, verbosity, out);
+            return new Conformance(atol, rtol, BatchNormOps.get(), layout).runAll(dirs, verbosity, out);
         } catch (IllegalArgumentException e) {
             err.println("conform: " + e.getMessage());
             err.print(CONFORM_USAGE);
@@ -128,5 +137,12 @@ public final class Main {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + " needs a number, got '" + args[i] + "'");
         }
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
     }
 }

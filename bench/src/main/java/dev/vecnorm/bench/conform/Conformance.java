@@ -1,6 +1,7 @@
 package dev.vecnorm.bench.conform;
 
 import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.Layout;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.bench.Json;
 import dev.vecnorm.io.Npy;
@@ -73,14 +74,57 @@ public final class Conformance {
     private final double atol;
     private final double rtol;
     private final BatchNormOps ops;
+    private final Layout layout;
 
     public Conformance(double atol, double rtol, BatchNormOps ops) {
+        this(atol, rtol, ops, Layout.CHANNELS_FIRST);
+    }
+
+    /**
+     * Runs the cases in {@code layout}: with {@link Layout#CHANNELS_LAST} the runner transposes each case's
+     * (N, C, spatial...) tensors to channels-last, runs vecnorm on them, and transposes the outputs back, so the
+     * ONNX cases test the channels-last path.
+     */
+    public Conformance(double atol, double rtol, BatchNormOps ops, Layout layout) {
         if (!(atol >= 0) || !(rtol >= 0)) {
             throw new IllegalArgumentException("tolerances must be >= 0, got atol=" + atol + " rtol=" + rtol);
+        }
+        if (layout == null) {
+            throw new IllegalArgumentException("layout must not be null");
         }
         this.atol = atol;
         this.rtol = rtol;
         this.ops = ops;
+        this.layout = layout;
+    }
+
+    /**
+     * A channels-first tensor of {@code shape} in channels-last order ({@code toLast}), or back. Rank 2 is the
+     * same in both layouts.
+     */
+    static float[] transpose(int[] shape, float[] data, boolean toLast) {
+        int n = shape[0];
+        int c = shape[1];
+        int s = data.length / Math.max(1, n * c);
+        float[] out = new float[data.length];
+        for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int j = 0; j < s; j++) {
+                    int first = (i * c + ch) * s + j;
+                    int last = (i * s + j) * c + ch;
+                    if (toLast) {
+                        out[last] = data[first];
+                    } else {
+                        out[first] = data[last];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private boolean last() {
+        return layout == Layout.CHANNELS_LAST;
     }
 
     /**
@@ -206,18 +250,18 @@ public final class Conformance {
         double eps = (float) number(attributes, "epsilon", 1e-5);
         double momentum = (float) number(attributes, "momentum", 0.9);
         boolean training = number(attributes, "training_mode", 0) != 0;
-        float[] xs = x.toFloats();
+        float[] xs = last() ? transpose(x.shape(), x.toFloats(), true) : x.toFloats();
         float[] y = new float[xs.length];
         List<float[]> got = new ArrayList<>();
         if (training) {
             float[] runMean = mean.clone();
             float[] runVar = var.clone();
-            ops.forwardTraining(x.shape(), xs, 0, y, 0, scale, bias, eps, null, null,
+            ops.forwardTraining(layout, x.shape(), xs, 0, y, 0, scale, bias, eps, null, null,
                     RunningStats.onnx(runMean, runVar, momentum));
-            got.addAll(List.of(y, runMean, runVar));
+            got.addAll(List.of(last() ? transpose(x.shape(), y, false) : y, runMean, runVar));
         } else {
-            ops.forwardInference(x.shape(), xs, 0, y, 0, scale, bias, mean, var, eps);
-            got.add(y);
+            ops.forwardInference(layout, x.shape(), xs, 0, y, 0, scale, bias, mean, var, eps);
+            got.add(last() ? transpose(x.shape(), y, false) : y);
         }
         return compare(name, "BatchNormalization", dir, outputs, got);
     }
@@ -229,12 +273,14 @@ public final class Conformance {
         float[] scale = read(dir, inputs.get(2));
         float[] savedMean = read(dir, inputs.get(3));
         float[] savedInvStd = read(dir, inputs.get(4));
-        float[] dys = dy.toFloats();
+        float[] dys = last() ? transpose(dy.shape(), dy.toFloats(), true) : dy.toFloats();
+        float[] xs = last() ? transpose(dy.shape(), x, true) : x;
         float[] dx = new float[dys.length];
         float[] dScale = new float[scale.length];
         float[] dBias = new float[scale.length];
-        ops.backward(dy.shape(), dys, 0, x, 0, scale, savedMean, savedInvStd, dx, 0, dScale, dBias);
-        return compare(name, "BatchNormalizationGrad", dir, outputs, List.of(dx, dScale, dBias));
+        ops.backward(layout, dy.shape(), dys, 0, xs, 0, scale, savedMean, savedInvStd, dx, 0, dScale, dBias);
+        return compare(name, "BatchNormalizationGrad", dir, outputs,
+                List.of(last() ? transpose(dy.shape(), dx, false) : dx, dScale, dBias));
     }
 
     /** Compares the produced outputs, by position, with every expected output the case lists. */

@@ -60,6 +60,29 @@ class ConformanceTest {
     }
 
     @Test
+    void theBundledBatchNormCasesPassThroughTheChannelsLastPath() throws Exception {
+        Result r = conform("--layout", "nhwc");
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("PASS test_batchnorm_example_training_mode")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("4 passed, 0 failed")), r.out());
+    }
+
+    @Test
+    void transposeToChannelsLastAndBackIsTheIdentityAndMovesChannelsInnermost() {
+        int[] shape = {2, 3, 4};
+        float[] first = new float[24];
+        for (int k = 0; k < 24; k++) {
+            first[k] = k;
+        }
+        float[] last = Conformance.transpose(shape, first, true);
+        // (n=0, position 1) holds channels 0, 1, 2 of that position: first[0*12 + c*4 + 1].
+        assertEquals(1f, last[3]);
+        assertEquals(5f, last[4]);
+        assertEquals(9f, last[5]);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first, Conformance.transpose(shape, last, false));
+    }
+
+    @Test
     void verboseListsTheSkippedCasesAndQuietOnlyProblems() throws Exception {
         Result verbose = conform("--verbose", onnxCases().toString());
         assertEquals(0, verbose.status(), verbose.err());
