@@ -118,20 +118,8 @@ public final class BatchNormOps {
      */
     public void forwardTraining(int[] shape, float[] x, int xOffset, float[] y, int yOffset,
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
-        NcsShape sh = NcsShape.of(shape);
-        int c = sh.c();
-        Checks.tensor("x", x, xOffset, sh);
-        Checks.tensor("y", y, yOffset, sh);
-        trainingParameters(shape, c, sh.perChannel(), gamma, beta, eps, saveMean, saveInvStd, running)
-                .input("x", x, xOffset, sh.size())
-                .output("y", y, yOffset, sh.size())
-                .inPlace("y", "x")
-                .check();
-
-        try (Workspace ws = Workspace.acquire()) {
-            trainArrays(sh, x, xOffset, null, 0, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running, false,
-                    ws);
-        }
+        forwardTrainingFused(Layout.CHANNELS_FIRST, shape, x, xOffset, null, 0, y, yOffset, gamma, beta, eps,
+                saveMean, saveInvStd, running, false);
     }
 
     private void trainArrays(NcsShape sh, float[] x, int xOffset, float[] z, int zOffset, float[] y, int yOffset,
@@ -231,36 +219,8 @@ public final class BatchNormOps {
      */
     public void forwardInference(int[] shape, float[] x, int xOffset, float[] y, int yOffset,
             float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
-        NcsShape sh = NcsShape.of(shape);
-        int c = sh.c();
-        Checks.tensor("x", x, xOffset, sh);
-        Checks.tensor("y", y, yOffset, sh);
-        Checks.channels("gamma", gamma, c, true);
-        Checks.channels("beta", beta, c, true);
-        Checks.channels("mean", mean, c, false);
-        Checks.channels("variance", variance, c, false);
-        Checks.epsilon(eps);
-        Checks.regions()
-                .input("x", x, xOffset, sh.size())
-                .output("y", y, yOffset, sh.size())
-                .inPlace("y", "x")
-                .input("gamma", gamma)
-                .input("beta", beta)
-                .input("mean", mean)
-                .input("variance", variance)
-                .check();
-
-        try (Workspace ws = Workspace.acquire()) {
-            float[] centerLo = ws.zeroedFloats(1, c);
-            float[] scale = ws.floats(2, c);
-            float[] shift = ws.floats(3, c);
-            for (int ch = 0; ch < c; ch++) {
-                scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
-                shift[ch] = betaOf(beta, ch);
-            }
-            forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(x, xOffset + t.offset(sh), y,
-                    yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, mean, centerLo, scale, shift));
-        }
+        forwardInferenceFused(Layout.CHANNELS_FIRST, shape, x, xOffset, null, 0, y, yOffset, gamma, beta, mean,
+                variance, eps, false);
     }
 
     /**
@@ -367,17 +327,15 @@ public final class BatchNormOps {
     /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
     public void forwardTraining(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset,
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
-        int[] view = checkedMemoryShape(layout, shape);
-        long[] ncs = NcsShape.reduce(shape);
-        Checks.moreThanOneValuePerChannel(shape, ncs[0] * ncs[2]);
-        forwardTraining(view, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running);
+        forwardTrainingFused(layout, shape, x, xOffset, null, 0, y, yOffset, gamma, beta, eps, saveMean,
+                saveInvStd, running, false);
     }
 
     /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
     public void forwardInference(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset,
             float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
-        forwardInference(checkedMemoryShape(layout, shape), x, xOffset, y, yOffset, gamma, beta, mean, variance,
-                eps);
+        forwardInferenceFused(layout, shape, x, xOffset, null, 0, y, yOffset, gamma, beta, mean, variance, eps,
+                false);
     }
 
     /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
