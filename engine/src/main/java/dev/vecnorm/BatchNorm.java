@@ -13,7 +13,9 @@ import java.util.Arrays;
  * the running statistics are used. {@link #backward} differentiates the last forward call.
  *
  * <p>Not thread-safe: one layer holds the state of one training step at a time. Backward reads the input of the
- * last forward call, so that array must not change in between.
+ * last forward call (the layer keeps a reference rather than a copy, which would cost a pass over the tensor on
+ * every forward), so that array must not change in between. An eval-mode forward in place (y is x) leaves no
+ * input: backward after it throws {@link IllegalStateException} rather than return a gradient computed from y.
  */
 public final class BatchNorm {
 
@@ -36,6 +38,7 @@ public final class BatchNorm {
     private float[] lastX;
     private int lastXOffset;
     private boolean lastUsedBatchStats;
+    private boolean lastInputOverwritten;
     private final float[] savedMean;
     private final float[] savedInvStd;
     private final float[] frozenMean;
@@ -103,6 +106,10 @@ public final class BatchNorm {
     /** Normalizes {@code x} of the given NCHW shape (C == numFeatures) into a new array. */
     public float[] forward(int[] shape, float[] x) {
         NcsShape sh = NcsShape.of(shape);
+        if (x != null && x.length != sh.size()) {
+            throw new IllegalArgumentException("x has " + x.length + " values, shape " + Arrays.toString(shape)
+                    + " has " + sh.size());
+        }
         float[] y = new float[sh.size()];
         forward(shape, x, 0, y, 0);
         return y;
@@ -148,6 +155,9 @@ public final class BatchNorm {
         lastX = x;
         lastXOffset = xOffset;
         lastUsedBatchStats = useBatchStats;
+        // In eval mode y may be x: x is then gone, and a gradient from y would be silently wrong (as PyTorch
+        // refuses backward through a tensor modified in place, this layer refuses it).
+        lastInputOverwritten = x == y && xOffset < yOffset + sh.size() && yOffset < xOffset + sh.size();
     }
 
     /** Gradients of one backward call; {@code dWeight} and {@code dBias} are null when the layer is not affine. */
@@ -194,6 +204,11 @@ public final class BatchNorm {
     private void requireForward() {
         if (lastShape == null) {
             throw new IllegalStateException("backward called before any forward call");
+        }
+        if (lastInputOverwritten) {
+            throw new IllegalStateException("the last forward normalized in place (y overlapped x), so its input is"
+                    + " gone and backward cannot compute the weight gradient; call forward with a separate output"
+                    + " when a backward follows");
         }
     }
 
@@ -264,6 +279,10 @@ public final class BatchNorm {
 
     /** Sets the running variance (copied). Fails when running stats are not tracked. */
     public void setRunningVar(float[] values) {
+        if (runningVar != null) {
+            Checks.channels("runningVar", values, numFeatures, false);
+            Checks.nonNegative("runningVar", values);
+        }
         copyInto("runningVar", runningVar, values);
     }
 

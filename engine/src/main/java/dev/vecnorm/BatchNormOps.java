@@ -443,6 +443,7 @@ public final class BatchNormOps {
         Checks.channels("beta", beta, c, true);
         Checks.channels("mean", mean, c, false);
         Checks.channels("variance", variance, c, false);
+        Checks.nonNegative("variance", variance);
         Checks.epsilon(eps);
         Checks.regions()
                 .input("x", x, xOffset, sh.size())
@@ -576,6 +577,7 @@ public final class BatchNormOps {
         Checks.channels("beta", beta, c, true);
         Checks.channels("mean", mean, c, false);
         Checks.channels("variance", variance, c, false);
+        Checks.nonNegative("variance", variance);
         Checks.epsilon(eps);
         float[] xArray = SegmentPasses.backingArray(x);
         float[] yArray = SegmentPasses.backingArray(y);
@@ -696,6 +698,7 @@ public final class BatchNormOps {
         Checks.channels("gamma", gamma, c, true);
         Checks.channels(meanName, mean, c, false);
         Checks.channels(spreadName, spread, c, false);
+        Checks.nonNegative(spreadName, spread);
         Checks.channels("dgamma", dgamma, c, true);
         Checks.channels("dbeta", dbeta, c, true);
         return Checks.regions()

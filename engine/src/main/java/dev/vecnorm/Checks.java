@@ -86,6 +86,21 @@ final class Checks {
         }
     }
 
+    /**
+     * Every value finite-or-+infinity and >= 0 (a variance, an inverse std): a negative or NaN one would turn
+     * into NaN outputs without a word.
+     */
+    static void nonNegative(String name, float[] values) {
+        if (values == null) {
+            return;
+        }
+        for (int k = 0; k < values.length; k++) {
+            if (!(values[k] >= 0)) {
+                throw new IllegalArgumentException(name + "[" + k + "] must be >= 0, got " + values[k]);
+            }
+        }
+    }
+
     static void moreThanOneValuePerChannel(int[] dims, long perChannel) {
         if (perChannel < 2) {
             throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input shape "
