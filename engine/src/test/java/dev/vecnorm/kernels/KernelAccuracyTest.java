@@ -78,6 +78,10 @@ class KernelAccuracyTest {
         // Channels larger than twice the L2 budget: cut along N into slices, merged with Chan.
         out.add(Arguments.of(new int[] {16, 2, 150, 150}, Distribution.LARGE_OFFSET, 1e-5));
         out.add(Arguments.of(new int[] {9, 3, 200, 200}, Distribution.MIXTURE, 0.0));
+        // Issue 11's sparse-data cases, as reported: eps = 0, so the variance shows in y.
+        out.add(Arguments.of(new int[] {1, 1, 4096}, Distribution.SPARSE_TINY, 0.0));
+        out.add(Arguments.of(new int[] {2, 3, 64, 64}, Distribution.SPARSE_TINY, 0.0));
+        out.add(Arguments.of(new int[] {2, 3, 64, 64}, Distribution.SPARSE_HUGE, 0.0));
         for (Distribution d : distributions) {
             out.add(Arguments.of(new int[] {32, 3, 56, 56}, d, 1e-5));
             out.add(Arguments.of(new int[] {256, 64}, d, 1e-5));

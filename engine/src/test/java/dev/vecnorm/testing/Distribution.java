@@ -63,6 +63,37 @@ public enum Distribution {
             return (float) (1e3 * gaussian(r));
         }
     },
+    /**
+     * 99% exact zeros, the rest around 1e-25 (issue 11: statistics from a few samples that all hit zeros lost
+     * 97% of the variance when the float squares underflowed).
+     */
+    SPARSE_TINY {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return r.nextInt(100) == 0 ? (float) (1e-25 * (1 + 0.5 * gaussian(r))) : 0f;
+        }
+    },
+    /** 95% zeros, the rest normal: masks, embeddings. */
+    SPARSE_NORMAL {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return r.nextInt(20) == 0 ? (float) gaussian(r) : 0f;
+        }
+    },
+    /** 99% zeros, the rest around 1e15 (squares near 1e30: float sums of squares overflow). */
+    SPARSE_HUGE {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return r.nextInt(100) == 0 ? (float) (1e15 * (1 + 0.5 * gaussian(r))) : 0f;
+        }
+    },
+    /** ReLU outputs: about half exact zeros, the rest a half-normal shifted per channel. */
+    POST_RELU {
+        @Override
+        float sample(SplittableRandom r, int ch) {
+            return (float) Math.max(0, gaussian(r) + ch % 3 - 1);
+        }
+    },
     /** Each channel from a different one of the above, so one tensor mixes magnitudes. */
     MIXTURE {
         @Override
