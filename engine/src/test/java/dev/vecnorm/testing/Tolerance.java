@@ -24,6 +24,27 @@ public final class Tolerance {
         assertClose(what, expected, actual, RELATIVE);
     }
 
+    /**
+     * |actual - expected| <= RELATIVE * (|expected| + scale[i]): relative to the value and to a scale of its
+     * own (a channel's std for its mean, 0 for a purely relative check), with no absolute floor, so statistics
+     * of data around 1e-20 are held to the same bar as data around 1.
+     */
+    public static void assertCloseScaled(String what, double[] expected, float[] actual, double[] scale) {
+        if (expected.length != actual.length) {
+            fail(what + ": length " + actual.length + ", expected " + expected.length);
+        }
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i];
+            double allowed = RELATIVE * (Math.abs(e) + scale[i]);
+            boolean ok = Double.isNaN(e) ? Float.isNaN(actual[i])
+                    : Double.isInfinite(e) ? e == actual[i] : Math.abs(actual[i] - e) <= allowed;
+            if (!ok) {
+                fail(what + "[" + i + "] = " + actual[i] + ", expected " + e + " (error " + Math.abs(actual[i] - e)
+                        + ", allowed " + allowed + ")");
+            }
+        }
+    }
+
     public static void assertClose(String what, double[] expected, float[] actual, double tolerance) {
         if (expected.length != actual.length) {
             fail(what + ": length " + actual.length + ", expected " + expected.length);
