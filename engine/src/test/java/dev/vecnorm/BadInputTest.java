@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
  * Bad input is rejected with an exception naming the argument and value, before any output or state is written.
  */
+@Tag("width-independent")
 class BadInputTest {
 
     private static final float SENTINEL = 42f;

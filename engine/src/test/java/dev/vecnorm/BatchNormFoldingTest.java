@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Folded conv/linear = conv/linear then batch norm, in float64, on random and adversarial statistics. */
+@Tag("width-independent")
 class BatchNormFoldingTest {
 
     private static final int N = 2;

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vecnorm.BatchNormOps.Tile;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** How tensors are cut: every element in exactly one tile, and the cut the passes rely on. */
+@Tag("width-independent")
 class TilesTest {
 
     private static final int[][] SHAPES = {{1, 1, 1}, {32, 256, 3136}, {32, 64, 12544}, {256, 1024, 1}, {1, 64, 3136},

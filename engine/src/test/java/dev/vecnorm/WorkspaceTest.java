@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The per-thread reuse that keeps calls allocation-free must never hand one buffer to two users. */
+@Tag("width-independent")
 class WorkspaceTest {
 
     @Test

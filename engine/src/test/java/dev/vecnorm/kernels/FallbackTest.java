@@ -13,12 +13,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Starts a JVM without {@code --add-modules jdk.incubator.vector} on the test class path: the library must still
  * work, on its scalar kernels, and say so in exactly one warning.
  */
+@Tag("width-independent")
 class FallbackTest {
 
     /** Entry point of the child JVM: exercises the library several times and prints what it saw. */
