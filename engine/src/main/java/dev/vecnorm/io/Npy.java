@@ -88,8 +88,9 @@ public final class Npy {
         } else {
             throw new IOException("unsupported .npy format version " + major);
         }
-        if (headerStart + (long) headerLength > bytes.length) {
-            throw new IOException("truncated header");
+        if (headerLength < 0 || headerStart + (long) headerLength > bytes.length) {
+            throw new IOException("truncated header (header length " + headerLength + ", file " + bytes.length
+                    + " bytes)");
         }
         String header = new String(bytes, headerStart, headerLength,
                 major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
@@ -101,11 +102,21 @@ public final class Npy {
             throw new IOException("Fortran-order arrays are not supported");
         }
         String dims = group(SHAPE, header, "shape").trim();
-        int[] shape = dims.isEmpty() ? new int[0]
-                : Arrays.stream(dims.split(",")).map(String::trim).filter(t -> !t.isEmpty())
-                        .mapToInt(Integer::parseInt).toArray();
+        int[] shape;
+        try {
+            shape = dims.isEmpty() ? new int[0]
+                    : Arrays.stream(dims.split(",")).map(String::trim).filter(t -> !t.isEmpty())
+                            .mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new IOException("bad shape (" + dims + "): " + e.getMessage());
+        }
         long count = 1;
         for (int d : shape) {
+            // A negative dimension, or a count past what one array holds, is a broken header, whatever the
+            // file's length says (two negative dimensions would multiply to a plausible count).
+            if (d < 0 || (d > 0 && count > Integer.MAX_VALUE / d)) {
+                throw new IOException("bad shape " + Arrays.toString(shape) + " in header");
+            }
             count *= d;
         }
         int dataStart = headerStart + headerLength;
