@@ -105,6 +105,10 @@ public final class BatchNorm {
 
     /** Normalizes {@code x} of the given NCHW shape (C == numFeatures) into a new array. */
     public float[] forward(int[] shape, float[] x) {
+        if (shape != null && shape.length >= 2 && shape[0] == 0) {
+            forwardEmptyBatch(shape);
+            return new float[0];
+        }
         NcsShape sh = NcsShape.of(shape);
         if (x != null && x.length != sh.size()) {
             throw new IllegalArgumentException("x has " + x.length + " values, shape " + Arrays.toString(shape)
@@ -123,6 +127,10 @@ public final class BatchNorm {
      *     channel in training
      */
     public void forward(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        if (shape != null && shape.length >= 2 && shape[0] == 0) {
+            forwardEmptyBatch(shape);
+            return;
+        }
         NcsShape sh = NcsShape.of(shape);
         if (sh.c() != numFeatures) {
             throw new IllegalArgumentException("expected " + numFeatures + " channels, got input shape "
@@ -172,6 +180,14 @@ public final class BatchNorm {
      */
     public Gradients backward(float[] dy) {
         requireForward();
+        if (lastShape[0] == 0) {
+            if (dy == null || dy.length != 0) {
+                throw new IllegalArgumentException("dy must be empty after an empty batch, got "
+                        + (dy == null ? "null" : dy.length + " values"));
+            }
+            return new Gradients(new float[0], affine ? new float[numFeatures] : null,
+                    affine ? new float[numFeatures] : null);
+        }
         int size = NcsShape.of(lastShape).size();
         if (dy == null || dy.length != size) {
             throw new IllegalArgumentException("dy must have " + size + " elements for shape "
@@ -192,6 +208,17 @@ public final class BatchNorm {
      */
     public void backward(float[] dy, int dyOffset, float[] dx, int dxOffset, float[] dWeight, float[] dBias) {
         requireForward();
+        if (lastShape[0] == 0) {
+            Checks.channels("dWeight", dWeight, numFeatures, true);
+            Checks.channels("dBias", dBias, numFeatures, true);
+            if (dWeight != null) {
+                Arrays.fill(dWeight, 0f);
+            }
+            if (dBias != null) {
+                Arrays.fill(dBias, 0f);
+            }
+            return;
+        }
         if (lastUsedBatchStats) {
             ops.backward(lastShape, dy, dyOffset, lastX, lastXOffset, weight, savedMean, savedInvStd,
                     dx, dxOffset, dWeight, dBias);
@@ -199,6 +226,25 @@ public final class BatchNorm {
             ops.backwardFrozen(lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean, frozenVar, eps,
                     dx, dxOffset, dWeight, dBias);
         }
+    }
+
+    /**
+     * An empty batch (N = 0), as PyTorch allows it: an empty result, running statistics untouched, and a
+     * backward that returns empty gradients (zero weight and bias gradients).
+     */
+    private void forwardEmptyBatch(int[] shape) {
+        int[] one = shape.clone();
+        one[0] = 1;
+        NcsShape sh = NcsShape.of(one);
+        if (sh.c() != numFeatures) {
+            throw new IllegalArgumentException("expected " + numFeatures + " channels, got input shape "
+                    + Arrays.toString(shape));
+        }
+        lastShape = shape.clone();
+        lastX = new float[0];
+        lastXOffset = 0;
+        lastUsedBatchStats = training || !trackRunningStats;
+        lastInputOverwritten = false;
     }
 
     private void requireForward() {
@@ -210,6 +256,47 @@ public final class BatchNorm {
                     + " gone and backward cannot compute the weight gradient; call forward with a separate output"
                     + " when a backward follows");
         }
+    }
+
+    /** Running mean 0, running variance 1, batch counter 0, as torch's {@code reset_running_stats()}. */
+    public void resetRunningStats() {
+        if (trackRunningStats) {
+            Arrays.fill(runningMean, 0f);
+            Arrays.fill(runningVar, 1f);
+        }
+        numBatchesTracked = 0;
+    }
+
+    /** {@link #resetRunningStats()}, then weight 1 and bias 0, as torch's {@code reset_parameters()}. */
+    public void resetParameters() {
+        resetRunningStats();
+        if (affine) {
+            Arrays.fill(weight, 1f);
+            Arrays.fill(bias, 0f);
+        }
+    }
+
+    /**
+     * The layer in eval mode as a per-channel affine map: {@code scale = weight / sqrt(runningVar + eps)},
+     * {@code shift = bias - runningMean * scale}, computed in double. This is what folding it into a
+     * convolution or linear layer needs ({@link BatchNormFolding}).
+     *
+     * @throws IllegalStateException if the layer keeps no running statistics (it then normalizes with batch
+     *     statistics in eval mode too, which no fixed map can do)
+     */
+    public ChannelAffine inferenceAffine() {
+        if (!trackRunningStats) {
+            throw new IllegalStateException("the layer keeps no running statistics (trackRunningStats = false):"
+                    + " in eval mode it uses batch statistics, which no fixed per-channel map reproduces");
+        }
+        float[] scale = new float[numFeatures];
+        float[] shift = new float[numFeatures];
+        for (int ch = 0; ch < numFeatures; ch++) {
+            double k = (affine ? weight[ch] : 1.0) / Math.sqrt((double) runningVar[ch] + eps);
+            scale[ch] = (float) k;
+            shift[ch] = (float) ((affine ? bias[ch] : 0.0) - runningMean[ch] * k);
+        }
+        return new ChannelAffine(scale, shift);
     }
 
     /** The number of channels C this layer normalizes. */

@@ -98,6 +98,33 @@ public final class BatchNormFolding {
         return new Folded(folded, foldedBias);
     }
 
+    /**
+     * Folds an eval-mode {@link BatchNorm} layer that follows a convolution or linear layer (see
+     * {@link #intoPreceding(float[], int, float[], float[], float[], float[], float[], double)}).
+     *
+     * @throws IllegalArgumentException if the layer is in training mode (its output depends on the batch), keeps
+     *     no running statistics, or does not have {@code outChannels} features
+     */
+    public static Folded intoPreceding(float[] weight, int outChannels, float[] bias, BatchNorm layer) {
+        if (layer == null) {
+            throw new IllegalArgumentException("layer must not be null");
+        }
+        if (layer.isTraining()) {
+            throw new IllegalArgumentException("the layer is in training mode, where it normalizes with batch"
+                    + " statistics; fold it after eval()");
+        }
+        if (!layer.trackRunningStats()) {
+            throw new IllegalArgumentException("the layer keeps no running statistics (trackRunningStats = false),"
+                    + " so it normalizes with batch statistics even in eval mode and cannot be folded");
+        }
+        if (layer.numFeatures() != outChannels) {
+            throw new IllegalArgumentException("the layer has " + layer.numFeatures() + " features, the weight "
+                    + outChannels + " output channels");
+        }
+        return intoPreceding(weight, outChannels, bias, layer.weight(), layer.bias(), layer.runningMean(),
+                layer.runningVar(), layer.eps());
+    }
+
     /** k_c = gamma_c / sqrt(var_c + eps), after checking the statistics. */
     private static double[] factors(int channels, float[] gamma, float[] mean, float[] variance, double eps) {
         if (channels < 1) {
