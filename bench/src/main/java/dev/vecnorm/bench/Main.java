@@ -26,7 +26,7 @@ public final class Main {
             commands:
               compare     time vecnorm, plain Java, PyTorch and ONNX Runtime on ResNet-50's BatchNorm shapes,
                           every output checked against float64; tables, CSV and charts
-              conform     run ONNX-style BatchNormalization test cases (default: the cases bundled in the
+              conform     run ONNX-style normalization test cases (default: the cases bundled in the
                           repository, bench/src/test/resources/conformance/onnx)
               stability   each timing in several fresh JVMs, and a mixed ResNet-50 run
               jmh         the JMH benchmarks (./vecnorm jmh -h lists JMH's options)
@@ -39,8 +39,8 @@ public final class Main {
               DIR          default: the bundled ONNX cases, %s
               --atol A     absolute tolerance, default %s (ONNX's)
               --rtol R     relative tolerance, default %s (ONNX's)
-              --layout L   nchw (default) or nhwc: run vecnorm's channels-last path on the cases' tensors,
-                           transposed by the runner
+              --layout L   nchw (default) or nhwc: run vecnorm's channels-last path on the BatchNormalization
+                           cases' tensors, transposed by the runner
               --verbose    also list the cases of operators vecnorm does not implement (SKIP)
               --quiet      list only the cases that failed or could not run
               Exit status: 0 all ran cases passed, 1 a case failed (FAIL) or could not run (ERROR), 2 usage.
