@@ -2,6 +2,8 @@ package dev.vecnorm.bench.conform;
 
 import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.GroupNormOps;
+import dev.vecnorm.LayerNormOps;
+import dev.vecnorm.RMSNormOps;
 import dev.vecnorm.Layout;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.bench.Json;
@@ -225,9 +227,27 @@ public final class Conformance {
         List<String> inputs = inputList.stream().map(String::valueOf).toList();
         List<String> outputs = outList.stream().map(String::valueOf).toList();
         boolean groups = op.equals("GroupNormalization") || op.equals("InstanceNormalization");
-        boolean implemented = groups || op.equals("BatchNormalization") || op.equals("BatchNormalizationGrad");
+        boolean rows = op.equals("LayerNormalization") || op.equals("RMSNormalization");
+        boolean implemented = groups || rows || op.equals("BatchNormalization")
+                || op.equals("BatchNormalizationGrad");
         if (!implemented) {
             return new Outcome(name, Status.SKIP, op, 0, 0, "");
+        }
+        if (rows) {
+            int needed = 2;
+            if (inputs.size() < needed) {
+                return Outcome.error(name, op, "case.json lists " + inputs.size() + " inputs " + inputs + ", " + op
+                        + " takes at least " + needed);
+            }
+            try {
+                return rowNormalization(name, op, dir, attributes, inputs, outputs);
+            } catch (NoSuchFileException e) {
+                return Outcome.error(name, op, "missing " + Path.of(e.getFile()).getFileName());
+            } catch (IOException e) {
+                return Outcome.error(name, op, e.getMessage());
+            } catch (IllegalArgumentException e) {
+                return Outcome.error(name, op, "vecnorm rejected the inputs: " + e.getMessage());
+            }
         }
         if (groups) {
             if (inputs.size() < 3) {
@@ -307,6 +327,35 @@ public final class Conformance {
         float[] y = new float[xs.length];
         groupOps.forward(shape, groups, xs, 0, y, 0, scale, bias, eps, null, null);
         return compare(name, op, dir, outputs, List.of(y));
+    }
+
+    /**
+     * LayerNormalization-17 (outputs Y, Mean, InvStdDev) and RMSNormalization-23 (output Y) over the dimensions
+     * from {@code axis} on, through {@link LayerNormOps} and {@link RMSNormOps}.
+     */
+    private Outcome rowNormalization(String name, String op, Path dir, Map<String, Object> attributes,
+            List<String> inputs, List<String> outputs) throws IOException {
+        NpyArray x = Npy.read(dir.resolve("in_" + inputs.get(0) + ".npy"));
+        float[] scale = read(dir, inputs.get(1));
+        float[] bias = inputs.size() > 2 && !inputs.get(2).isEmpty() ? read(dir, inputs.get(2)) : null;
+        double eps = (float) number(attributes, "epsilon", 1e-5);
+        int axis = (int) number(attributes, "axis", -1);
+        int[] shape = x.shape();
+        float[] xs = x.toFloats();
+        float[] y = new float[xs.length];
+        if (op.equals("RMSNormalization")) {
+            RMSNormOps.get().forward(shape, axis, xs, 0, y, 0, scale, eps, null);
+            return compare(name, op, dir, outputs, List.of(y));
+        }
+        int a = axis < 0 ? axis + shape.length : axis;
+        int rowCount = 1;
+        for (int k = 0; k < Math.max(0, Math.min(a, shape.length)); k++) {
+            rowCount *= shape[k];
+        }
+        float[] mean = new float[rowCount];
+        float[] invStd = new float[rowCount];
+        LayerNormOps.get().forward(shape, axis, xs, 0, y, 0, scale, bias, eps, mean, invStd);
+        return compare(name, op, dir, outputs, List.of(y, mean, invStd));
     }
 
     private Outcome batchNormalizationGrad(String name, Path dir, List<String> inputs, List<String> outputs)

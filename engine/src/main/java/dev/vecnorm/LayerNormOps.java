@@ -1,0 +1,147 @@
+package dev.vecnorm;
+
+import dev.vecnorm.kernels.BatchNormKernels;
+import dev.vecnorm.kernels.Kernels;
+
+/**
+ * Layer normalization ({@code torch.nn.LayerNorm}, {@code F.layer_norm}, ONNX LayerNormalization-17): each row
+ * of the trailing dimensions from {@code axis} on is normalized with its own mean and biased variance, then
+ * scaled and shifted element-wise: {@code y = (x - mean_r) / sqrt(var_r + eps) * gamma_j + beta_j}.
+ *
+ * <p>Built on the batch-norm kernels through views of the same memory: each row is one channel of the view
+ * (1, R, D) (statistics, normalize, backward sums and dx), each element of a row one channel of the view
+ * (R, D, 1) (gamma and beta). The element-wise scale is a second pass over y; the backward is scalar double
+ * loops for now. Single-threaded; arrays only.
+ */
+public final class LayerNormOps {
+
+    private final BatchNormKernels kernels;
+
+    private LayerNormOps(BatchNormKernels kernels) {
+        this.kernels = kernels;
+    }
+
+    /** The best available kernels (Vector API when the module is readable, else the scalar reference). */
+    public static LayerNormOps get() {
+        return new LayerNormOps(Kernels.preferred());
+    }
+
+    /** The given kernels, e.g. {@code Kernels.scalar()}. */
+    public static LayerNormOps using(BatchNormKernels kernels) {
+        if (kernels == null) {
+            throw new IllegalArgumentException("kernels must not be null");
+        }
+        return new LayerNormOps(kernels);
+    }
+
+    /**
+     * Forward. {@code gamma} and {@code beta} have the normalized size D (the product of {@code shape[axis:]})
+     * or are null; {@code y} may be {@code x} at the same offset.
+     *
+     * @param axis the first normalized dimension; negative counts from the end (-1: the last dimension)
+     * @param saveMean receives the R row means (R = product of {@code shape[:axis]}), or null
+     * @param saveInvStd receives the R values {@code 1/sqrt(var + eps)}, or null
+     * @throws IllegalArgumentException on a bad shape or axis, lengths, offsets, eps or overlap
+     */
+    public void forward(int[] shape, int axis, float[] x, int xOffset, float[] y, int yOffset, float[] gamma,
+            float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        RowNormalization rn = RowNormalization.of(shape, axis);
+        NcsShape rows = rn.perRow();
+        Checks.tensor("x", x, xOffset, rows);
+        Checks.tensor("y", y, yOffset, rows);
+        Checks.channels("gamma", gamma, rn.width(), true);
+        Checks.channels("beta", beta, rn.width(), true);
+        Checks.channels("saveMean", saveMean, rn.rows(), true);
+        Checks.channels("saveInvStd", saveInvStd, rn.rows(), true);
+        Checks.epsilon(eps);
+        Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
+                .input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
+                .output("saveInvStd", saveInvStd).check();
+        int r = rn.rows();
+        double[] mean = new double[r];
+        double[] variance = new double[r];
+        kernels.moments(x, xOffset, 1, r, rn.width(), 0, r, mean, variance);
+        float[] hi = new float[r];
+        float[] lo = new float[r];
+        float[] scale = new float[r];
+        for (int k = 0; k < r; k++) {
+            double invStd = 1.0 / Math.sqrt(variance[k] + eps);
+            hi[k] = (float) mean[k];
+            lo[k] = (float) (mean[k] - hi[k]);
+            scale[k] = (float) invStd;
+            if (saveMean != null) {
+                saveMean[k] = hi[k];
+            }
+            if (saveInvStd != null) {
+                saveInvStd[k] = scale[k];
+            }
+        }
+        kernels.affine(x, xOffset, y, yOffset, 1, r, rn.width(), 0, r, hi, lo, scale, new float[r]);
+        ElementAffine.apply(kernels, rn, y, yOffset, gamma, beta);
+    }
+
+    /**
+     * Backward from the forward's saved statistics: dx, and dgamma, dbeta (length D). Outputs may be null;
+     * {@code dx} must not overlap {@code dy} or {@code x}.
+     *
+     * @throws IllegalArgumentException on a bad shape or axis, lengths, offsets, a negative or NaN saved inverse
+     *     std, or overlap
+     */
+    public void backward(int[] shape, int axis, float[] dy, int dyOffset, float[] x, int xOffset, float[] gamma,
+            float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma, float[] dbeta) {
+        RowNormalization rn = RowNormalization.of(shape, axis);
+        NcsShape rows = rn.perRow();
+        int r = rn.rows();
+        int d = rn.width();
+        Checks.tensor("dy", dy, dyOffset, rows);
+        Checks.tensor("x", x, xOffset, rows);
+        if (dx != null) {
+            Checks.tensor("dx", dx, dxOffset, rows);
+        }
+        Checks.channels("gamma", gamma, d, true);
+        Checks.channels("saveMean", saveMean, r, false);
+        Checks.channels("saveInvStd", saveInvStd, r, false);
+        Checks.nonNegative("saveInvStd", saveInvStd);
+        Checks.channels("dgamma", dgamma, d, true);
+        Checks.channels("dbeta", dbeta, d, true);
+        Checks.regions().input("dy", dy, dyOffset, rn.size()).input("x", x, xOffset, rn.size())
+                .output("dx", dx, dxOffset, rn.size()).input("gamma", gamma).input("saveMean", saveMean)
+                .input("saveInvStd", saveInvStd).output("dgamma", dgamma).output("dbeta", dbeta).check();
+        // Scalar double loops: g = dy * gamma must not be rounded to float (dx is a difference of terms up to
+        // 1e4 times larger than itself on offset data), which the batch-norm kernels' per-row coefficients
+        // cannot express. Not vectorized yet.
+        double[] dg = new double[d];
+        double[] db = new double[d];
+        for (int k = 0; k < r; k++) {
+            double mu = saveMean[k];
+            double inv = saveInvStd[k];
+            int row = k * d;
+            double a = 0;
+            double b = 0;
+            for (int j = 0; j < d; j++) {
+                double g = (double) dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
+                double xc = x[xOffset + row + j] - mu;
+                a += g;
+                b += g * xc;
+                dg[j] += dy[dyOffset + row + j] * xc * inv;
+                db[j] += dy[dyOffset + row + j];
+            }
+            if (dx != null) {
+                double centered = inv * inv * inv * b / d;
+                double shift = inv * a / d;
+                for (int j = 0; j < d; j++) {
+                    double g = (double) dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
+                    dx[dxOffset + row + j] = (float) (inv * g - (x[xOffset + row + j] - mu) * centered - shift);
+                }
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            if (dgamma != null) {
+                dgamma[j] = (float) dg[j];
+            }
+            if (dbeta != null) {
+                dbeta[j] = (float) db[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.vecnorm;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vecnorm.kernels.BatchNormKernels;
+import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.testing.Distribution;
+import dev.vecnorm.testing.Tolerance;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** LayerNorm and RMSNorm forward and backward against float64, over shapes, axes and hostile data. */
+class LayerAndRmsNormTest {
+
+    private static final int[][] SHAPES = {{3, 4}, {2, 5, 33}, {4, 7, 64}, {2, 3, 4, 5}, {1, 4096}, {8, 768}};
+    private static final int[] AXES = {-1, 2, -1, 1, -1, 1};
+
+    static List<BatchNormKernels> implementations() {
+        List<BatchNormKernels> all = new ArrayList<>();
+        all.add(Kernels.scalar());
+        Kernels.vector().ifPresent(all::add);
+        return all;
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i];
+        }
+        return d;
+    }
+
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void layerNormMatchesFloat64(BatchNormKernels kernels) {
+        LayerNormOps ops = LayerNormOps.using(kernels);
+        for (int t = 0; t < SHAPES.length; t++) {
+            int[] shape = SHAPES[t];
+            RowNormalization rn = RowNormalization.of(shape, AXES[t]);
+            int r = rn.rows();
+            int d = rn.width();
+            for (Distribution dist : new Distribution[] {Distribution.NORMAL, Distribution.LARGE_OFFSET,
+                Distribution.HEAVY_TAILS, Distribution.SPARSE_NORMAL}) {
+                float[] x = dist.tensor(new NcsShape(1, r, d), 5 + t);
+                float[] dy = Distribution.NORMAL.tensor(new NcsShape(1, r, d), 6 + t);
+                float[] gamma = Distribution.uniform(d, 0.5f, 2f, 7);
+                float[] beta = Distribution.uniform(d, -1f, 1f, 8);
+                float[] y = new float[x.length];
+                float[] mean = new float[r];
+                float[] invStd = new float[r];
+                ops.forward(shape, AXES[t], x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
+                double[] wantY = new double[x.length];
+                double[] wantDx = new double[x.length];
+                double[] wantDg = new double[d];
+                double[] wantDb = new double[d];
+                double[] wantInv = new double[r];
+                for (int row = 0; row < r; row++) {
+                    double mu = 0;
+                    for (int j = 0; j < d; j++) {
+                        mu += x[row * d + j];
+                    }
+                    mu /= d;
+                    double var = 0;
+                    for (int j = 0; j < d; j++) {
+                        var += (x[row * d + j] - mu) * (x[row * d + j] - mu);
+                    }
+                    double inv = 1 / Math.sqrt(var / d + 1e-5);
+                    wantInv[row] = inv;
+                    // Backward from the saved (float) statistics, as the API defines it.
+                    double sm = mean[row];
+                    double si = invStd[row];
+                    double sumG = 0;
+                    double sumGXhat = 0;
+                    for (int j = 0; j < d; j++) {
+                        wantY[row * d + j] = (x[row * d + j] - mu) * inv * gamma[j] + beta[j];
+                        double xhat = (x[row * d + j] - sm) * si;
+                        double g = (double) dy[row * d + j] * gamma[j];
+                        sumG += g;
+                        sumGXhat += g * xhat;
+                        wantDg[j] += dy[row * d + j] * xhat;
+                        wantDb[j] += dy[row * d + j];
+                    }
+                    for (int j = 0; j < d; j++) {
+                        double xhat = (x[row * d + j] - sm) * si;
+                        wantDx[row * d + j] = si / d * ((double) d * dy[row * d + j] * gamma[j] - sumG - xhat * sumGXhat);
+                    }
+                }
+                String tag = kernels.name() + " " + Arrays.toString(shape) + " axis " + AXES[t] + " " + dist;
+                Tolerance.assertClose(tag + " y", wantY, y);
+                Tolerance.assertCloseScaled(tag + " invStd", wantInv, invStd, new double[r]);
+                float[] dx = new float[x.length];
+                float[] dgamma = new float[d];
+                float[] dbeta = new float[d];
+                ops.backward(shape, AXES[t], dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+                Tolerance.assertClose(tag + " dx", wantDx, dx);
+                double[] scale = new double[d];
+                Arrays.fill(scale, Math.sqrt(r));
+                Tolerance.assertCloseScaled(tag + " dgamma", wantDg, dgamma, scale);
+                Tolerance.assertCloseScaled(tag + " dbeta", wantDb, dbeta, scale);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void rmsNormMatchesFloat64(BatchNormKernels kernels) {
+        RMSNormOps ops = RMSNormOps.using(kernels);
+        for (int t = 0; t < SHAPES.length; t++) {
+            int[] shape = SHAPES[t];
+            RowNormalization rn = RowNormalization.of(shape, AXES[t]);
+            int r = rn.rows();
+            int d = rn.width();
+            for (Distribution dist : new Distribution[] {Distribution.NORMAL, Distribution.LARGE_OFFSET,
+                Distribution.TINY, Distribution.SPARSE_NORMAL}) {
+                float[] x = dist.tensor(new NcsShape(1, r, d), 9 + t);
+                float[] dy = Distribution.NORMAL.tensor(new NcsShape(1, r, d), 10 + t);
+                float[] gamma = Distribution.uniform(d, 0.5f, 2f, 11);
+                float[] y = new float[x.length];
+                float[] invRms = new float[r];
+                double eps = dist == Distribution.TINY ? 0 : 1e-6;
+                ops.forward(shape, AXES[t], x, 0, y, 0, gamma, eps, invRms);
+                double[] wantY = new double[x.length];
+                double[] wantDx = new double[x.length];
+                double[] wantDg = new double[d];
+                for (int row = 0; row < r; row++) {
+                    double ms = 0;
+                    for (int j = 0; j < d; j++) {
+                        ms += (double) x[row * d + j] * x[row * d + j];
+                    }
+                    double inv = 1 / Math.sqrt(ms / d + eps);
+                    double si = invRms[row];
+                    double b = 0;
+                    for (int j = 0; j < d; j++) {
+                        wantY[row * d + j] = x[row * d + j] * inv * gamma[j];
+                        b += (double) dy[row * d + j] * gamma[j] * x[row * d + j];
+                        wantDg[j] += (double) dy[row * d + j] * x[row * d + j] * si;
+                    }
+                    for (int j = 0; j < d; j++) {
+                        wantDx[row * d + j] = si * dy[row * d + j] * gamma[j] - (double) x[row * d + j] * si * si * si * b / d;
+                    }
+                }
+                String tag = kernels.name() + " " + Arrays.toString(shape) + " axis " + AXES[t] + " " + dist;
+                Tolerance.assertClose(tag + " y", wantY, y);
+                float[] dx = new float[x.length];
+                float[] dgamma = new float[d];
+                ops.backward(shape, AXES[t], dy, 0, x, 0, gamma, invRms, dx, 0, dgamma);
+                Tolerance.assertClose(tag + " dx", wantDx, dx);
+                double[] scale = new double[d];
+                Arrays.fill(scale, Math.sqrt(r));
+                Tolerance.assertCloseScaled(tag + " dgamma", wantDg, dgamma, scale);
+            }
+        }
+    }
+
+    @Test
+    void badAxesAndLengthsAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LayerNormOps.get()
+                .forward(new int[] {2, 3}, 2, new float[6], 0, new float[6], 0, null, null, 1e-5, null, null));
+        assertTrue(e.getMessage().contains("axis must be in [-2, 1]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> RMSNormOps.get().forward(new int[] {2, 3}, -1,
+                new float[6], 0, new float[6], 0, new float[2], 1e-5, null));
+        assertTrue(e.getMessage().contains("gamma"), e.getMessage());
+    }
+}
