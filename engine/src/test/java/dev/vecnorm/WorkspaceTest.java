@@ -61,4 +61,35 @@ class WorkspaceTest {
                 .equals(BatchNormOps.streamTiles(4, 64, 3136, 1)));
         assertTrue(TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 2).equals(BatchNormOps.tiles(4, 64, 3136, 2)));
     }
+
+    @Test
+    void overlapChecksAreExactAtTheBoundaries() {
+        float[] a = new float[20];
+        // Adjacent regions share no element.
+        assertDoesNotThrow(() -> Checks.regions().input("x", a, 0, 10).output("y", a, 10, 10).check());
+        assertDoesNotThrow(() -> Checks.regions().output("y", a, 0, 10).input("x", a, 10, 10).check());
+        // One shared element is an overlap, whichever region comes first; the written one is named first.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Checks.regions().input("x", a, 0, 10).output("y", a, 9, 10).check());
+        assertTrue(e.getMessage().startsWith("y (offset 9, length 10) overlaps x (offset 0, length 10)"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> Checks.regions().output("y", a, 9, 10).input("x", a, 0, 10).check());
+        // Two inputs may overlap.
+        assertDoesNotThrow(() -> Checks.regions().input("x", a, 0, 10).input("z", a, 5, 10).check());
+        // Exact aliasing is allowed only for a declared in-place pair, in either order of declaration.
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Checks.regions().input("x", a, 0, 10).output("y", a, 0, 10).check());
+        assertTrue(e.getMessage().endsWith("that aliasing is not allowed here"), e.getMessage());
+        assertDoesNotThrow(() -> Checks.regions().input("x", a, 0, 10).output("y", a, 0, 10).inPlace("y", "x")
+                .check());
+        assertDoesNotThrow(() -> Checks.regions().output("y", a, 0, 10).input("x", a, 0, 10).inPlace("y", "x")
+                .check());
+        e = assertThrows(IllegalArgumentException.class, () -> Checks.regions().input("x", a, 0, 10)
+                .output("y", a, 0, 10).inPlace("y", "z").check());
+        assertTrue(e.getMessage().contains("not allowed"), e.getMessage());
+        // A partial overlap stays an error even for an in-place pair.
+        assertThrows(IllegalArgumentException.class, () -> Checks.regions().input("x", a, 0, 10)
+                .output("y", a, 1, 10).inPlace("y", "x").check());
+    }
 }

@@ -1,0 +1,139 @@
+package dev.vecnorm.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vecnorm.NcsShape;
+import dev.vecnorm.testing.Distribution;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every pass on channel ranges that do not start at 0 (tiles past the first): the Vector API kernels, on arrays
+ * and on native segments, against the scalar reference over all channels. With 4 MiB tiles most shapes in the
+ * other tests are one tile starting at channel 0, where an offset computed wrongly from c0 goes unseen.
+ */
+class ChannelRangesTest {
+
+    /** Runs of 1, 3 (across positions), 16, 17 and 49 floats (along runs, with and without tails). */
+    private static final int[] RUNS = {1, 3, 16, 17, 49};
+    private static final int N = 3;
+    private static final int C = 7;
+    private static final int[][] RANGES = {{0, 2}, {2, 5}, {5, 7}};
+
+    private static void close(double[] want, double[] got, String what) {
+        for (int k = 0; k < want.length; k++) {
+            assertTrue(Math.abs(want[k] - got[k]) <= 1e-9 * (1 + Math.abs(want[k])),
+                    what + "[" + k + "]: " + got[k] + " vs " + want[k]);
+        }
+    }
+
+    private static void close(float[] want, float[] got, String what) {
+        for (int k = 0; k < want.length; k++) {
+            assertTrue(Math.abs(want[k] - got[k]) <= 1e-6 * (1 + Math.abs(want[k])),
+                    what + "[" + k + "]: " + got[k] + " vs " + want[k]);
+        }
+    }
+
+    @Test
+    void everyPassOnEveryRangeMatchesTheReference() {
+        BatchNormKernels scalar = Kernels.scalar();
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        SegmentKernels segments = (SegmentKernels) vector;
+        for (int s : RUNS) {
+            NcsShape sh = new NcsShape(N, C, s);
+            int size = sh.size();
+            float[] x = Distribution.MIXTURE.tensor(sh, s);
+            float[] dy = Distribution.NORMAL.tensor(sh, s + 1);
+            String tag = "s=" + s;
+
+            double[] mean = new double[C];
+            double[] var = new double[C];
+            scalar.moments(x, 0, N, C, s, 0, C, mean, var);
+            double[] vm = new double[C];
+            double[] vv = new double[C];
+            for (int[] r : RANGES) {
+                vector.moments(x, 0, N, C, s, r[0], r[1], vm, vv);
+            }
+            close(mean, vm, tag + " mean");
+            close(var, vv, tag + " variance");
+
+            float[] hi = new float[C];
+            float[] lo = new float[C];
+            float[] scale = new float[C];
+            float[] shift = new float[C];
+            for (int ch = 0; ch < C; ch++) {
+                hi[ch] = (float) mean[ch];
+                lo[ch] = (float) (mean[ch] - hi[ch]);
+                scale[ch] = (float) (1 / Math.sqrt(var[ch] + 1e-5)) * (1 + ch);
+                shift[ch] = 0.5f * ch - 1;
+            }
+            float[] want = new float[size];
+            scalar.affine(x, 0, want, 0, N, C, s, 0, C, hi, lo, scale, shift);
+            float[] got = new float[size];
+            float[] fused = new float[size];
+            for (int[] r : RANGES) {
+                vector.affine(x, 0, got, 0, N, C, s, r[0], r[1], hi, lo, scale, shift);
+                vector.affineFused(x, 0, dy, 0, fused, 0, N, C, s, r[0], r[1], hi, lo, scale, shift, true);
+            }
+            close(want, got, tag + " affine");
+            float[] wantFused = new float[size];
+            scalar.affineFused(x, 0, dy, 0, wantFused, 0, N, C, s, 0, C, hi, lo, scale, shift, true);
+            close(wantFused, fused, tag + " fused");
+
+            double[] sumDy = new double[C];
+            double[] sumDyC = new double[C];
+            scalar.gradientSums(dy, 0, x, 0, N, C, s, 0, C, hi, sumDy, sumDyC);
+            double[] gotDy = new double[C];
+            double[] gotDyC = new double[C];
+            for (int[] r : RANGES) {
+                vector.gradientSums(dy, 0, x, 0, N, C, s, r[0], r[1], hi, gotDy, gotDyC);
+            }
+            close(sumDy, gotDy, tag + " sum dy");
+            close(sumDyC, gotDyC, tag + " sum dy xc");
+
+            double[] a = new double[C];
+            double[] b = new double[C];
+            double[] d = new double[C];
+            for (int ch = 0; ch < C; ch++) {
+                a[ch] = 1.5 + ch;
+                b[ch] = 0.25 * ch;
+                d[ch] = -0.5 + 0.1 * ch;
+            }
+            float[] wantDx = new float[size];
+            scalar.gradientInput(dy, 0, x, 0, wantDx, 0, N, C, s, 0, C, hi, a, b, d);
+            float[] gotDx = new float[size];
+            for (int[] r : RANGES) {
+                vector.gradientInput(dy, 0, x, 0, gotDx, 0, N, C, s, r[0], r[1], hi, a, b, d);
+            }
+            close(wantDx, gotDx, tag + " dx");
+
+            // The segment twins: the same bits as the array passes, range by range, at an element offset.
+            try (Arena arena = Arena.ofConfined()) {
+                long off = 3;
+                MemorySegment xs = arena.allocate((size + off) * Float.BYTES, 64);
+                MemorySegment dys = arena.allocate((size + off) * Float.BYTES, 64);
+                MemorySegment ys = arena.allocate((size + off) * Float.BYTES, 64);
+                MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, off * Float.BYTES, size);
+                MemorySegment.copy(dy, 0, dys, ValueLayout.JAVA_FLOAT, off * Float.BYTES, size);
+                for (int[] r : RANGES) {
+                    segments.affine(xs, off, ys, off, N, C, s, r[0], r[1], hi, lo, scale, shift);
+                }
+                assertArrayEquals(got, ys.asSlice(off * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT),
+                        tag + " segment affine");
+                double[] segDy = new double[C];
+                double[] segDyC = new double[C];
+                for (int[] r : RANGES) {
+                    segments.gradientSums(dys, off, xs, off, N, C, s, r[0], r[1], hi, segDy, segDyC);
+                    segments.gradientInput(dys, off, xs, off, ys, off, N, C, s, r[0], r[1], hi, a, b, d);
+                }
+                assertArrayEquals(gotDy, segDy, tag + " segment sum dy");
+                assertArrayEquals(gotDyC, segDyC, tag + " segment sum dy xc");
+                assertArrayEquals(gotDx, ys.asSlice(off * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT),
+                        tag + " segment dx");
+            }
+        }
+    }
+}
