@@ -233,45 +233,23 @@ public final class Conformance {
         if (!implemented) {
             return new Outcome(name, Status.SKIP, op, 0, 0, "");
         }
-        if (rows) {
-            int needed = 2;
-            if (inputs.size() < needed) {
-                return Outcome.error(name, op, "case.json lists " + inputs.size() + " inputs " + inputs + ", " + op
-                        + " takes at least " + needed);
-            }
-            try {
-                return rowNormalization(name, op, dir, attributes, inputs, outputs);
-            } catch (NoSuchFileException e) {
-                return Outcome.error(name, op, "missing " + Path.of(e.getFile()).getFileName());
-            } catch (IOException e) {
-                return Outcome.error(name, op, e.getMessage());
-            } catch (IllegalArgumentException e) {
-                return Outcome.error(name, op, "vecnorm rejected the inputs: " + e.getMessage());
-            }
-        }
-        if (groups) {
-            if (inputs.size() < 3) {
-                return Outcome.error(name, op, "case.json lists " + inputs.size() + " inputs " + inputs + ", " + op
-                        + " takes 3");
-            }
-            try {
-                return groupNormalization(name, op, dir, attributes, inputs, outputs);
-            } catch (NoSuchFileException e) {
-                return Outcome.error(name, op, "missing " + Path.of(e.getFile()).getFileName());
-            } catch (IOException e) {
-                return Outcome.error(name, op, e.getMessage());
-            } catch (IllegalArgumentException e) {
-                return Outcome.error(name, op, "vecnorm rejected the inputs: " + e.getMessage());
-            }
-        }
-        if (inputs.size() < 5) {
+        int needed = switch (op) {
+            case "BatchNormalization", "BatchNormalizationGrad" -> 5;
+            case "GroupNormalization", "InstanceNormalization" -> 3;
+            default -> 2;
+        };
+        if (inputs.size() < needed) {
             return Outcome.error(name, op, "case.json lists " + inputs.size() + " inputs " + inputs + ", " + op
-                    + " takes 5");
+                    + " takes " + needed);
         }
         try {
-            return op.equals("BatchNormalization")
-                    ? batchNormalization(name, dir, attributes, inputs, outputs)
-                    : batchNormalizationGrad(name, dir, inputs, outputs);
+            return switch (op) {
+                case "BatchNormalization" -> batchNormalization(name, dir, attributes, inputs, outputs);
+                case "BatchNormalizationGrad" -> batchNormalizationGrad(name, dir, inputs, outputs);
+                case "GroupNormalization", "InstanceNormalization" ->
+                        groupNormalization(name, op, dir, attributes, inputs, outputs);
+                default -> rowNormalization(name, op, dir, attributes, inputs, outputs);
+            };
         } catch (NoSuchFileException e) {
             return Outcome.error(name, op, "missing " + Path.of(e.getFile()).getFileName());
         } catch (IOException e) {
