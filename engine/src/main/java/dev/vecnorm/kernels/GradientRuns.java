@@ -52,11 +52,9 @@ final class GradientRuns {
         }
         for (int k = 0; k < channels; k++) {
             int a = k * STATE;
-            // Lanes reduced as the segment twin does, for the same bits.
-            sumDy[c0 + k] = DoubleVector.fromArray(D, lanes, a).add(DoubleVector.fromArray(D, lanes, a + DL))
-                    .reduceLanes(VectorOperators.ADD);
-            sumDyCentered[c0 + k] = DoubleVector.fromArray(D, lanes, a + 2 * DL)
-                    .add(DoubleVector.fromArray(D, lanes, a + 3 * DL)).reduceLanes(VectorOperators.ADD);
+            // Lanes summed in lane order, as the segment twin does, for the same bits.
+            sumDy[c0 + k] = Lanes.sumInOrder(lanes, a);
+            sumDyCentered[c0 + k] = Lanes.sumInOrder(lanes, a + 2 * DL);
         }
     }
 

@@ -38,4 +38,18 @@ final class Lanes {
     static DoubleVector widen(FloatVector halfWidth) {
         return (DoubleVector) halfWidth.convertShape(VectorOperators.F2D, D, 0);
     }
+
+    /**
+     * {@code sum over t of (lanes[at + t] + lanes[at + DL + t])}, t in lane order: two vectors' worth of lanes
+     * added pairwise and then summed. Not {@code reduceLanes(ADD)}: its order is unspecified and differs between
+     * C2's intrinsic and the interpreter, so the same call could give other bits before and after compilation
+     * (found by PIT, which runs the tests with the JIT in another state).
+     */
+    static double sumInOrder(double[] lanes, int at) {
+        double sum = 0;
+        for (int t = 0; t < DL; t++) {
+            sum += lanes[at + t] + lanes[at + DL + t];
+        }
+        return sum;
+    }
 }

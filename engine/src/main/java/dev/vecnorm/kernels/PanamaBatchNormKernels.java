@@ -477,8 +477,13 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
                 h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).sub(m), h0);
             }
         }
-        sumDy[ch] = g0.add(g1).reduceLanes(VectorOperators.ADD);
-        sumDyCentered[ch] = h0.add(h1).reduceLanes(VectorOperators.ADD);
+        double[] lanes = SCRATCH.get().doubles(7, 4 * DL);
+        g0.intoArray(lanes, 0);
+        g1.intoArray(lanes, DL);
+        h0.intoArray(lanes, 2 * DL);
+        h1.intoArray(lanes, 3 * DL);
+        sumDy[ch] = Lanes.sumInOrder(lanes, 0);
+        sumDyCentered[ch] = Lanes.sumInOrder(lanes, 2 * DL);
     }
 
     private static DoubleVector widen(FloatVector v) {
