@@ -68,6 +68,8 @@ class WorkspaceTest {
         // Adjacent regions share no element.
         assertDoesNotThrow(() -> Checks.regions().input("x", a, 0, 10).output("y", a, 10, 10).check());
         assertDoesNotThrow(() -> Checks.regions().output("y", a, 0, 10).input("x", a, 10, 10).check());
+        assertDoesNotThrow(() -> Checks.regions().output("y", a, 10, 10).input("x", a, 0, 10).check());
+        assertDoesNotThrow(() -> Checks.regions().input("x", a, 10, 10).output("y", a, 0, 10).check());
         // One shared element is an overlap, whichever region comes first; the written one is named first.
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Checks.regions().input("x", a, 0, 10).output("y", a, 9, 10).check());

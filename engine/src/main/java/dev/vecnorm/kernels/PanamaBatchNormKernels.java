@@ -43,28 +43,13 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
      * blocks allocates nothing per block. Each call takes the slots it needs; contents are not preserved.
      */
     private static final class Scratch {
-        private final float[][] floats = new float[10][0];
         private final double[][] doubles = new double[8][0];
-
-        float[] floats(int slot, int length) {
-            if (floats[slot].length < length) {
-                floats[slot] = new float[Math.max(length, 2 * floats[slot].length)];
-            }
-            return floats[slot];
-        }
 
         double[] doubles(int slot, int length) {
             if (doubles[slot].length < length) {
                 doubles[slot] = new double[Math.max(length, 2 * doubles[slot].length)];
             }
             return doubles[slot];
-        }
-
-        /** A zeroed prefix of {@code length} in a double slot. */
-        double[] zeroedDoubles(int slot, int length) {
-            double[] a = doubles(slot, length);
-            java.util.Arrays.fill(a, 0, length, 0.0);
-            return a;
         }
     }
 
@@ -94,25 +79,6 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     public void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
             double[] mean, double[] variance) {
         ShiftedSums.moments(x, xOffset, n, c, s, c0, c1, mean, variance);
-    }
-
-    /**
-     * Channel values repeated for each of their s positions. Plain loops, not Arrays.fill per channel: with
-     * s = 1 and a thousand channels, a call per channel measured as a third of a rank-2 inference.
-     */
-    private static float[] perPosition(float[] perChannel, int c0, int c1, int s, float[] out) {
-        if (s == 1) {
-            System.arraycopy(perChannel, c0, out, 0, c1 - c0);
-            return out;
-        }
-        int k = 0;
-        for (int ch = c0; ch < c1; ch++) {
-            float v = perChannel[ch];
-            for (int j = 0; j < s; j++) {
-                out[k++] = v;
-            }
-        }
-        return out;
     }
 
     // ------------------------------------------------------------------------------------------------------

@@ -136,4 +136,34 @@ class ChannelRangesTest {
             }
         }
     }
+
+    @Test
+    void channelsWithNanOrInfinityGetTheReferencesStatistics() {
+        BatchNormKernels scalar = Kernels.scalar();
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        for (int s : RUNS) {
+            NcsShape sh = new NcsShape(N, C, s);
+            float[] x = Distribution.NORMAL.tensor(sh, 40 + s);
+            x[(C + 1) * s] = Float.NaN;                      // channel 1 of sample 1
+            x[(2 * C + 4) * s] = Float.POSITIVE_INFINITY;    // channel 4 of sample 2
+            x[(2 * C + 5) * s] = Float.POSITIVE_INFINITY;    // channel 5: +inf and -inf
+            x[5 * s] = Float.NEGATIVE_INFINITY;
+            double[] mean = new double[C];
+            double[] var = new double[C];
+            scalar.moments(x, 0, N, C, s, 0, C, mean, var);
+            double[] vm = new double[C];
+            double[] vv = new double[C];
+            vector.moments(x, 0, N, C, s, 0, C, vm, vv);
+            for (int ch = 0; ch < C; ch++) {
+                String what = "s=" + s + " channel " + ch;
+                if (Double.isFinite(mean[ch]) && Double.isFinite(var[ch])) {
+                    assertTrue(Math.abs(mean[ch] - vm[ch]) <= 1e-9 * (1 + Math.abs(mean[ch])), what);
+                } else {
+                    assertTrue(Double.compare(mean[ch], vm[ch]) == 0, what + " mean " + vm[ch] + " vs " + mean[ch]);
+                    assertTrue(Double.compare(var[ch], vv[ch]) == 0, what + " var " + vv[ch] + " vs " + var[ch]);
+                }
+            }
+            assertTrue(Double.isNaN(vm[1]) && Double.isInfinite(vm[4]) && Double.isNaN(vm[5]), "s=" + s);
+        }
+    }
 }
