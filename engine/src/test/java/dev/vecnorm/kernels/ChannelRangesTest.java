@@ -22,6 +22,16 @@ class ChannelRangesTest {
     private static final int N = 3;
     private static final int C = 7;
     private static final int[][] RANGES = {{0, 2}, {2, 5}, {5, 7}};
+    /** Enough channels that short runs fill the four-vector blocks of the across-positions loops at 512 bits. */
+    private static final int WIDE_C = 40;
+    private static final int[][] WIDE_RANGES = {{0, 13}, {13, 40}};
+
+    /** Outputs start as NaN so that a pass which forgets to write (or zero) them cannot pass. */
+    private static double[] sentinel(int length) {
+        double[] a = new double[length];
+        java.util.Arrays.fill(a, Double.NaN);
+        return a;
+    }
 
     private static void close(double[] want, double[] got, String what) {
         for (int k = 0; k < want.length; k++) {
@@ -39,101 +49,111 @@ class ChannelRangesTest {
 
     @Test
     void everyPassOnEveryRangeMatchesTheReference() {
+        for (int s : RUNS) {
+            everyPassMatches(s, C, RANGES);
+        }
+    }
+
+    @Test
+    void shortRunsOverManyChannelsMatchTheReference() {
+        everyPassMatches(1, WIDE_C, WIDE_RANGES);
+        everyPassMatches(3, WIDE_C, WIDE_RANGES);
+    }
+
+    private static void everyPassMatches(int s, int channels, int[][] ranges) {
         BatchNormKernels scalar = Kernels.scalar();
         BatchNormKernels vector = Kernels.vector().orElseThrow();
         SegmentKernels segments = (SegmentKernels) vector;
-        for (int s : RUNS) {
-            NcsShape sh = new NcsShape(N, C, s);
-            int size = sh.size();
-            float[] x = Distribution.MIXTURE.tensor(sh, s);
-            float[] dy = Distribution.NORMAL.tensor(sh, s + 1);
-            String tag = "s=" + s;
+        NcsShape sh = new NcsShape(N, channels, s);
+        int size = sh.size();
+        float[] x = Distribution.MIXTURE.tensor(sh, s);
+        float[] dy = Distribution.NORMAL.tensor(sh, s + 1);
+        String tag = "s=" + s + " channels=" + channels;
 
-            double[] mean = new double[C];
-            double[] var = new double[C];
-            scalar.moments(x, 0, N, C, s, 0, C, mean, var);
-            double[] vm = new double[C];
-            double[] vv = new double[C];
-            for (int[] r : RANGES) {
-                vector.moments(x, 0, N, C, s, r[0], r[1], vm, vv);
-            }
-            close(mean, vm, tag + " mean");
-            close(var, vv, tag + " variance");
+        double[] mean = new double[channels];
+        double[] var = new double[channels];
+        scalar.moments(x, 0, N, channels, s, 0, channels, mean, var);
+        double[] vm = sentinel(channels);
+        double[] vv = sentinel(channels);
+        for (int[] r : ranges) {
+            vector.moments(x, 0, N, channels, s, r[0], r[1], vm, vv);
+        }
+        close(mean, vm, tag + " mean");
+        close(var, vv, tag + " variance");
 
-            float[] hi = new float[C];
-            float[] lo = new float[C];
-            float[] scale = new float[C];
-            float[] shift = new float[C];
-            for (int ch = 0; ch < C; ch++) {
-                hi[ch] = (float) mean[ch];
-                lo[ch] = (float) (mean[ch] - hi[ch]);
-                scale[ch] = (float) (1 / Math.sqrt(var[ch] + 1e-5)) * (1 + ch);
-                shift[ch] = 0.5f * ch - 1;
-            }
-            float[] want = new float[size];
-            scalar.affine(x, 0, want, 0, N, C, s, 0, C, hi, lo, scale, shift);
-            float[] got = new float[size];
-            float[] fused = new float[size];
-            for (int[] r : RANGES) {
-                vector.affine(x, 0, got, 0, N, C, s, r[0], r[1], hi, lo, scale, shift);
-                vector.affineFused(x, 0, dy, 0, fused, 0, N, C, s, r[0], r[1], hi, lo, scale, shift, true);
-            }
-            close(want, got, tag + " affine");
-            float[] wantFused = new float[size];
-            scalar.affineFused(x, 0, dy, 0, wantFused, 0, N, C, s, 0, C, hi, lo, scale, shift, true);
-            close(wantFused, fused, tag + " fused");
+        float[] hi = new float[channels];
+        float[] lo = new float[channels];
+        float[] scale = new float[channels];
+        float[] shift = new float[channels];
+        for (int ch = 0; ch < channels; ch++) {
+            hi[ch] = (float) mean[ch];
+            lo[ch] = (float) (mean[ch] - hi[ch]);
+            scale[ch] = (float) (1 / Math.sqrt(var[ch] + 1e-5)) * (1 + ch);
+            shift[ch] = 0.5f * ch - 1;
+        }
+        float[] want = new float[size];
+        scalar.affine(x, 0, want, 0, N, channels, s, 0, channels, hi, lo, scale, shift);
+        float[] got = new float[size];
+        float[] fused = new float[size];
+        for (int[] r : ranges) {
+            vector.affine(x, 0, got, 0, N, channels, s, r[0], r[1], hi, lo, scale, shift);
+            vector.affineFused(x, 0, dy, 0, fused, 0, N, channels, s, r[0], r[1], hi, lo, scale, shift, true);
+        }
+        close(want, got, tag + " affine");
+        float[] wantFused = new float[size];
+        scalar.affineFused(x, 0, dy, 0, wantFused, 0, N, channels, s, 0, channels, hi, lo, scale, shift, true);
+        close(wantFused, fused, tag + " fused");
 
-            double[] sumDy = new double[C];
-            double[] sumDyC = new double[C];
-            scalar.gradientSums(dy, 0, x, 0, N, C, s, 0, C, hi, sumDy, sumDyC);
-            double[] gotDy = new double[C];
-            double[] gotDyC = new double[C];
-            for (int[] r : RANGES) {
-                vector.gradientSums(dy, 0, x, 0, N, C, s, r[0], r[1], hi, gotDy, gotDyC);
-            }
-            close(sumDy, gotDy, tag + " sum dy");
-            close(sumDyC, gotDyC, tag + " sum dy xc");
+        double[] sumDy = new double[channels];
+        double[] sumDyC = new double[channels];
+        scalar.gradientSums(dy, 0, x, 0, N, channels, s, 0, channels, hi, sumDy, sumDyC);
+        double[] gotDy = sentinel(channels);
+        double[] gotDyC = sentinel(channels);
+        for (int[] r : ranges) {
+            vector.gradientSums(dy, 0, x, 0, N, channels, s, r[0], r[1], hi, gotDy, gotDyC);
+        }
+        close(sumDy, gotDy, tag + " sum dy");
+        close(sumDyC, gotDyC, tag + " sum dy xc");
 
-            double[] a = new double[C];
-            double[] b = new double[C];
-            double[] d = new double[C];
-            for (int ch = 0; ch < C; ch++) {
-                a[ch] = 1.5 + ch;
-                b[ch] = 0.25 * ch;
-                d[ch] = -0.5 + 0.1 * ch;
-            }
-            float[] wantDx = new float[size];
-            scalar.gradientInput(dy, 0, x, 0, wantDx, 0, N, C, s, 0, C, hi, a, b, d);
-            float[] gotDx = new float[size];
-            for (int[] r : RANGES) {
-                vector.gradientInput(dy, 0, x, 0, gotDx, 0, N, C, s, r[0], r[1], hi, a, b, d);
-            }
-            close(wantDx, gotDx, tag + " dx");
+        double[] a = new double[channels];
+        double[] b = new double[channels];
+        double[] d = new double[channels];
+        for (int ch = 0; ch < channels; ch++) {
+            a[ch] = 1.5 + ch;
+            b[ch] = 0.25 * ch;
+            d[ch] = -0.5 + 0.1 * ch;
+        }
+        float[] wantDx = new float[size];
+        scalar.gradientInput(dy, 0, x, 0, wantDx, 0, N, channels, s, 0, channels, hi, a, b, d);
+        float[] gotDx = new float[size];
+        for (int[] r : ranges) {
+            vector.gradientInput(dy, 0, x, 0, gotDx, 0, N, channels, s, r[0], r[1], hi, a, b, d);
+        }
+        close(wantDx, gotDx, tag + " dx");
 
-            // The segment twins: the same bits as the array passes, range by range, at an element offset.
-            try (Arena arena = Arena.ofConfined()) {
-                long off = 3;
-                MemorySegment xs = arena.allocate((size + off) * Float.BYTES, 64);
-                MemorySegment dys = arena.allocate((size + off) * Float.BYTES, 64);
-                MemorySegment ys = arena.allocate((size + off) * Float.BYTES, 64);
-                MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, off * Float.BYTES, size);
-                MemorySegment.copy(dy, 0, dys, ValueLayout.JAVA_FLOAT, off * Float.BYTES, size);
-                for (int[] r : RANGES) {
-                    segments.affine(xs, off, ys, off, N, C, s, r[0], r[1], hi, lo, scale, shift);
-                }
-                assertArrayEquals(got, ys.asSlice(off * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT),
-                        tag + " segment affine");
-                double[] segDy = new double[C];
-                double[] segDyC = new double[C];
-                for (int[] r : RANGES) {
-                    segments.gradientSums(dys, off, xs, off, N, C, s, r[0], r[1], hi, segDy, segDyC);
-                    segments.gradientInput(dys, off, xs, off, ys, off, N, C, s, r[0], r[1], hi, a, b, d);
-                }
-                assertArrayEquals(gotDy, segDy, tag + " segment sum dy");
-                assertArrayEquals(gotDyC, segDyC, tag + " segment sum dy xc");
-                assertArrayEquals(gotDx, ys.asSlice(off * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT),
-                        tag + " segment dx");
+        // The segment twins: the same bits as the array passes, range by range, at an element offset.
+        try (Arena arena = Arena.ofConfined()) {
+            long off = 3;
+            MemorySegment xs = arena.allocate((size + off) * Float.BYTES, 64);
+            MemorySegment dys = arena.allocate((size + off) * Float.BYTES, 64);
+            MemorySegment ys = arena.allocate((size + off) * Float.BYTES, 64);
+            MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, off * Float.BYTES, size);
+            MemorySegment.copy(dy, 0, dys, ValueLayout.JAVA_FLOAT, off * Float.BYTES, size);
+            for (int[] r : ranges) {
+                segments.affine(xs, off, ys, off, N, channels, s, r[0], r[1], hi, lo, scale, shift);
             }
+            assertArrayEquals(got, ys.asSlice(off * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT),
+                    tag + " segment affine");
+            double[] segDy = sentinel(channels);
+            double[] segDyC = sentinel(channels);
+            for (int[] r : ranges) {
+                segments.gradientSums(dys, off, xs, off, N, channels, s, r[0], r[1], hi, segDy, segDyC);
+                segments.gradientInput(dys, off, xs, off, ys, off, N, channels, s, r[0], r[1], hi, a, b, d);
+            }
+            assertArrayEquals(gotDy, segDy, tag + " segment sum dy");
+            assertArrayEquals(gotDyC, segDyC, tag + " segment sum dy xc");
+            assertArrayEquals(gotDx, ys.asSlice(off * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT),
+                    tag + " segment dx");
         }
     }
 
