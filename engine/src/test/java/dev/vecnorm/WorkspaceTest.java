@@ -94,4 +94,35 @@ class WorkspaceTest {
         assertThrows(IllegalArgumentException.class, () -> Checks.regions().input("x", a, 0, 10)
                 .output("y", a, 1, 10).inPlace("y", "x").check());
     }
+
+    @Test
+    void segmentChecksAreExactAtTheBoundaries() {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(20L * Float.BYTES);
+            // A region may end exactly at the end of the segment, and an empty one may start there.
+            assertDoesNotThrow(() -> Checks.segment("x", seg, 10, 10, false));
+            assertDoesNotThrow(() -> Checks.segment("x", seg, 20, 0, false));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Checks.segment("x", seg, 11, 10, false));
+            assertTrue(e.getMessage().contains("runs past its 20 floats"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Checks.segment("x", seg, 21, 0, false));
+            // Read-only memory is fine to read from, never to write to.
+            assertDoesNotThrow(() -> Checks.segment("x", seg.asReadOnly(), 0, 20, false));
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Checks.segment("y", seg.asReadOnly(), 0, 20, true));
+            assertTrue(e.getMessage().equals("y is a read-only segment"), e.getMessage());
+
+            // Offsets are in floats on both sides: the two halves of one segment are disjoint, in either order.
+            assertDoesNotThrow(() -> Checks.segmentOverlap("y", seg, 0, "x", seg, 10, 10, false));
+            assertDoesNotThrow(() -> Checks.segmentOverlap("y", seg, 10, "x", seg, 0, 10, false));
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Checks.segmentOverlap("y", seg, 9, "x", seg, 0, 10, true));
+            assertTrue(e.getMessage().equals("y (offset 9, length 10) overlaps x (offset 0) in memory"),
+                    e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Checks.segmentOverlap("y", seg, 5, "x", seg, 5, 10, false));
+            assertTrue(e.getMessage().endsWith("; that aliasing is not allowed here"), e.getMessage());
+            assertDoesNotThrow(() -> Checks.segmentOverlap("y", seg, 5, "x", seg, 5, 10, true));
+        }
+    }
 }
