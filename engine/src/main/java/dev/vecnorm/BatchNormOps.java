@@ -314,6 +314,62 @@ public final class BatchNormOps {
     }
 
     // ----------------------------------------------------------------------------------------------------------
+    // Statistics only: the first pass of a training forward, as a mergeable value.
+
+    /**
+     * Per-channel count, mean and M2 of a tensor of logical shape (N, C, spatial...) in {@code layout}, with the
+     * statistics pass of {@link #forwardTraining} (same tiles, same kernels, same merge order: the mean and
+     * biased variance are bitwise those a training forward computes). A single value per channel is allowed.
+     *
+     * @throws IllegalArgumentException on a null layout, a bad shape, or an offset or length that does not fit
+     */
+    public ChannelMoments moments(Layout layout, int[] shape, float[] x, int xOffset) {
+        NcsShape sh = NcsShape.of(checkedMemoryShape(layout, shape));
+        Checks.tensor("x", x, xOffset, sh);
+        double[] mean = new double[sh.c()];
+        double[] variance = new double[sh.c()];
+        statistics(sh, x, xOffset, mean, variance);
+        return ChannelMoments.fromVariance(sh.perChannel(), mean, variance);
+    }
+
+    /**
+     * {@link #moments(Layout, int[], float[], int)} of a tensor in a segment; the offset counts floats.
+     *
+     * @throws IllegalArgumentException on a null layout, a bad shape, or a range that does not fit the segment
+     */
+    public ChannelMoments moments(Layout layout, int[] shape, MemorySegment x, long xOffset) {
+        int[] memoryShape = checkedMemoryShape(layout, shape);
+        long[] ncs = NcsShape.reduce(memoryShape);
+        Checks.segment("x", x, xOffset, ncs[3], false);
+        float[] xArray = SegmentPasses.backingArray(x);
+        if (xArray != null) {
+            return moments(Layout.CHANNELS_FIRST, memoryShape, xArray, SegmentPasses.arrayOffset(x, xOffset));
+        }
+        int c = (int) ncs[1];
+        double[] mean = new double[c];
+        double[] variance = new double[c];
+        passes(ncs, x).statistics(x, xOffset, mean, variance);
+        return ChannelMoments.fromVariance(ncs[0] * ncs[2], mean, variance);
+    }
+
+    /** Mean and biased variance per channel, tiled and merged exactly as in {@link #trainArrays}. */
+    private void statistics(NcsShape sh, float[] x, int xOffset, double[] mean, double[] variance) {
+        int c = sh.c();
+        List<Tile> tiles = tiles(sh, 1);
+        if (!sliced(tiles, sh.n())) {
+            forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, mean,
+                    variance));
+            return;
+        }
+        int slices = sliceCount(tiles);
+        double[][] sliceMean = new double[slices][c];
+        double[][] sliceVar = new double[slices][c];
+        forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0,
+                t.c1, sliceMean[t.slice], sliceVar[t.slice]));
+        mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
     // Explicit layouts. A channels-last tensor (N, spatial..., C in memory) is walked as the channels-first view
     // (N * spatial, C): the same per-channel reductions, vectorized across channels, no transposes.
 

@@ -115,6 +115,26 @@ final class SegmentPasses {
         return perChannel == null ? null : Arrays.copyOfRange(perChannel, t.c0(), t.c1());
     }
 
+    /** Statistics only: mean and biased variance per channel, tiled and merged as in {@link #forwardTraining}. */
+    void statistics(MemorySegment x, long xOffset, double[] mean, double[] variance) {
+        List<Tile> tiles = BatchNormOps.tiles(n, c, s, 1);
+        boolean sliced = BatchNormOps.sliced(tiles, n);
+        int slices = sliced ? BatchNormOps.sliceCount(tiles) : 1;
+        double[][] sliceMean = new double[slices][c];
+        double[][] sliceVar = new double[slices][c];
+        ops.forEachTile(elements(), tiles, t -> {
+            int tc = t.c1() - t.c0();
+            double[] m = new double[tc];
+            double[] v = new double[tc];
+            kernels.moments(gather(0, x, xOffset, t), 0, t.n1() - t.n0(), tc, s, 0, tc, m, v);
+            System.arraycopy(m, 0, sliced ? sliceMean[t.slice()] : mean, t.c0(), tc);
+            System.arraycopy(v, 0, sliced ? sliceVar[t.slice()] : variance, t.c0(), tc);
+        });
+        if (sliced) {
+            BatchNormOps.mergeMoments(tiles, c, s, sliceMean, sliceVar, mean, variance);
+        }
+    }
+
     /** Statistics into mean and variance, and y normalized with gamma, beta, eps (see the array overload). */
     void forwardTraining(MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] gamma, float[] beta,
             double eps, double[] mean, double[] variance, double[] invStd) {
