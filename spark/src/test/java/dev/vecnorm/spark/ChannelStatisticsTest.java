@@ -165,6 +165,14 @@ class ChannelStatisticsTest {
         Exception e = assertThrows(Exception.class,
                 () -> ChannelStatistics.of(data, "x", TensorShape.channelsFirst(2)));
         assertTrue(messages(e).contains("row 1 of partition 0 is null"), messages(e));
+
+        // A null element inside a row's array (the bitmap of Spark's unsafe array, read without boxing).
+        List<Row> holes = List.of(RowFactory.create(0, new float[] {1, 2}),
+                RowFactory.create(1, new Float[] {3f, null}));
+        Dataset<Row> withHole = spark.createDataFrame(SparkSessions.context(spark).parallelize(holes, 1), schema);
+        Exception hole = assertThrows(Exception.class,
+                () -> ChannelStatistics.of(withHole, "x", TensorShape.channelsFirst(2)));
+        assertTrue(messages(hole).contains("row 1 of partition 0 holds a null element"), messages(hole));
     }
 
     @Test
