@@ -146,12 +146,7 @@ public final class BatchNormOps {
         } else {
             // Sliced along N (channels larger than the budget, or row slices of short runs): moments of every
             // slice, merged per channel in slice order (Chan), then the normalize pass over the slices.
-            int slices = sliceCount(tiles);
-            double[][] sliceMean = new double[slices][c];
-            double[][] sliceVar = new double[slices][c];
-            forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0,
-                    t.c1, sliceMean[t.slice], sliceVar[t.slice]));
-            mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
+            statistics(sh, x, xOffset, mean, variance);
             normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
             forEachTile(sh, 1, streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), z,
                     zOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi,

@@ -166,18 +166,7 @@ final class SegmentPasses {
             });
             return;
         }
-        int slices = BatchNormOps.sliceCount(tiles);
-        double[][] sliceMean = new double[slices][c];
-        double[][] sliceVar = new double[slices][c];
-        ops.forEachTile(elements(), tiles, t -> {
-            int tc = t.c1() - t.c0();
-            double[] m = new double[tc];
-            double[] v = new double[tc];
-            kernels.moments(gather(0, x, xOffset, t), 0, t.n1() - t.n0(), tc, s, 0, tc, m, v);
-            System.arraycopy(m, 0, sliceMean[t.slice()], t.c0(), tc);
-            System.arraycopy(v, 0, sliceVar[t.slice()], t.c0(), tc);
-        });
-        BatchNormOps.mergeMoments(tiles, c, s, sliceMean, sliceVar, mean, variance);
+        statistics(x, xOffset, mean, variance);
         BatchNormOps.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, hi, lo, scale, shift);
         affine(x, xOffset, y, yOffset, BatchNormOps.streamTiles(n, c, s, 1), hi, lo, scale, shift);
     }
