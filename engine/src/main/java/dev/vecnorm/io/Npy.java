@@ -11,8 +11,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads and writes NumPy {@code .npy} files (format 1.0-3.0) holding little-endian float32 ({@code <f4}) or
- * float64 ({@code <f8}) arrays in C order. Anything else (other dtypes, big-endian, Fortran order, pickles) is
+ * Reads and writes NumPy {@code .npy} files (format 1.0-3.0) holding little-endian float32 ({@code <f4}),
+ * float64 ({@code <f8}) or int64 ({@code <i8}, as PyTorch saves counters such as {@code num_batches_tracked})
+ * arrays in C order. Anything else (other dtypes, big-endian, Fortran order, pickles) is
  * rejected with an {@link IOException} that says what was found.
  */
 public final class Npy {
@@ -27,7 +28,7 @@ public final class Npy {
 
     /** Element type of an array. */
     public enum DType {
-        FLOAT32("<f4", 4), FLOAT64("<f8", 8);
+        FLOAT32("<f4", 4), FLOAT64("<f8", 8), INT64("<i8", 8);
 
         final String descr;
         final int bytes;
@@ -42,7 +43,7 @@ public final class Npy {
      * An array read from a file: its shape, its values widened to double, and its stored type.
      *
      * @param shape the dims (empty for a scalar)
-     * @param values the elements in C order, widened exactly to double
+     * @param values the elements in C order, widened to double (exactly, for int64 up to 2^53 in magnitude)
      * @param dtype the type stored in the file
      */
     public record NpyArray(int[] shape, double[] values, DType dtype) {
@@ -61,7 +62,7 @@ public final class Npy {
         }
     }
 
-    /** Reads a float32 or float64 .npy file. */
+    /** Reads a float32, float64 or int64 .npy file. */
     public static NpyArray read(Path path) throws IOException {
         byte[] bytes = Files.readAllBytes(path);
         try {
@@ -127,7 +128,11 @@ public final class Npy {
         double[] values = new double[(int) count];
         for (int i = 0; i < values.length; i++) {
             int at = dataStart + i * dtype.bytes;
-            values[i] = dtype == DType.FLOAT32 ? buf.getFloat(at) : buf.getDouble(at);
+            values[i] = switch (dtype) {
+                case FLOAT32 -> buf.getFloat(at);
+                case FLOAT64 -> buf.getDouble(at);
+                case INT64 -> buf.getLong(at);
+            };
         }
         return new NpyArray(shape, values, dtype);
     }
@@ -156,6 +161,16 @@ public final class Npy {
         ByteBuffer body = header(shape, DType.FLOAT64, data.length);
         for (double d : data) {
             body.putDouble(d);
+        }
+        Files.write(path, body.array());
+    }
+
+    /** Writes an int64 array of the given shape (C order, format 1.0); shape {} is a scalar. */
+    public static void writeInt64(Path path, int[] shape, long[] data) throws IOException {
+        checkCount(shape, data.length);
+        ByteBuffer body = header(shape, DType.INT64, data.length);
+        for (long v : data) {
+            body.putLong(v);
         }
         Files.write(path, body.array());
     }
