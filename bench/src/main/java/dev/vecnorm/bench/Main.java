@@ -30,6 +30,7 @@ public final class Main {
                           repository, bench/src/test/resources/conformance/onnx)
               stability   each timing in several fresh JVMs, and a mixed ResNet-50 run
               jmh         the JMH benchmarks (./vecnorm jmh -h lists JMH's options)
+              lenet       the seed's experiment: LeNet on Fashion-MNIST with and without BatchNorm
             """;
 
     static final String CONFORM_USAGE = String.format(Locale.ROOT, """
@@ -68,6 +69,8 @@ public final class Main {
                 return Compare.run(rest, out, err);
             case "stability":
                 return Stability.run(rest, out, err);
+            case "lenet":
+                return dev.vecnorm.examples.lenet.LeNetCommand.run(rest, out, err);
             case "jmh":
                 if (rest.length == 1 && rest[0].equals("--help")) {
                     out.println("usage: ./vecnorm jmh [JMH OPTIONS] [BENCHMARK REGEX]   (JMH's options follow)");

@@ -26,7 +26,7 @@ class MainTest {
     @Test
     void everyCommandAnswersHelpOnStdoutWithExitZero() throws Exception {
         for (String[] args : new String[][] {{"--help"}, {"-h"}, {"help"}, {"compare", "--help"},
-                {"compare", "-h"}, {"conform", "--help"}, {"stability", "--help"}}) {
+                {"compare", "-h"}, {"conform", "--help"}, {"stability", "--help"}, {"lenet", "--help"}}) {
             Result r = run(args);
             String what = String.join(" ", args);
             assertEquals(0, r.status(), what + ": " + r.err());
@@ -34,7 +34,7 @@ class MainTest {
             assertTrue(r.err().isEmpty(), what + ": " + r.err());
         }
         assertTrue(run("--help").out().contains("./vecnorm COMMAND --help"));
-        for (String command : new String[] {"compare", "conform", "stability", "jmh"}) {
+        for (String command : new String[] {"compare", "conform", "stability", "jmh", "lenet"}) {
             assertTrue(run("--help").out().contains("\n  " + command + " "), command);
         }
     }

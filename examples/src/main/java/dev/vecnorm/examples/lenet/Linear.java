@@ -1,0 +1,77 @@
+package dev.vecnorm.examples.lenet;
+
+import java.util.Arrays;
+import java.util.Random;
+
+/** y = x W^T + b for a batch of rows; W is out x in, row-major as torch.nn.Linear stores it. */
+final class Linear implements Layer {
+
+    private final int in;
+    private final int out;
+    final float[] weight;
+    final float[] bias;
+    final float[] dWeight;
+    final float[] dBias;
+    private float[] x;
+    private float[] y;
+    private float[] dx;
+
+    Linear(int in, int out, Random random) {
+        this.in = in;
+        this.out = out;
+        weight = Init.xavierUniform(out * in, in, out, random);
+        bias = Init.defaultBias(out, in, random);
+        dWeight = new float[weight.length];
+        dBias = new float[out];
+    }
+
+    @Override
+    public int outputSize() {
+        return out;
+    }
+
+    @Override
+    public float[] forward(float[] input, int n) {
+        x = input;
+        y = Buffers.atLeast(y, n * out);
+        for (int b = 0; b < n; b++) {
+            for (int o = 0; o < out; o++) {
+                float sum = bias[o];
+                int w = o * in;
+                int r = b * in;
+                for (int i = 0; i < in; i++) {
+                    sum += weight[w + i] * x[r + i];
+                }
+                y[b * out + o] = sum;
+            }
+        }
+        return y;
+    }
+
+    @Override
+    public float[] backward(float[] dy, int n) {
+        dx = Buffers.atLeast(dx, n * in);
+        Arrays.fill(dx, 0, n * in, 0f);
+        Arrays.fill(dWeight, 0f);
+        Arrays.fill(dBias, 0f);
+        for (int b = 0; b < n; b++) {
+            int r = b * in;
+            for (int o = 0; o < out; o++) {
+                float d = dy[b * out + o];
+                dBias[o] += d;
+                int w = o * in;
+                for (int i = 0; i < in; i++) {
+                    dWeight[w + i] += d * x[r + i];
+                    dx[r + i] += d * weight[w + i];
+                }
+            }
+        }
+        return dx;
+    }
+
+    @Override
+    public void step(float learningRate) {
+        Sgd.step(weight, dWeight, learningRate);
+        Sgd.step(bias, dBias, learningRate);
+    }
+}
