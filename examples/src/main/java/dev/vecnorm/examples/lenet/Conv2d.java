@@ -4,9 +4,10 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * A k x k convolution with stride 1 and no padding over NCHW batches. Each kernel tap is applied to a whole
- * output row at once ({@code y[row] += w * x[row shifted]}): the innermost loop runs over contiguous floats, which
- * C2 turns into vector code, and no im2col copy is made. Samples are split across threads; each thread
+ * A k x k convolution with stride 1 and no padding over NCHW batches, through im2col per sample: forward and the
+ * input gradient are axpys over all output positions of a (output channel, tap) pair, the weight gradient a dot
+ * product over them ({@link Dot}). Every inner loop runs over contiguous floats; applying each tap to output rows
+ * of 8 or 24 floats instead measured 1.6x slower on conv2's forward. Samples are split across threads; each thread
  * accumulates weight gradients in its own buffer, summed in thread order (the same bits for a given thread count).
  */
 final class Conv2d implements Layer {
@@ -25,6 +26,10 @@ final class Conv2d implements Layer {
     private final float[][] partWeight;
     private final float[][] partBias;
     private final Parallel parallel;
+    /** Per-thread im2col scratch and its gradient. */
+    private final float[][] columns;
+    private final float[][] dColumns;
+    private boolean inputGradient = true;
     private float[] x;
     private float[] y;
     private float[] dx;
@@ -44,6 +49,14 @@ final class Conv2d implements Layer {
         dBias = new float[outC];
         partWeight = new float[parallel.parts()][weight.length];
         partBias = new float[parallel.parts()][outC];
+        columns = new float[parallel.parts()][inC * k * k * outH * outW];
+        dColumns = new float[parallel.parts()][inC * k * k * outH * outW];
+    }
+
+    /** The first layer's input is the data: no one needs its gradient, which costs as much as the weights'. */
+    Conv2d withoutInputGradient() {
+        inputGradient = false;
+        return this;
     }
 
     @Override
@@ -57,30 +70,39 @@ final class Conv2d implements Layer {
         y = Buffers.atLeast(y, n * outputSize());
         parallel.forEach(n, (part, from, to) -> {
             for (int b = from; b < to; b++) {
-                forwardSample(b);
+                forwardSample(b, columns[part]);
             }
         });
         return y;
     }
 
-    private void forwardSample(int b) {
+    private void forwardSample(int b, float[] cols) {
         int plane = outH * outW;
+        int taps = inC * k * k;
+        im2col(b, cols);
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
             Arrays.fill(y, out, out + plane, bias[oc]);
-            for (int ic = 0; ic < inC; ic++) {
-                int in = (b * inC + ic) * inH * inW;
-                int taps = (oc * inC + ic) * k * k;
-                for (int kh = 0; kh < k; kh++) {
-                    for (int kw = 0; kw < k; kw++) {
-                        float w = weight[taps + kh * k + kw];
-                        for (int oh = 0; oh < outH; oh++) {
-                            int yo = out + oh * outW;
-                            int xi = in + (oh + kh) * inW + kw;
-                            for (int ow = 0; ow < outW; ow++) {
-                                y[yo + ow] += w * x[xi + ow];
-                            }
-                        }
+            for (int r = 0; r < taps; r++) {
+                float w = weight[oc * taps + r];
+                int from = r * plane;
+                for (int q = 0; q < plane; q++) {
+                    y[out + q] += w * cols[from + q];
+                }
+            }
+        }
+    }
+
+    /** Row r = (ic, kh, kw) of {@code cols}: the input pixels that tap meets at every output position. */
+    private void im2col(int b, float[] cols) {
+        int plane = outH * outW;
+        for (int ic = 0; ic < inC; ic++) {
+            int in = (b * inC + ic) * inH * inW;
+            for (int kh = 0; kh < k; kh++) {
+                for (int kw = 0; kw < k; kw++) {
+                    int r = (ic * k + kh) * k + kw;
+                    for (int oh = 0; oh < outH; oh++) {
+                        System.arraycopy(x, in + (oh + kh) * inW + kw, cols, r * plane + oh * outW, outW);
                     }
                 }
             }
@@ -97,7 +119,7 @@ final class Conv2d implements Layer {
         }
         parallel.forEach(n, (part, from, to) -> {
             for (int b = from; b < to; b++) {
-                backwardSample(dy, b, partWeight[part], partBias[part]);
+                backwardSample(dy, b, partWeight[part], partBias[part], columns[part], dColumns[part]);
             }
         });
         Arrays.fill(dWeight, 0f);
@@ -113,8 +135,14 @@ final class Conv2d implements Layer {
         return dx;
     }
 
-    private void backwardSample(float[] dy, int b, float[] gWeight, float[] gBias) {
+    private void backwardSample(float[] dy, int b, float[] gWeight, float[] gBias, float[] cols,
+            float[] dCols) {
         int plane = outH * outW;
+        int taps = inC * k * k;
+        im2col(b, cols);
+        if (inputGradient) {
+            Arrays.fill(dCols, 0, plane * taps, 0f);
+        }
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
             float sum = 0;
@@ -122,23 +150,31 @@ final class Conv2d implements Layer {
                 sum += dy[out + q];
             }
             gBias[oc] += sum;
+            for (int r = 0; r < taps; r++) {
+                gWeight[oc * taps + r] += Dot.dot(dy, out, cols, r * plane, plane);
+                if (inputGradient) {
+                    float w = weight[oc * taps + r];
+                    int to = r * plane;
+                    for (int q = 0; q < plane; q++) {
+                        dCols[to + q] += w * dy[out + q];
+                    }
+                }
+            }
+        }
+        if (inputGradient) {
+            // col2im: each tap's row of gradients goes back to the input pixels it came from.
             for (int ic = 0; ic < inC; ic++) {
                 int in = (b * inC + ic) * inH * inW;
-                int taps = (oc * inC + ic) * k * k;
                 for (int kh = 0; kh < k; kh++) {
                     for (int kw = 0; kw < k; kw++) {
-                        float w = weight[taps + kh * k + kw];
-                        float g = 0;
+                        int r = (ic * k + kh) * k + kw;
                         for (int oh = 0; oh < outH; oh++) {
-                            int yo = out + oh * outW;
-                            int xi = in + (oh + kh) * inW + kw;
+                            int at = in + (oh + kh) * inW + kw;
+                            int from = r * plane + oh * outW;
                             for (int ow = 0; ow < outW; ow++) {
-                                float d = dy[yo + ow];
-                                g += d * x[xi + ow];
-                                dx[xi + ow] += w * d;
+                                dx[at + ow] += dCols[from + ow];
                             }
                         }
-                        gWeight[taps + kh * k + kw] += g;
                     }
                 }
             }

@@ -18,7 +18,7 @@ final class LeNet {
 
     LeNet(boolean batchNorm, long seed, Parallel parallel) {
         Random random = new Random(seed);
-        add(new Conv2d(1, 6, 5, 28, 28, random, parallel));
+        add(new Conv2d(1, 6, 5, 28, 28, random, parallel).withoutInputGradient());
         normalize(batchNorm, new BatchNormLayer(6, 24, 24));
         add(new Sigmoid(6 * 24 * 24));
         add(new AvgPool2(6, 24, 24));

@@ -36,13 +36,7 @@ final class Linear implements Layer {
         y = Buffers.atLeast(y, n * out);
         for (int b = 0; b < n; b++) {
             for (int o = 0; o < out; o++) {
-                float sum = bias[o];
-                int w = o * in;
-                int r = b * in;
-                for (int i = 0; i < in; i++) {
-                    sum += weight[w + i] * x[r + i];
-                }
-                y[b * out + o] = sum;
+                y[b * out + o] = bias[o] + Dot.dot(weight, o * in, x, b * in, in);
             }
         }
         return y;
