@@ -47,7 +47,7 @@ final class Conv2d implements Layer {
         bias = Init.defaultBias(outC, inC * k * k, random);
         dWeight = new float[weight.length];
         dBias = new float[outC];
-        partWeight = new float[parallel.parts()][weight.length];
+        partWeight = new float[parallel.parts()][weight.length * Dot.lanes()];
         partBias = new float[parallel.parts()][outC];
         columns = new float[parallel.parts()][inC * k * k * outH * outW];
         dColumns = new float[parallel.parts()][inC * k * k * outH * outW];
@@ -83,11 +83,25 @@ final class Conv2d implements Layer {
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
             Arrays.fill(y, out, out + plane, bias[oc]);
-            for (int r = 0; r < taps; r++) {
-                float w = weight[oc * taps + r];
-                int from = r * plane;
+            // Four taps per sweep: a quarter of the loads and stores of y (a measured 1.x on conv2).
+            int w = oc * taps;
+            int r = 0;
+            for (; r + 4 <= taps; r += 4) {
+                float w0 = weight[w + r];
+                float w1 = weight[w + r + 1];
+                float w2 = weight[w + r + 2];
+                float w3 = weight[w + r + 3];
+                int c0 = r * plane;
                 for (int q = 0; q < plane; q++) {
-                    y[out + q] += w * cols[from + q];
+                    y[out + q] += w0 * cols[c0 + q] + w1 * cols[c0 + plane + q] + w2 * cols[c0 + 2 * plane + q]
+                            + w3 * cols[c0 + 3 * plane + q];
+                }
+            }
+            for (; r < taps; r++) {
+                float w0 = weight[w + r];
+                int c0 = r * plane;
+                for (int q = 0; q < plane; q++) {
+                    y[out + q] += w0 * cols[c0 + q];
                 }
             }
         }
@@ -126,7 +140,7 @@ final class Conv2d implements Layer {
         Arrays.fill(dBias, 0f);
         for (int p = 0; p < partWeight.length; p++) {
             for (int i = 0; i < dWeight.length; i++) {
-                dWeight[i] += partWeight[p][i];
+                dWeight[i] += Dot.sumLanes(partWeight[p], i * Dot.lanes());
             }
             for (int oc = 0; oc < outC; oc++) {
                 dBias[oc] += partBias[p][oc];
@@ -135,6 +149,7 @@ final class Conv2d implements Layer {
         return dx;
     }
 
+    /** Adds sample b's weight gradients, per vector lane, to {@code gWeight} and its bias gradients to gBias. */
     private void backwardSample(float[] dy, int b, float[] gWeight, float[] gBias, float[] cols,
             float[] dCols) {
         int plane = outH * outW;
@@ -151,12 +166,31 @@ final class Conv2d implements Layer {
             }
             gBias[oc] += sum;
             for (int r = 0; r < taps; r++) {
-                gWeight[oc * taps + r] += Dot.dot(dy, out, cols, r * plane, plane);
-                if (inputGradient) {
-                    float w = weight[oc * taps + r];
-                    int to = r * plane;
+                Dot.addLanes(dy, out, cols, r * plane, plane, gWeight, (oc * taps + r) * Dot.lanes());
+            }
+        }
+        if (inputGradient) {
+            // Four output channels per sweep over a tap's row: a quarter of the loads and stores of dCols.
+            int dyAt = b * outC * plane;
+            for (int r = 0; r < taps; r++) {
+                int to = r * plane;
+                int oc = 0;
+                for (; oc + 4 <= outC; oc += 4) {
+                    float w0 = weight[oc * taps + r];
+                    float w1 = weight[(oc + 1) * taps + r];
+                    float w2 = weight[(oc + 2) * taps + r];
+                    float w3 = weight[(oc + 3) * taps + r];
+                    int d0 = dyAt + oc * plane;
                     for (int q = 0; q < plane; q++) {
-                        dCols[to + q] += w * dy[out + q];
+                        dCols[to + q] += w0 * dy[d0 + q] + w1 * dy[d0 + plane + q] + w2 * dy[d0 + 2 * plane + q]
+                                + w3 * dy[d0 + 3 * plane + q];
+                    }
+                }
+                for (; oc < outC; oc++) {
+                    float w0 = weight[oc * taps + r];
+                    int d0 = dyAt + oc * plane;
+                    for (int q = 0; q < plane; q++) {
+                        dCols[to + q] += w0 * dy[d0 + q];
                     }
                 }
             }

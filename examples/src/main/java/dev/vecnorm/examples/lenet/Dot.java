@@ -31,4 +31,34 @@ final class Dot {
         }
         return sum;
     }
+
+    /** Lanes of the vector species: the width of the per-lane accumulators {@link #addLanes} fills. */
+    static int lanes() {
+        return F.length();
+    }
+
+    /**
+     * Adds the lane-wise partial sums of a dot product to {@code lanes[at, at + lanes())}, without reducing
+     * them: a caller that accumulates many dot products reduces each once at the end ({@link #sumLanes}).
+     */
+    static void addLanes(float[] a, int aFrom, float[] b, int bFrom, int length, float[] lanes, int at) {
+        FloatVector acc = FloatVector.fromArray(F, lanes, at);
+        int i = 0;
+        for (int limit = F.loopBound(length); i < limit; i += F.length()) {
+            acc = FloatVector.fromArray(F, a, aFrom + i).fma(FloatVector.fromArray(F, b, bFrom + i), acc);
+        }
+        acc.intoArray(lanes, at);
+        for (; i < length; i++) {
+            lanes[at] += a[aFrom + i] * b[bFrom + i];
+        }
+    }
+
+    /** The lanes at {@code at} summed in lane order. */
+    static float sumLanes(float[] lanes, int at) {
+        float sum = 0;
+        for (int lane = 0; lane < F.length(); lane++) {
+            sum += lanes[at + lane];
+        }
+        return sum;
+    }
 }

@@ -20,19 +20,19 @@ final class LeNet {
         Random random = new Random(seed);
         add(new Conv2d(1, 6, 5, 28, 28, random, parallel).withoutInputGradient());
         normalize(batchNorm, new BatchNormLayer(6, 24, 24));
-        add(new Sigmoid(6 * 24 * 24));
+        add(new Sigmoid(6 * 24 * 24, parallel));
         add(new AvgPool2(6, 24, 24));
         add(new Conv2d(6, 16, 5, 12, 12, random, parallel));
         normalize(batchNorm, new BatchNormLayer(16, 8, 8));
-        add(new Sigmoid(16 * 8 * 8));
+        add(new Sigmoid(16 * 8 * 8, parallel));
         add(new AvgPool2(16, 8, 8));
-        add(new Linear(256, 120, random));
+        add(new Linear(256, 120, random, parallel));
         normalize(batchNorm, new BatchNormLayer(120));
-        add(new Sigmoid(120));
-        add(new Linear(120, 84, random));
+        add(new Sigmoid(120, parallel));
+        add(new Linear(120, 84, random, parallel));
         normalize(batchNorm, new BatchNormLayer(84));
-        add(new Sigmoid(84));
-        add(new Linear(84, CLASSES, random));
+        add(new Sigmoid(84, parallel));
+        add(new Linear(84, CLASSES, random, parallel));
     }
 
     private void add(Layer layer) {

@@ -4,11 +4,13 @@ package dev.vecnorm.examples.lenet;
 final class Sigmoid implements Layer {
 
     private final int size;
+    private final Parallel parallel;
     private float[] y;
     private float[] dx;
 
-    Sigmoid(int size) {
+    Sigmoid(int size, Parallel parallel) {
         this.size = size;
+        this.parallel = parallel;
     }
 
     @Override
@@ -19,9 +21,12 @@ final class Sigmoid implements Layer {
     @Override
     public float[] forward(float[] x, int n) {
         y = Buffers.atLeast(y, n * size);
-        for (int i = 0; i < n * size; i++) {
-            y[i] = (float) (1 / (1 + Math.exp(-x[i])));
-        }
+        // Math.exp dominates: spread it over the threads.
+        parallel.forEach(n, (part, from, to) -> {
+            for (int i = from * size; i < to * size; i++) {
+                y[i] = (float) (1 / (1 + Math.exp(-x[i])));
+            }
+        });
         return y;
     }
 

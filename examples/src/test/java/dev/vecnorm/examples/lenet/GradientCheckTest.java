@@ -75,10 +75,12 @@ class GradientCheckTest {
 
     @Test
     void linearPoolingSigmoid() {
-        Linear linear = new Linear(7, 4, new Random(4));
-        checkLayer("linear", linear, 3, 7, linear.weight, linear.dWeight, linear.bias, linear.dBias);
-        checkLayer("pool", new AvgPool2(2, 4, 6), 3, 2 * 4 * 6);
-        checkLayer("sigmoid", new Sigmoid(5), 3, 5);
+        try (Parallel parallel = new Parallel(2)) {
+            Linear linear = new Linear(7, 4, new Random(4), parallel);
+            checkLayer("linear", linear, 5, 7, linear.weight, linear.dWeight, linear.bias, linear.dBias);
+            checkLayer("pool", new AvgPool2(2, 4, 6), 3, 2 * 4 * 6);
+            checkLayer("sigmoid", new Sigmoid(5, parallel), 5, 5);
+        }
     }
 
     @Test
