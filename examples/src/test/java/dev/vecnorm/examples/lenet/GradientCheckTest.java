@@ -116,4 +116,30 @@ class GradientCheckTest {
         assertTrue(Math.abs(ce.loss(logits, labels, 0, 1) - row0) < 1e-12, "row 0 loss");
         assertTrue(mean > 0, "mean loss " + mean);
     }
+
+    @Test
+    void vectorExpAgainstDoubleExpFromUnderflowToOverflow() {
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        float[] z = new float[lanes];
+        float[] e = new float[lanes];
+        double worst = 0;
+        for (float start = -87f; start < 88f; start += 0.37f * lanes) {
+            for (int l = 0; l < lanes; l++) {
+                z[l] = start + 0.37f * l;
+            }
+            Sigmoid.exp(jdk.incubator.vector.FloatVector.fromArray(
+                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, z, 0)).intoArray(e, 0);
+            for (int l = 0; l < lanes; l++) {
+                if (z[l] <= 88f) {
+                    double want = Math.exp(z[l]);
+                    worst = Math.max(worst, Math.abs(e[l] - want) / want);
+                } else {
+                    // Past the clamp: e^88, finite, so that 1 / (1 + e) stays a number.
+                    assertTrue(Math.abs(e[l] / Math.exp(88) - 1) < 5e-7, z[l] + ": " + e[l]);
+                }
+            }
+        }
+        assertTrue(worst < 5e-7, "relative error " + worst);
+        assertTrue(worst > 0, "nothing compared");
+    }
 }
