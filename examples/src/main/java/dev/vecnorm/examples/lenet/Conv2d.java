@@ -158,6 +158,7 @@ final class Conv2d implements Layer {
         if (inputGradient) {
             Arrays.fill(dCols, 0, plane * taps, 0f);
         }
+        int lanes = Dot.lanes();
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
             float sum = 0;
@@ -165,8 +166,20 @@ final class Conv2d implements Layer {
                 sum += dy[out + q];
             }
             gBias[oc] += sum;
+        }
+        // Four output channels per pass over the taps: each row of cols is loaded once for four dot products.
+        int block = 0;
+        for (; block + 4 <= outC; block += 4) {
+            int out = (b * outC + block) * plane;
             for (int r = 0; r < taps; r++) {
-                Dot.addLanes(dy, out, cols, r * plane, plane, gWeight, (oc * taps + r) * Dot.lanes());
+                Dot.addLanes4(dy, out, plane, cols, r * plane, plane, gWeight, (block * taps + r) * lanes,
+                        taps * lanes);
+            }
+        }
+        for (; block < outC; block++) {
+            int out = (b * outC + block) * plane;
+            for (int r = 0; r < taps; r++) {
+                Dot.addLanes(dy, out, cols, r * plane, plane, gWeight, (block * taps + r) * lanes);
             }
         }
         if (inputGradient) {

@@ -53,6 +53,35 @@ final class Dot {
         }
     }
 
+    /**
+     * {@link #addLanes} for four rows of {@code a} (at aFrom + j * aStride) against one row of {@code b}, into
+     * lanes at at + j * lanesStride: each load of b serves four products.
+     */
+    static void addLanes4(float[] a, int aFrom, int aStride, float[] b, int bFrom, int length, float[] lanes,
+            int at, int lanesStride) {
+        FloatVector acc0 = FloatVector.fromArray(F, lanes, at);
+        FloatVector acc1 = FloatVector.fromArray(F, lanes, at + lanesStride);
+        FloatVector acc2 = FloatVector.fromArray(F, lanes, at + 2 * lanesStride);
+        FloatVector acc3 = FloatVector.fromArray(F, lanes, at + 3 * lanesStride);
+        int i = 0;
+        for (int limit = F.loopBound(length); i < limit; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, b, bFrom + i);
+            acc0 = FloatVector.fromArray(F, a, aFrom + i).fma(v, acc0);
+            acc1 = FloatVector.fromArray(F, a, aFrom + aStride + i).fma(v, acc1);
+            acc2 = FloatVector.fromArray(F, a, aFrom + 2 * aStride + i).fma(v, acc2);
+            acc3 = FloatVector.fromArray(F, a, aFrom + 3 * aStride + i).fma(v, acc3);
+        }
+        acc0.intoArray(lanes, at);
+        acc1.intoArray(lanes, at + lanesStride);
+        acc2.intoArray(lanes, at + 2 * lanesStride);
+        acc3.intoArray(lanes, at + 3 * lanesStride);
+        for (; i < length; i++) {
+            for (int j = 0; j < 4; j++) {
+                lanes[at + j * lanesStride] += a[aFrom + j * aStride + i] * b[bFrom + i];
+            }
+        }
+    }
+
     /** The lanes at {@code at} summed in lane order. */
     static float sumLanes(float[] lanes, int at) {
         float sum = 0;
