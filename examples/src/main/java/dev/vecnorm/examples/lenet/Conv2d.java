@@ -80,29 +80,12 @@ final class Conv2d implements Layer {
         int plane = outH * outW;
         int taps = inC * k * k;
         im2col(b, cols);
+        Gemm.multiply(outC, plane, taps, weight, 0, taps, 1, cols, 0, plane, null, y, b * outC * plane, plane);
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
-            Arrays.fill(y, out, out + plane, bias[oc]);
-            // Four taps per sweep: a quarter of the loads and stores of y (conv2 forward 6.9 -> 4.9 ms per step).
-            int w = oc * taps;
-            int r = 0;
-            for (; r + 4 <= taps; r += 4) {
-                float w0 = weight[w + r];
-                float w1 = weight[w + r + 1];
-                float w2 = weight[w + r + 2];
-                float w3 = weight[w + r + 3];
-                int c0 = r * plane;
-                for (int q = 0; q < plane; q++) {
-                    y[out + q] += w0 * cols[c0 + q] + w1 * cols[c0 + plane + q] + w2 * cols[c0 + 2 * plane + q]
-                            + w3 * cols[c0 + 3 * plane + q];
-                }
-            }
-            for (; r < taps; r++) {
-                float w0 = weight[w + r];
-                int c0 = r * plane;
-                for (int q = 0; q < plane; q++) {
-                    y[out + q] += w0 * cols[c0 + q];
-                }
+            float shift = bias[oc];
+            for (int q = 0; q < plane; q++) {
+                y[out + q] += shift;
             }
         }
     }
@@ -138,9 +121,12 @@ final class Conv2d implements Layer {
         });
         Arrays.fill(dWeight, 0f);
         Arrays.fill(dBias, 0f);
+        int taps = inC * k * k;
         for (int p = 0; p < partWeight.length; p++) {
-            for (int i = 0; i < dWeight.length; i++) {
-                dWeight[i] += Dot.sumLanes(partWeight[p], i * Dot.lanes());
+            for (int oc = 0; oc < outC; oc++) {
+                for (int r = 0; r < taps; r++) {
+                    dWeight[oc * taps + r] += Dot.sumLanes(partWeight[p], (oc * taps + r) * Dot.lanes());
+                }
             }
             for (int oc = 0; oc < outC; oc++) {
                 dBias[oc] += partBias[p][oc];
@@ -155,10 +141,6 @@ final class Conv2d implements Layer {
         int plane = outH * outW;
         int taps = inC * k * k;
         im2col(b, cols);
-        if (inputGradient) {
-            Arrays.fill(dCols, 0, plane * taps, 0f);
-        }
-        int lanes = Dot.lanes();
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
             float sum = 0;
@@ -167,48 +149,9 @@ final class Conv2d implements Layer {
             }
             gBias[oc] += sum;
         }
-        // Four output channels per pass over the taps: each row of cols is loaded once for four dot products.
-        int block = 0;
-        for (; block + 4 <= outC; block += 4) {
-            int out = (b * outC + block) * plane;
-            for (int r = 0; r < taps; r++) {
-                Dot.addLanes4(dy, out, plane, cols, r * plane, plane, gWeight, (block * taps + r) * lanes,
-                        taps * lanes);
-            }
-        }
-        for (; block < outC; block++) {
-            int out = (b * outC + block) * plane;
-            for (int r = 0; r < taps; r++) {
-                Dot.addLanes(dy, out, cols, r * plane, plane, gWeight, (block * taps + r) * lanes);
-            }
-        }
+        Dot.addLanes(outC, taps, plane, dy, b * outC * plane, plane, cols, 0, plane, gWeight, taps);
         if (inputGradient) {
-            // Four output channels per sweep over a tap's row: a quarter of the loads and stores of dCols.
-            int dyAt = b * outC * plane;
-            for (int r = 0; r < taps; r++) {
-                int to = r * plane;
-                int oc = 0;
-                for (; oc + 4 <= outC; oc += 4) {
-                    float w0 = weight[oc * taps + r];
-                    float w1 = weight[(oc + 1) * taps + r];
-                    float w2 = weight[(oc + 2) * taps + r];
-                    float w3 = weight[(oc + 3) * taps + r];
-                    int d0 = dyAt + oc * plane;
-                    for (int q = 0; q < plane; q++) {
-                        dCols[to + q] += w0 * dy[d0 + q] + w1 * dy[d0 + plane + q] + w2 * dy[d0 + 2 * plane + q]
-                                + w3 * dy[d0 + 3 * plane + q];
-                    }
-                }
-                for (; oc < outC; oc++) {
-                    float w0 = weight[oc * taps + r];
-                    int d0 = dyAt + oc * plane;
-                    for (int q = 0; q < plane; q++) {
-                        dCols[to + q] += w0 * dy[d0 + q];
-                    }
-                }
-            }
-        }
-        if (inputGradient) {
+            Gemm.multiply(taps, plane, outC, weight, 0, 1, taps, dy, b * outC * plane, plane, null, dCols, 0, plane);
             // col2im: each tap's row of gradients goes back to the input pixels it came from.
             for (int ic = 0; ic < inC; ic++) {
                 int in = (b * inC + ic) * inH * inW;

@@ -1,9 +1,12 @@
 package dev.vecnorm.examples.lenet;
 
-import java.util.Arrays;
 import java.util.Random;
 
-/** y = x W^T + b for a batch of rows; W is out x in, row-major as torch.nn.Linear stores it. */
+/**
+ * y = x W^T + b for a batch of rows; W is out x in, row-major as torch.nn.Linear stores it. The three products
+ * are {@link Gemm}s: forward and the input gradient split the batch across threads, the weight gradient splits
+ * W's rows, so every gradient is one chain over the whole batch and the bits do not depend on the thread count.
+ */
 final class Linear implements Layer {
 
     private final int in;
@@ -12,10 +15,9 @@ final class Linear implements Layer {
     final float[] bias;
     final float[] dWeight;
     final float[] dBias;
+    /** W^T (in x out), refreshed before each forward: the product's B needs rows along the outputs. */
+    private final float[] transposedWeight;
     private final Parallel parallel;
-    /** Per-thread weight and bias gradients, summed in thread order (the same bits for a given thread count). */
-    private final float[][] partWeight;
-    private final float[][] partBias;
     private float[] x;
     private float[] y;
     private float[] dx;
@@ -27,9 +29,8 @@ final class Linear implements Layer {
         bias = Init.defaultBias(out, in, random);
         dWeight = new float[weight.length];
         dBias = new float[out];
+        transposedWeight = new float[weight.length];
         this.parallel = parallel;
-        partWeight = new float[parallel.parts()][weight.length];
-        partBias = new float[parallel.parts()][out];
     }
 
     @Override
@@ -41,49 +42,30 @@ final class Linear implements Layer {
     public float[] forward(float[] input, int n) {
         x = input;
         y = Buffers.atLeast(y, n * out);
-        parallel.forEach(n, (part, from, to) -> {
-            for (int b = from; b < to; b++) {
-                for (int o = 0; o < out; o++) {
-                    y[b * out + o] = bias[o] + Dot.dot(weight, o * in, x, b * in, in);
-                }
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                transposedWeight[i * out + o] = weight[o * in + i];
             }
-        });
+        }
+        parallel.forEach(n, (part, from, to) -> Gemm.multiply(to - from, out, in, x, from * in, in, 1,
+                transposedWeight, 0, out, bias, y, from * out, out));
         return y;
     }
 
     @Override
     public float[] backward(float[] dy, int n) {
         dx = Buffers.atLeast(dx, n * in);
-        Arrays.fill(dx, 0, n * in, 0f);
-        for (int p = 0; p < partWeight.length; p++) {
-            Arrays.fill(partWeight[p], 0f);
-            Arrays.fill(partBias[p], 0f);
-        }
-        parallel.forEach(n, (part, from, to) -> {
-            float[] gWeight = partWeight[part];
-            float[] gBias = partBias[part];
-            for (int b = from; b < to; b++) {
-                int r = b * in;
-                for (int o = 0; o < out; o++) {
-                    float d = dy[b * out + o];
-                    gBias[o] += d;
-                    int w = o * in;
-                    for (int i = 0; i < in; i++) {
-                        gWeight[w + i] += d * x[r + i];
-                        dx[r + i] += d * weight[w + i];
-                    }
-                }
+        parallel.forEach(n, (part, from, to) -> Gemm.multiply(to - from, in, out, dy, from * out, out, 1, weight,
+                0, in, null, dx, from * in, in));
+        // dW = dy^T x: dy^T is read in place through A's strides.
+        parallel.forEach(out, (part, from, to) -> Gemm.multiply(to - from, in, n, dy, from, 1, out, x, 0, in,
+                null, dWeight, from * in, in));
+        for (int o = 0; o < out; o++) {
+            float sum = 0;
+            for (int b = 0; b < n; b++) {
+                sum += dy[b * out + o];
             }
-        });
-        Arrays.fill(dWeight, 0f);
-        Arrays.fill(dBias, 0f);
-        for (int p = 0; p < partWeight.length; p++) {
-            for (int i = 0; i < dWeight.length; i++) {
-                dWeight[i] += partWeight[p][i];
-            }
-            for (int o = 0; o < out; o++) {
-                dBias[o] += partBias[p][o];
-            }
+            dBias[o] = sum;
         }
         return dx;
     }

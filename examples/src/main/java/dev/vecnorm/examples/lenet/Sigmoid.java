@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
 /** The logistic function, element-wise; backward uses the output: dx = dy * y * (1 - y). */
 final class Sigmoid implements Layer {
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = Vectors.F;
     private static final float LOG2_E = 1.44269504f;
     private static final float LN2_HI = 0.693145752f;
     private static final float LN2_LO = 1.42860677e-6f;

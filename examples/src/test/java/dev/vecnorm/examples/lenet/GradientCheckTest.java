@@ -69,6 +69,11 @@ class GradientCheckTest {
                 Conv2d conv = new Conv2d(2, 3, 5, 7, 6, new Random(3), parallel);
                 checkLayer("conv, " + threads + " threads", conv, 5, 2 * 7 * 6, conv.weight, conv.dWeight,
                         conv.bias, conv.dBias);
+                // 8 x 7 = 56 output positions and 5 channels: vector blocks, an overlapping last block and
+                // rows past a multiple of four at every width.
+                Conv2d wide = new Conv2d(2, 5, 3, 10, 9, new Random(6), parallel);
+                checkLayer("wide conv, " + threads + " threads", wide, 3, 2 * 10 * 9, wide.weight, wide.dWeight,
+                        wide.bias, wide.dBias);
             }
         }
     }
@@ -78,6 +83,8 @@ class GradientCheckTest {
         try (Parallel parallel = new Parallel(2)) {
             Linear linear = new Linear(7, 4, new Random(4), parallel);
             checkLayer("linear", linear, 5, 7, linear.weight, linear.dWeight, linear.bias, linear.dBias);
+            Linear wide = new Linear(40, 37, new Random(7), parallel);
+            checkLayer("wide linear", wide, 6, 40, wide.weight, wide.dWeight, wide.bias, wide.dBias);
             checkLayer("pool", new AvgPool2(2, 4, 6), 3, 2 * 4 * 6);
             checkLayer("sigmoid", new Sigmoid(5, parallel), 5, 5);
         }
@@ -119,7 +126,7 @@ class GradientCheckTest {
 
     @Test
     void vectorExpAgainstDoubleExpFromUnderflowToOverflow() {
-        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        int lanes = Vectors.F.length();
         float[] z = new float[lanes];
         float[] e = new float[lanes];
         double worst = 0;
@@ -128,7 +135,7 @@ class GradientCheckTest {
                 z[l] = start + 0.37f * l;
             }
             Sigmoid.exp(jdk.incubator.vector.FloatVector.fromArray(
-                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, z, 0)).intoArray(e, 0);
+                    Vectors.F, z, 0)).intoArray(e, 0);
             for (int l = 0; l < lanes; l++) {
                 if (z[l] <= 88f) {
                     double want = Math.exp(z[l]);
