@@ -2,15 +2,22 @@ package dev.vecnorm.examples.lenet;
 
 import java.util.Arrays;
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A k x k convolution with stride 1 and no padding over NCHW batches, through im2col per sample: forward and the
- * input gradient are axpys over all output positions of a (output channel, tap) pair, the weight gradient a dot
- * product over them ({@link Dot}). Every inner loop runs over contiguous floats; applying each tap to output rows
- * of 8 or 24 floats instead measured 1.6x slower on conv2's forward. Samples are split across threads; each thread
- * accumulates weight gradients in its own buffer, summed in thread order (the same bits for a given thread count).
+ * A k x k convolution with stride 1 and no padding over NCHW batches, through im2col: forward (W cols) and the
+ * columns' gradient (W^T dy, then col2im) are {@link Gemm} products, the weight gradient blocked dot products
+ * over the output positions ({@link Dot}). Samples are split across threads; each thread accumulates weight
+ * gradients in its own buffer, summed in thread order (the same bits for a given thread count).
  */
 final class Conv2d implements Layer {
+
+    /**
+     * Four floats: im2col and col2im move runs of outW floats (8 in conv2), too short for a call to
+     * System.arraycopy (im2col 30% slower) or a full-width vector.
+     */
+    private static final VectorSpecies<Float> NARROW = FloatVector.SPECIES_128;
 
     private final int inC;
     private final int outC;
@@ -29,6 +36,14 @@ final class Conv2d implements Layer {
     /** Per-thread im2col scratch and its gradient. */
     private final float[][] columns;
     private final float[][] dColumns;
+    /**
+     * Backward takes samples in groups of at least GROUP_COLUMNS output positions: conv2's 64 positions per
+     * sample left the weight gradient's lane accumulators (150 KB) going through L2 for every sample.
+     */
+    private static final int GROUP_COLUMNS = 256;
+    private final int group;
+    /** Per thread: the group's dy, one row of count * plane floats per output channel. */
+    private final float[][] groupDy;
     private boolean inputGradient = true;
     private float[] x;
     private float[] y;
@@ -49,8 +64,10 @@ final class Conv2d implements Layer {
         dBias = new float[outC];
         partWeight = new float[parallel.parts()][weight.length * Dot.lanes()];
         partBias = new float[parallel.parts()][outC];
-        columns = new float[parallel.parts()][inC * k * k * outH * outW];
-        dColumns = new float[parallel.parts()][inC * k * k * outH * outW];
+        group = Math.max(1, (GROUP_COLUMNS + outH * outW - 1) / (outH * outW));
+        columns = new float[parallel.parts()][inC * k * k * outH * outW * group];
+        dColumns = new float[parallel.parts()][inC * k * k * outH * outW * group];
+        groupDy = new float[parallel.parts()][outC * outH * outW * group];
     }
 
     /** The first layer's input is the data: no one needs its gradient, which costs as much as the weights'. */
@@ -79,7 +96,7 @@ final class Conv2d implements Layer {
     private void forwardSample(int b, float[] cols) {
         int plane = outH * outW;
         int taps = inC * k * k;
-        im2col(b, cols);
+        im2col(b, cols, 0, plane);
         Gemm.multiply(outC, plane, taps, weight, 0, taps, 1, cols, 0, plane, null, y, b * outC * plane, plane);
         for (int oc = 0; oc < outC; oc++) {
             int out = (b * outC + oc) * plane;
@@ -90,16 +107,26 @@ final class Conv2d implements Layer {
         }
     }
 
-    /** Row r = (ic, kh, kw) of {@code cols}: the input pixels that tap meets at every output position. */
-    private void im2col(int b, float[] cols) {
-        int plane = outH * outW;
+    /**
+     * Row r = (ic, kh, kw) of {@code cols} (rows rowLength apart, from column {@code column}): the input pixels
+     * that tap meets at every output position of sample b.
+     */
+    private void im2col(int b, float[] cols, int column, int rowLength) {
         for (int ic = 0; ic < inC; ic++) {
             int in = (b * inC + ic) * inH * inW;
             for (int kh = 0; kh < k; kh++) {
                 for (int kw = 0; kw < k; kw++) {
                     int r = (ic * k + kh) * k + kw;
                     for (int oh = 0; oh < outH; oh++) {
-                        System.arraycopy(x, in + (oh + kh) * inW + kw, cols, r * plane + oh * outW, outW);
+                        int from = in + (oh + kh) * inW + kw;
+                        int to = r * rowLength + column + oh * outW;
+                        int ow = 0;
+                        for (; ow + NARROW.length() <= outW; ow += NARROW.length()) {
+                            FloatVector.fromArray(NARROW, x, from + ow).intoArray(cols, to + ow);
+                        }
+                        for (; ow < outW; ow++) {
+                            cols[to + ow] = x[from + ow];
+                        }
                     }
                 }
             }
@@ -115,8 +142,9 @@ final class Conv2d implements Layer {
             Arrays.fill(partBias[p], 0f);
         }
         parallel.forEach(n, (part, from, to) -> {
-            for (int b = from; b < to; b++) {
-                backwardSample(dy, b, partWeight[part], partBias[part], columns[part], dColumns[part]);
+            for (int b = from; b < to; b += group) {
+                backwardGroup(dy, b, Math.min(group, to - b), partWeight[part], partBias[part], columns[part],
+                        dColumns[part], groupDy[part]);
             }
         });
         Arrays.fill(dWeight, 0f);
@@ -135,33 +163,51 @@ final class Conv2d implements Layer {
         return dx;
     }
 
-    /** Adds sample b's weight gradients, per vector lane, to {@code gWeight} and its bias gradients to gBias. */
-    private void backwardSample(float[] dy, int b, float[] gWeight, float[] gBias, float[] cols,
-            float[] dCols) {
+    /**
+     * Adds the weight gradients of samples [b, b + count), per vector lane, to {@code gWeight} and their bias
+     * gradients to gBias, and their input gradients to dx. The samples' columns sit side by side in rows of
+     * count * plane floats, so each lane accumulator of the weight gradient is loaded and stored once per group.
+     */
+    private void backwardGroup(float[] dy, int b, int count, float[] gWeight, float[] gBias, float[] cols,
+            float[] dCols, float[] dyGroup) {
         int plane = outH * outW;
         int taps = inC * k * k;
-        im2col(b, cols);
-        for (int oc = 0; oc < outC; oc++) {
-            int out = (b * outC + oc) * plane;
-            float sum = 0;
-            for (int q = 0; q < plane; q++) {
-                sum += dy[out + q];
-            }
-            gBias[oc] += sum;
+        int width = count * plane;
+        for (int g = 0; g < count; g++) {
+            im2col(b + g, cols, g * plane, width);
         }
-        Dot.addLanes(outC, taps, plane, dy, b * outC * plane, plane, cols, 0, plane, gWeight, taps);
-        if (inputGradient) {
-            Gemm.multiply(taps, plane, outC, weight, 0, 1, taps, dy, b * outC * plane, plane, null, dCols, 0, plane);
-            // col2im: each tap's row of gradients goes back to the input pixels it came from.
+        for (int g = 0; g < count; g++) {
+            for (int oc = 0; oc < outC; oc++) {
+                int out = ((b + g) * outC + oc) * plane;
+                System.arraycopy(dy, out, dyGroup, oc * width + g * plane, plane);
+                float sum = 0;
+                for (int q = 0; q < plane; q++) {
+                    sum += dy[out + q];
+                }
+                gBias[oc] += sum;
+            }
+        }
+        Dot.addLanes(outC, taps, width, dyGroup, 0, width, cols, 0, width, gWeight, taps);
+        if (!inputGradient) {
+            return;
+        }
+        Gemm.multiply(taps, width, outC, weight, 0, 1, taps, dyGroup, 0, width, null, dCols, 0, width);
+        // col2im: each tap's row of gradients goes back to the input pixels it came from.
+        for (int g = 0; g < count; g++) {
             for (int ic = 0; ic < inC; ic++) {
-                int in = (b * inC + ic) * inH * inW;
+                int in = ((b + g) * inC + ic) * inH * inW;
                 for (int kh = 0; kh < k; kh++) {
                     for (int kw = 0; kw < k; kw++) {
                         int r = (ic * k + kh) * k + kw;
                         for (int oh = 0; oh < outH; oh++) {
                             int at = in + (oh + kh) * inW + kw;
-                            int from = r * plane + oh * outW;
-                            for (int ow = 0; ow < outW; ow++) {
+                            int from = r * width + g * plane + oh * outW;
+                            int ow = 0;
+                            for (; ow + NARROW.length() <= outW; ow += NARROW.length()) {
+                                FloatVector.fromArray(NARROW, dx, at + ow)
+                                        .add(FloatVector.fromArray(NARROW, dCols, from + ow)).intoArray(dx, at + ow);
+                            }
+                            for (; ow < outW; ow++) {
                                 dx[at + ow] += dCols[from + ow];
                             }
                         }
