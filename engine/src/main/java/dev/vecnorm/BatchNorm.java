@@ -1,6 +1,7 @@
 package dev.vecnorm;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A batch-normalization layer with the behaviour of {@code torch.nn.BatchNorm1d/2d/3d}: learnable weight and
@@ -26,8 +27,13 @@ public final class BatchNorm {
     private final boolean trackRunningStats;
     private final BatchNormOps ops;
 
+    private final RunningStatsConvention convention;
     private final float[] weight;
     private final float[] bias;
+    private final List<Parameter> parameters;
+    /** backwardAccumulate's per-call gradients, added to the parameters' own afterwards. */
+    private final float[] callWeightGrad;
+    private final float[] callBiasGrad;
     private final float[] runningMean;
     private final float[] runningVar;
     private long numBatchesTracked;
@@ -60,6 +66,24 @@ public final class BatchNorm {
     /** As the five-argument constructor, computing with the given operations (e.g. the scalar reference). */
     public BatchNorm(int numFeatures, double eps, Double momentum, boolean affine, boolean trackRunningStats,
             BatchNormOps ops) {
+        this(numFeatures, eps, momentum, affine, trackRunningStats, RunningStatsConvention.PYTORCH, ops);
+    }
+
+    /**
+     * A layer with ONNX BatchNormalization's running statistics ({@link RunningStatsConvention#ONNX}):
+     * {@code running = momentum * running + (1 - momentum) * batch} with the biased batch variance, as
+     * {@code BatchNormalization} with {@code training_mode = 1} computes them (ONNX's default momentum is 0.9,
+     * epsilon 1e-5). Affine and tracking running statistics, as ONNX's operator always is.
+     *
+     * @throws IllegalArgumentException if numFeatures &lt; 1, eps is negative or NaN, or momentum is outside [0, 1]
+     */
+    public static BatchNorm onnx(int numFeatures, double eps, double momentum) {
+        return new BatchNorm(numFeatures, eps, momentum, true, true, RunningStatsConvention.ONNX,
+                BatchNormOps.get());
+    }
+
+    private BatchNorm(int numFeatures, double eps, Double momentum, boolean affine, boolean trackRunningStats,
+            RunningStatsConvention convention, BatchNormOps ops) {
         if (numFeatures < 1) {
             throw new IllegalArgumentException("numFeatures must be >= 1, got " + numFeatures);
         }
@@ -76,8 +100,15 @@ public final class BatchNorm {
         this.affine = affine;
         this.trackRunningStats = trackRunningStats;
         this.ops = ops;
+        this.convention = convention;
         this.weight = affine ? filled(numFeatures, 1f) : null;
         this.bias = affine ? new float[numFeatures] : null;
+        this.parameters = affine
+                ? List.of(new Parameter("weight", weight, new float[numFeatures]),
+                        new Parameter("bias", bias, new float[numFeatures]))
+                : List.of();
+        this.callWeightGrad = affine ? new float[numFeatures] : null;
+        this.callBiasGrad = affine ? new float[numFeatures] : null;
         this.runningMean = trackRunningStats ? new float[numFeatures] : null;
         this.runningVar = trackRunningStats ? filled(numFeatures, 1f) : null;
         this.savedMean = new float[numFeatures];
@@ -147,7 +178,7 @@ public final class BatchNorm {
             RunningStats running = null;
             if (training && trackRunningStats) {
                 double factor = momentum != null ? momentum : 1.0 / (numBatchesTracked + 1);
-                running = RunningStats.pytorch(runningMean, runningVar, factor);
+                running = new RunningStats(runningMean, runningVar, convention, factor);
             }
             // Validates everything (including the single-value check) before writing anything.
             ops.forwardTraining(shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd, running);
@@ -202,7 +233,8 @@ public final class BatchNorm {
 
     /**
      * Backward of the last forward call into caller-provided arrays ({@code dx} may be {@code dy}; the parameter
-     * gradients may be null).
+     * gradients may be null). {@code dWeight} and {@code dBias} are overwritten with this call's gradients; for
+     * torch's accumulating {@code .grad}, see {@link #backwardAccumulate}.
      *
      * @throws IllegalStateException if no forward call came before
      */
@@ -226,6 +258,48 @@ public final class BatchNorm {
             ops.backwardFrozen(lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean, frozenVar, eps,
                     dx, dxOffset, dWeight, dBias);
         }
+    }
+
+    /**
+     * Backward of the last forward call into {@code dx} (which may be {@code dy}), adding the weight and bias
+     * gradients to {@link #parameters()}' {@link Parameter#grad()} arrays, as autograd accumulates into
+     * {@code .grad}: call {@link #zeroGrad()} between steps. Allocates nothing. On bad input it throws before
+     * anything is written, the accumulated gradients included.
+     *
+     * @throws IllegalStateException if no forward call came before
+     */
+    public void backwardAccumulate(float[] dy, int dyOffset, float[] dx, int dxOffset) {
+        backward(dy, dyOffset, dx, dxOffset, callWeightGrad, callBiasGrad);
+        if (affine) {
+            add(callWeightGrad, parameters.get(0).grad());
+            add(callBiasGrad, parameters.get(1).grad());
+        }
+    }
+
+    private static void add(float[] from, float[] into) {
+        for (int ch = 0; ch < from.length; ch++) {
+            into[ch] += from[ch];
+        }
+    }
+
+    /**
+     * The learnable parameters, weight then bias (empty when not affine): the layer's own arrays with their
+     * accumulated gradients, for an optimizer to update in place.
+     */
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    /** Sets every parameter's gradient to zero, as torch's {@code zero_grad()}. */
+    public void zeroGrad() {
+        for (Parameter p : parameters) {
+            p.zeroGrad();
+        }
+    }
+
+    /** The rule the running statistics follow: PyTorch's, or ONNX's for a layer made by {@link #onnx}. */
+    public RunningStatsConvention runningStatsConvention() {
+        return convention;
     }
 
     /**
@@ -309,7 +383,10 @@ public final class BatchNorm {
         return eps;
     }
 
-    /** The momentum, or null for a cumulative moving average. */
+    /**
+     * The momentum, or null for a cumulative moving average: the new batch's weight under PyTorch's convention,
+     * the old running value's under ONNX's ({@link #runningStatsConvention()}).
+     */
     public Double momentum() {
         return momentum;
     }

@@ -1,6 +1,7 @@
 package dev.vecnorm.examples.lenet;
 
 import dev.vecnorm.BatchNorm;
+import dev.vecnorm.Parameter;
 
 /**
  * vecnorm's {@link BatchNorm} as a network layer: BatchNorm2d after a convolution (shape N, C, H, W) or
@@ -12,10 +13,6 @@ final class BatchNormLayer implements Layer {
     final BatchNorm norm;
     private final int[] sampleDims;
     private final int size;
-    private final float[] dWeight;
-    private final float[] dBias;
-    private final float[] weight;
-    private final float[] bias;
     private float[] y;
     private float[] dx;
     long nanos;
@@ -31,10 +28,6 @@ final class BatchNormLayer implements Layer {
             s *= spatial[i];
         }
         size = channels * s;
-        dWeight = new float[channels];
-        dBias = new float[channels];
-        weight = new float[channels];
-        bias = new float[channels];
     }
 
     @Override
@@ -71,21 +64,17 @@ final class BatchNormLayer implements Layer {
     public float[] backward(float[] dy, int n) {
         long start = System.nanoTime();
         dx = Buffers.atLeast(dx, n * size);
-        norm.backward(dy, 0, dx, 0, dWeight, dBias);
+        norm.zeroGrad();
+        norm.backwardAccumulate(dy, 0, dx, 0);
         nanos += System.nanoTime() - start;
         return dx;
     }
 
     @Override
     public void step(float learningRate) {
-        // The layer hands out copies of its parameters; two copies of C floats per step cost nothing here.
-        float[] w = norm.weight();
-        float[] b = norm.bias();
-        System.arraycopy(w, 0, weight, 0, w.length);
-        System.arraycopy(b, 0, bias, 0, b.length);
-        Sgd.step(weight, dWeight, learningRate);
-        Sgd.step(bias, dBias, learningRate);
-        norm.setWeight(weight);
-        norm.setBias(bias);
+        // The layer's own weight and bias, updated in place from their gradients: no copies.
+        for (Parameter p : norm.parameters()) {
+            Sgd.step(p.value(), p.grad(), learningRate);
+        }
     }
 }
