@@ -1,5 +1,6 @@
 package dev.vecnorm;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
 
@@ -43,6 +44,8 @@ public final class BatchNorm {
     private int[] lastShape;
     private float[] lastX;
     private int lastXOffset;
+    private MemorySegment lastXSegment;
+    private long lastXSegmentOffset;
     private boolean lastUsedBatchStats;
     private boolean lastInputOverwritten;
     private final float[] savedMean;
@@ -163,40 +166,104 @@ public final class BatchNorm {
             return;
         }
         NcsShape sh = NcsShape.of(shape);
-        if (sh.c() != numFeatures) {
+        checkChannels(shape, sh.c());
+        boolean overlap = x == y && xOffset < yOffset + sh.size() && yOffset < xOffset + sh.size();
+        if (usesBatchStats()) {
+            Checks.tensor("x", x, xOffset, sh);
+            Checks.tensor("y", y, yOffset, sh);
+            refuseInPlaceTraining(overlap);
+            RunningStats running = runningForThisBatch();
+            // Validates everything (including the single-value check) before writing anything.
+            ops.forwardTraining(shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd, running);
+            counted(running);
+        } else {
+            ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
+            freezeStatistics();
+        }
+        remember(shape, overlap);
+        lastX = x;
+        lastXOffset = xOffset;
+    }
+
+    /**
+     * {@link #forward(int[], float[], int, float[], int)} on {@code MemorySegment}s (off-heap or heap, any
+     * alignment; offsets count floats). The layer keeps the segment for backward, so it must stay alive and
+     * unchanged until then.
+     *
+     * @throws IllegalArgumentException as the array overload, or on a range past a segment's end or a read-only y
+     */
+    public void forward(int[] shape, MemorySegment x, long xOffset, MemorySegment y, long yOffset) {
+        if (shape != null && shape.length >= 2 && shape[0] == 0) {
+            forwardEmptyBatch(shape);
+            return;
+        }
+        long[] ncs = NcsShape.reduce(shape);
+        checkChannels(shape, ncs[1]);
+        Checks.segment("x", x, xOffset, ncs[3], false);
+        Checks.segment("y", y, yOffset, ncs[3], true);
+        boolean overlap = x.asSlice(xOffset * Float.BYTES, ncs[3] * Float.BYTES)
+                .asOverlappingSlice(y.asSlice(yOffset * Float.BYTES, ncs[3] * Float.BYTES)).isPresent();
+        if (usesBatchStats()) {
+            refuseInPlaceTraining(overlap);
+            RunningStats running = runningForThisBatch();
+            ops.forwardTraining(shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd, running);
+            counted(running);
+        } else {
+            ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
+            freezeStatistics();
+        }
+        remember(shape, overlap);
+        lastXSegment = x;
+        lastXSegmentOffset = xOffset;
+    }
+
+    private void checkChannels(int[] shape, long c) {
+        if (c != numFeatures) {
             throw new IllegalArgumentException("expected " + numFeatures + " channels, got input shape "
                     + Arrays.toString(shape));
         }
-        boolean useBatchStats = training || !trackRunningStats;
-        if (useBatchStats) {
-            Checks.tensor("x", x, xOffset, sh);
-            Checks.tensor("y", y, yOffset, sh);
-            if (x == y && xOffset < yOffset + sh.size() && yOffset < xOffset + sh.size()) {
-                throw new IllegalArgumentException("y overlaps x: the layer keeps x for backward, so it does not "
-                        + "normalize in place while using batch statistics");
-            }
-            RunningStats running = null;
-            if (training && trackRunningStats) {
-                double factor = momentum != null ? momentum : 1.0 / (numBatchesTracked + 1);
-                running = new RunningStats(runningMean, runningVar, convention, factor);
-            }
-            // Validates everything (including the single-value check) before writing anything.
-            ops.forwardTraining(shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd, running);
-            if (running != null) {
-                numBatchesTracked++;
-            }
-        } else {
-            ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
-            System.arraycopy(runningMean, 0, frozenMean, 0, numFeatures);
-            System.arraycopy(runningVar, 0, frozenVar, 0, numFeatures);
+    }
+
+    private boolean usesBatchStats() {
+        return training || !trackRunningStats;
+    }
+
+    private static void refuseInPlaceTraining(boolean overlap) {
+        if (overlap) {
+            throw new IllegalArgumentException("y overlaps x: the layer keeps x for backward, so it does not "
+                    + "normalize in place while using batch statistics");
         }
+    }
+
+    /** The running statistics this training batch moves, or null (eval, or not tracking). */
+    private RunningStats runningForThisBatch() {
+        if (!(training && trackRunningStats)) {
+            return null;
+        }
+        double factor = momentum != null ? momentum : 1.0 / (numBatchesTracked + 1);
+        return new RunningStats(runningMean, runningVar, convention, factor);
+    }
+
+    private void counted(RunningStats running) {
+        if (running != null) {
+            numBatchesTracked++;
+        }
+    }
+
+    private void freezeStatistics() {
+        System.arraycopy(runningMean, 0, frozenMean, 0, numFeatures);
+        System.arraycopy(runningVar, 0, frozenVar, 0, numFeatures);
+    }
+
+    /** What backward needs to know of a forward call, the input itself aside. */
+    private void remember(int[] shape, boolean overlap) {
         lastShape = shape.clone();
-        lastX = x;
-        lastXOffset = xOffset;
-        lastUsedBatchStats = useBatchStats;
+        lastX = null;
+        lastXSegment = null;
+        lastUsedBatchStats = usesBatchStats();
         // In eval mode y may be x: x is then gone, and a gradient from y would be silently wrong (as PyTorch
         // refuses backward through a tensor modified in place, this layer refuses it).
-        lastInputOverwritten = x == y && xOffset < yOffset + sh.size() && yOffset < xOffset + sh.size();
+        lastInputOverwritten = overlap;
     }
 
     /** Gradients of one backward call; {@code dWeight} and {@code dBias} are null when the layer is not affine. */
@@ -240,15 +307,13 @@ public final class BatchNorm {
      */
     public void backward(float[] dy, int dyOffset, float[] dx, int dxOffset, float[] dWeight, float[] dBias) {
         requireForward();
-        if (lastShape[0] == 0) {
-            Checks.channels("dWeight", dWeight, numFeatures, true);
-            Checks.channels("dBias", dBias, numFeatures, true);
-            if (dWeight != null) {
-                Arrays.fill(dWeight, 0f);
-            }
-            if (dBias != null) {
-                Arrays.fill(dBias, 0f);
-            }
+        if (emptyBackward(dWeight, dBias)) {
+            return;
+        }
+        if (lastXSegment != null) {
+            // The input came in a segment: the arrays join it as heap segments (the same kernels run).
+            backward(dy == null ? null : MemorySegment.ofArray(dy), dyOffset,
+                    dx == null ? null : MemorySegment.ofArray(dx), dxOffset, dWeight, dBias);
             return;
         }
         if (lastUsedBatchStats) {
@@ -261,6 +326,45 @@ public final class BatchNorm {
     }
 
     /**
+     * {@link #backward(float[], int, float[], int, float[], float[])} on {@code MemorySegment}s (offsets count
+     * floats), after a forward on arrays or on segments.
+     *
+     * @throws IllegalStateException if no forward call came before
+     */
+    public void backward(MemorySegment dy, long dyOffset, MemorySegment dx, long dxOffset, float[] dWeight,
+            float[] dBias) {
+        requireForward();
+        if (emptyBackward(dWeight, dBias)) {
+            return;
+        }
+        MemorySegment x = lastXSegment != null ? lastXSegment : MemorySegment.ofArray(lastX);
+        long xOffset = lastXSegment != null ? lastXSegmentOffset : lastXOffset;
+        if (lastUsedBatchStats) {
+            ops.backward(lastShape, dy, dyOffset, x, xOffset, weight, savedMean, savedInvStd, dx, dxOffset,
+                    dWeight, dBias);
+        } else {
+            ops.backwardFrozen(lastShape, dy, dyOffset, x, xOffset, weight, frozenMean, frozenVar, eps, dx,
+                    dxOffset, dWeight, dBias);
+        }
+    }
+
+    /** After an empty batch: zero parameter gradients, and true. */
+    private boolean emptyBackward(float[] dWeight, float[] dBias) {
+        if (lastShape[0] != 0) {
+            return false;
+        }
+        Checks.channels("dWeight", dWeight, numFeatures, true);
+        Checks.channels("dBias", dBias, numFeatures, true);
+        if (dWeight != null) {
+            Arrays.fill(dWeight, 0f);
+        }
+        if (dBias != null) {
+            Arrays.fill(dBias, 0f);
+        }
+        return true;
+    }
+
+    /**
      * Backward of the last forward call into {@code dx} (which may be {@code dy}), adding the weight and bias
      * gradients to {@link #parameters()}' {@link Parameter#grad()} arrays, as autograd accumulates into
      * {@code .grad}: call {@link #zeroGrad()} between steps. Allocates nothing. On bad input it throws before
@@ -270,6 +374,16 @@ public final class BatchNorm {
      */
     public void backwardAccumulate(float[] dy, int dyOffset, float[] dx, int dxOffset) {
         backward(dy, dyOffset, dx, dxOffset, callWeightGrad, callBiasGrad);
+        accumulate();
+    }
+
+    /** {@link #backwardAccumulate(float[], int, float[], int)} on {@code MemorySegment}s (offsets count floats). */
+    public void backwardAccumulate(MemorySegment dy, long dyOffset, MemorySegment dx, long dxOffset) {
+        backward(dy, dyOffset, dx, dxOffset, callWeightGrad, callBiasGrad);
+        accumulate();
+    }
+
+    private void accumulate() {
         if (affine) {
             add(callWeightGrad, parameters.get(0).grad());
             add(callBiasGrad, parameters.get(1).grad());
@@ -309,16 +423,10 @@ public final class BatchNorm {
     private void forwardEmptyBatch(int[] shape) {
         int[] one = shape.clone();
         one[0] = 1;
-        NcsShape sh = NcsShape.of(one);
-        if (sh.c() != numFeatures) {
-            throw new IllegalArgumentException("expected " + numFeatures + " channels, got input shape "
-                    + Arrays.toString(shape));
-        }
-        lastShape = shape.clone();
+        checkChannels(shape, NcsShape.of(one).c());
+        remember(shape, false);
         lastX = new float[0];
         lastXOffset = 0;
-        lastUsedBatchStats = training || !trackRunningStats;
-        lastInputOverwritten = false;
     }
 
     private void requireForward() {

@@ -15,7 +15,11 @@ import java.util.concurrent.Future;
  * The functional batch-normalization API over float32 NCHW tensors of rank 2 to 5 (like
  * {@code torch.nn.functional.batch_norm} and ATen's {@code native_batch_norm_backward}).
  *
- * <p>Tensors are {@code float[]} plus an offset and an {@code int[]} shape; per-channel arrays have length exactly
+ * <p>Two forms of every call. The tensor overloads take {@link Tensor} views and named records ({@link Affine},
+ * {@link SavedStatistics}, {@link MeanVariance}) and return new outputs ({@link Normalized},
+ * {@link NormGradients}), so mean cannot be passed for invStd or dgamma for dbeta; they allocate their outputs.
+ * The raw overloads take {@code float[]} plus an offset and an {@code int[]} shape, write into the caller's
+ * arrays and allocate nothing per call: they are for hot loops. Per-channel arrays have length exactly
  * C. {@code gamma} and {@code beta} are optional everywhere: {@code null} means 1 and 0 (affine off). Every call
  * validates all of its arguments first and throws {@link IllegalArgumentException} naming the offending argument
  * and value before anything is written.
@@ -373,6 +377,99 @@ public final class BatchNormOps {
             throw new IllegalArgumentException("layout must not be null");
         }
         return layout.memoryShape(shape);
+    }
+
+    /**
+     * Training forward of {@code x} (either layout) into a new tensor, with the batch statistics saved for
+     * {@link #backward(Tensor, Tensor, float[], SavedStatistics)}; {@code running} (or null) is updated in place.
+     * Allocates the output; the raw overloads write into the caller's arrays.
+     *
+     * @throws IllegalArgumentException as the raw overload, or if x or affine is null
+     */
+    public Normalized forwardTraining(Tensor x, Affine affine, double eps, RunningStats running) {
+        requireTensor("x", x);
+        requireAffine(affine);
+        int c = channels(x);
+        Tensor y = x.zerosLike();
+        SavedStatistics saved = new SavedStatistics(new float[c], new float[c]);
+        forwardTraining(x.layout(), x.shapeUnsafe(), x.data(), x.offset(), y.data(), y.offset(), affine.weight(),
+                affine.bias(), eps, saved.mean(), saved.invStd(), running);
+        return new Normalized(y, saved);
+    }
+
+    /**
+     * Inference forward of {@code x} with given statistics (e.g. running ones) into a new tensor.
+     *
+     * @throws IllegalArgumentException as the raw overload, or if x, affine or statistics is null
+     */
+    public Tensor forwardInference(Tensor x, Affine affine, MeanVariance statistics, double eps) {
+        requireTensor("x", x);
+        requireAffine(affine);
+        requireStatistics(statistics);
+        Tensor y = x.zerosLike();
+        forwardInference(x.layout(), x.shapeUnsafe(), x.data(), x.offset(), y.data(), y.offset(), affine.weight(),
+                affine.bias(), statistics.mean(), statistics.variance(), eps);
+        return y;
+    }
+
+    /**
+     * Backward after {@link #forwardTraining(Tensor, Affine, double, RunningStats)}: {@code dy} must have x's
+     * shape and layout; {@code weight} is the forward's (or null); {@code saved} is what it returned.
+     *
+     * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
+     */
+    public NormGradients backward(Tensor dy, Tensor x, float[] weight, SavedStatistics saved) {
+        requireTensor("x", x);
+        x.requireSameShape("x", "dy", dy);
+        if (saved == null) {
+            throw new IllegalArgumentException("saved must not be null");
+        }
+        int c = channels(x);
+        Tensor dx = x.zerosLike();
+        NormGradients g = new NormGradients(dx, new float[c], new float[c]);
+        backward(x.layout(), x.shapeUnsafe(), dy.data(), dy.offset(), x.data(), x.offset(), weight, saved.mean(),
+                saved.invStd(), dx.data(), dx.offset(), g.dWeight(), g.dBias());
+        return g;
+    }
+
+    /**
+     * Backward with frozen statistics (eval mode): the mean and variance are constants.
+     *
+     * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
+     */
+    public NormGradients backwardFrozen(Tensor dy, Tensor x, float[] weight, MeanVariance statistics, double eps) {
+        requireTensor("x", x);
+        x.requireSameShape("x", "dy", dy);
+        requireStatistics(statistics);
+        int c = channels(x);
+        Tensor dx = x.zerosLike();
+        NormGradients g = new NormGradients(dx, new float[c], new float[c]);
+        backwardFrozen(x.layout(), x.shapeUnsafe(), dy.data(), dy.offset(), x.data(), x.offset(), weight,
+                statistics.mean(), statistics.variance(), eps, dx.data(), dx.offset(), g.dWeight(), g.dBias());
+        return g;
+    }
+
+    static void requireTensor(String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+    }
+
+    static void requireAffine(Affine affine) {
+        if (affine == null) {
+            throw new IllegalArgumentException("affine must not be null (Affine.NONE for no weight and bias)");
+        }
+    }
+
+    private static void requireStatistics(MeanVariance statistics) {
+        if (statistics == null) {
+            throw new IllegalArgumentException("statistics must not be null");
+        }
+    }
+
+    /** C of a (N, C, spatial...) tensor, after the shape checks of the raw overloads. */
+    private static int channels(Tensor x) {
+        return NcsShape.of(x.shapeUnsafe()).c();
     }
 
     /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */

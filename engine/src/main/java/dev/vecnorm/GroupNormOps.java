@@ -12,6 +12,9 @@ import dev.vecnorm.kernels.Kernels;
  * <p>Built on the batch-norm kernels through views of the same memory: a (sample, group) is contiguous, so its
  * statistics are one "channel" of the view (1, N*G, (C/G)*S); normalize, backward sums and dx run over the
  * view (1, N*C, S) with per-(sample, channel) coefficients. Single-threaded; arrays only.
+ *
+ * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
+ * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
  */
 public final class GroupNormOps {
 
@@ -44,9 +47,7 @@ public final class GroupNormOps {
     private static Dims check(int[] shape, int groups, float[] x, int xOffset, String xName, float[] y,
             int yOffset, String yName, float[] gamma, float[] beta, double eps) {
         NcsShape sh = NcsShape.of(shape);
-        if (groups < 1 || sh.c() % groups != 0) {
-            throw new IllegalArgumentException("groups must divide C = " + sh.c() + ", got groups = " + groups);
-        }
+        checkGroups(sh.c(), groups);
         Checks.tensor(xName, x, xOffset, sh);
         if (y != null) {
             Checks.tensor(yName, y, yOffset, sh);
@@ -55,6 +56,12 @@ public final class GroupNormOps {
         Checks.channels("beta", beta, sh.c(), true);
         Checks.epsilon(eps);
         return new Dims(sh.n(), sh.c(), sh.s(), groups);
+    }
+
+    private static void checkGroups(int c, int groups) {
+        if (groups < 1 || c % groups != 0) {
+            throw new IllegalArgumentException("groups must divide C = " + c + ", got groups = " + groups);
+        }
     }
 
     /**
@@ -103,6 +110,46 @@ public final class GroupNormOps {
                 saveInvStd[g] = (float) (1.0 / Math.sqrt(variance[g] + eps));
             }
         }
+    }
+
+    /**
+     * Forward of a channels-first tensor into a new one, with the N*G statistics saved for
+     * {@link #backward(Tensor, Tensor, int, float[], SavedStatistics)}. Allocates; the raw overload does not.
+     *
+     * @throws IllegalArgumentException as the raw overload, on a channels-last or null tensor, or a null affine
+     */
+    public Normalized forward(Tensor x, int groups, Affine affine, double eps) {
+        BatchNormOps.requireTensor("x", x);
+        x.requireChannelsFirst("GroupNorm");
+        BatchNormOps.requireAffine(affine);
+        NcsShape sh = NcsShape.of(x.shapeUnsafe());
+        checkGroups(sh.c(), groups);
+        int statistics = sh.n() * groups;
+        Tensor y = x.zerosLike();
+        SavedStatistics saved = new SavedStatistics(new float[statistics], new float[statistics]);
+        forward(x.shapeUnsafe(), groups, x.data(), x.offset(), y.data(), y.offset(), affine.weight(),
+                affine.bias(), eps, saved.mean(), saved.invStd());
+        return new Normalized(y, saved);
+    }
+
+    /**
+     * Backward after {@link #forward(Tensor, int, Affine, double)}: dx and the per-channel weight and bias
+     * gradients.
+     *
+     * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
+     */
+    public NormGradients backward(Tensor dy, Tensor x, int groups, float[] weight, SavedStatistics saved) {
+        BatchNormOps.requireTensor("x", x);
+        x.requireChannelsFirst("GroupNorm");
+        x.requireSameShape("x", "dy", dy);
+        if (saved == null) {
+            throw new IllegalArgumentException("saved must not be null");
+        }
+        int c = NcsShape.of(x.shapeUnsafe()).c();
+        NormGradients g = new NormGradients(x.zerosLike(), new float[c], new float[c]);
+        backward(x.shapeUnsafe(), groups, dy.data(), dy.offset(), x.data(), x.offset(), weight, saved.mean(),
+                saved.invStd(), g.dx().data(), 0, g.dWeight(), g.dBias());
+        return g;
     }
 
     /**

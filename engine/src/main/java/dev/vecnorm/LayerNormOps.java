@@ -12,6 +12,9 @@ import dev.vecnorm.kernels.Kernels;
  * (1, R, D) (statistics, normalize, backward sums and dx), each element of a row one channel of the view
  * (R, D, 1) (gamma and beta). The element-wise scale is a second pass over y; the backward is scalar double
  * loops for now. Single-threaded; arrays only.
+ *
+ * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
+ * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
  */
 public final class LayerNormOps {
 
@@ -78,6 +81,44 @@ public final class LayerNormOps {
         }
         kernels.affine(x, xOffset, y, yOffset, 1, r, rn.width(), 0, r, hi, lo, scale, new float[r]);
         ElementAffine.apply(kernels, rn, y, yOffset, gamma, beta);
+    }
+
+    /**
+     * Forward of {@code x} normalized over its dimensions from {@code axis} on, into a new tensor, with the row
+     * statistics saved for {@link #backward(Tensor, Tensor, int, float[], SavedStatistics)}.
+     *
+     * @throws IllegalArgumentException as the raw overload, on a channels-last or null tensor, or a null affine
+     */
+    public Normalized forward(Tensor x, int axis, Affine affine, double eps) {
+        BatchNormOps.requireTensor("x", x);
+        x.requireChannelsFirst("LayerNorm");
+        BatchNormOps.requireAffine(affine);
+        int rows = RowNormalization.of(x.shapeUnsafe(), axis).rows();
+        Tensor y = x.zerosLike();
+        SavedStatistics saved = new SavedStatistics(new float[rows], new float[rows]);
+        forward(x.shapeUnsafe(), axis, x.data(), x.offset(), y.data(), y.offset(), affine.weight(), affine.bias(),
+                eps, saved.mean(), saved.invStd());
+        return new Normalized(y, saved);
+    }
+
+    /**
+     * Backward after {@link #forward(Tensor, int, Affine, double)}: dx and the weight and bias gradients
+     * (length D, the normalized size).
+     *
+     * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
+     */
+    public NormGradients backward(Tensor dy, Tensor x, int axis, float[] weight, SavedStatistics saved) {
+        BatchNormOps.requireTensor("x", x);
+        x.requireChannelsFirst("LayerNorm");
+        x.requireSameShape("x", "dy", dy);
+        if (saved == null) {
+            throw new IllegalArgumentException("saved must not be null");
+        }
+        int width = RowNormalization.of(x.shapeUnsafe(), axis).width();
+        NormGradients g = new NormGradients(x.zerosLike(), new float[width], new float[width]);
+        backward(x.shapeUnsafe(), axis, dy.data(), dy.offset(), x.data(), x.offset(), weight, saved.mean(),
+                saved.invStd(), g.dx().data(), 0, g.dWeight(), g.dBias());
+        return g;
     }
 
     /**

@@ -10,6 +10,9 @@ import dev.vecnorm.kernels.Kernels;
  * <p>{@code mean(x^2)} comes from the row's mean and variance in double ({@code var + mean^2}, a sum of two
  * non-negative terms: no cancellation). Built on the batch-norm kernels like {@link LayerNormOps}.
  * Single-threaded; arrays only.
+ *
+ * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
+ * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
  */
 public final class RMSNormOps {
 
@@ -64,6 +67,43 @@ public final class RMSNormOps {
         float[] zero = new float[r];
         kernels.affine(x, xOffset, y, yOffset, 1, r, rn.width(), 0, r, zero, zero, scale, zero);
         ElementAffine.apply(kernels, rn, y, yOffset, gamma, null);
+    }
+
+    /**
+     * Forward of {@code x} over its dimensions from {@code axis} on, into a new tensor, with the inverse RMS of
+     * each row saved (as {@link SavedStatistics#invStd()}; no mean) for
+     * {@link #backward(Tensor, Tensor, int, float[], SavedStatistics)}.
+     *
+     * @throws IllegalArgumentException as the raw overload, or on a channels-last or null tensor
+     */
+    public Normalized forward(Tensor x, int axis, float[] weight, double eps) {
+        BatchNormOps.requireTensor("x", x);
+        x.requireChannelsFirst("RMSNorm");
+        int rows = RowNormalization.of(x.shapeUnsafe(), axis).rows();
+        Tensor y = x.zerosLike();
+        SavedStatistics saved = new SavedStatistics(null, new float[rows]);
+        forward(x.shapeUnsafe(), axis, x.data(), x.offset(), y.data(), y.offset(), weight, eps, saved.invStd());
+        return new Normalized(y, saved);
+    }
+
+    /**
+     * Backward after {@link #forward(Tensor, int, float[], double)}: dx and the weight gradient (length D); the
+     * bias gradient is null (RMSNorm has no bias).
+     *
+     * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
+     */
+    public NormGradients backward(Tensor dy, Tensor x, int axis, float[] weight, SavedStatistics saved) {
+        BatchNormOps.requireTensor("x", x);
+        x.requireChannelsFirst("RMSNorm");
+        x.requireSameShape("x", "dy", dy);
+        if (saved == null) {
+            throw new IllegalArgumentException("saved must not be null");
+        }
+        int width = RowNormalization.of(x.shapeUnsafe(), axis).width();
+        NormGradients g = new NormGradients(x.zerosLike(), new float[width], null);
+        backward(x.shapeUnsafe(), axis, dy.data(), dy.offset(), x.data(), x.offset(), weight, saved.invStd(),
+                g.dx().data(), 0, g.dWeight());
+        return g;
     }
 
     /**
