@@ -2,7 +2,6 @@ package dev.vecnorm;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * A batch-normalization layer with the behaviour of {@code torch.nn.BatchNorm1d/2d/3d}: learnable weight and
@@ -19,7 +18,7 @@ import java.util.List;
  * every forward), so that array must not change in between. An eval-mode forward in place (y is x) leaves no
  * input: backward after it throws {@link IllegalStateException} rather than return a gradient computed from y.
  */
-public final class BatchNorm {
+public final class BatchNorm extends NormLayer {
 
     private final int numFeatures;
     private final double eps;
@@ -31,23 +30,15 @@ public final class BatchNorm {
     private final RunningStatsConvention convention;
     private final float[] weight;
     private final float[] bias;
-    private final List<Parameter> parameters;
-    /** backwardAccumulate's per-call gradients, added to the parameters' own afterwards. */
-    private final float[] callWeightGrad;
-    private final float[] callBiasGrad;
     private final float[] runningMean;
     private final float[] runningVar;
     private long numBatchesTracked;
     private boolean training = true;
 
-    // What backward needs from the last forward call.
-    private int[] lastShape;
-    private float[] lastX;
-    private int lastXOffset;
+    // What backward needs from the last forward call, beside NormLayer's lastShape and lastX.
     private MemorySegment lastXSegment;
     private long lastXSegmentOffset;
     private boolean lastUsedBatchStats;
-    private boolean lastInputOverwritten;
     private final float[] savedMean;
     private final float[] savedInvStd;
     private final float[] frozenMean;
@@ -87,6 +78,9 @@ public final class BatchNorm {
 
     private BatchNorm(int numFeatures, double eps, Double momentum, boolean affine, boolean trackRunningStats,
             RunningStatsConvention convention, BatchNormOps ops) {
+        // Math.max: an invalid numFeatures is reported below, not as a NegativeArraySizeException here.
+        super(affine ? filled(Math.max(numFeatures, 0), 1f) : null,
+                affine ? new float[Math.max(numFeatures, 0)] : null);
         if (numFeatures < 1) {
             throw new IllegalArgumentException("numFeatures must be >= 1, got " + numFeatures);
         }
@@ -104,14 +98,8 @@ public final class BatchNorm {
         this.trackRunningStats = trackRunningStats;
         this.ops = ops;
         this.convention = convention;
-        this.weight = affine ? filled(numFeatures, 1f) : null;
-        this.bias = affine ? new float[numFeatures] : null;
-        this.parameters = affine
-                ? List.of(new Parameter("weight", weight, new float[numFeatures]),
-                        new Parameter("bias", bias, new float[numFeatures]))
-                : List.of();
-        this.callWeightGrad = affine ? new float[numFeatures] : null;
-        this.callBiasGrad = affine ? new float[numFeatures] : null;
+        this.weight = affine ? parameters().get(0).value() : null;
+        this.bias = affine ? parameters().get(1).value() : null;
         this.runningMean = trackRunningStats ? new float[numFeatures] : null;
         this.runningVar = trackRunningStats ? filled(numFeatures, 1f) : null;
         this.savedMean = new float[numFeatures];
@@ -180,9 +168,7 @@ public final class BatchNorm {
             ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
             freezeStatistics();
         }
-        remember(shape, overlap);
-        lastX = x;
-        lastXOffset = xOffset;
+        remember(shape, x, xOffset, null, 0, overlap);
     }
 
     /**
@@ -212,9 +198,7 @@ public final class BatchNorm {
             ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
             freezeStatistics();
         }
-        remember(shape, overlap);
-        lastXSegment = x;
-        lastXSegmentOffset = xOffset;
+        remember(shape, null, 0, x, xOffset, overlap);
     }
 
     private void checkChannels(int[] shape, long c) {
@@ -255,15 +239,16 @@ public final class BatchNorm {
         System.arraycopy(runningVar, 0, frozenVar, 0, numFeatures);
     }
 
-    /** What backward needs to know of a forward call, the input itself aside. */
-    private void remember(int[] shape, boolean overlap) {
-        lastShape = shape.clone();
-        lastX = null;
-        lastXSegment = null;
+    /**
+     * What backward needs of a forward call. In eval mode y may be x: x is then gone, and a gradient from y would
+     * be silently wrong (as PyTorch refuses backward through a tensor modified in place, this layer refuses it).
+     */
+    private void remember(int[] shape, float[] x, int xOffset, MemorySegment xSegment, long xSegmentOffset,
+            boolean overlap) {
+        remember(shape, x, xOffset, overlap);
+        lastXSegment = xSegment;
+        lastXSegmentOffset = xSegmentOffset;
         lastUsedBatchStats = usesBatchStats();
-        // In eval mode y may be x: x is then gone, and a gradient from y would be silently wrong (as PyTorch
-        // refuses backward through a tensor modified in place, this layer refuses it).
-        lastInputOverwritten = overlap;
     }
 
     /** Gradients of one backward call; {@code dWeight} and {@code dBias} are null when the layer is not affine. */
@@ -365,50 +350,16 @@ public final class BatchNorm {
     }
 
     /**
-     * Backward of the last forward call into {@code dx} (which may be {@code dy}), adding the weight and bias
-     * gradients to {@link #parameters()}' {@link Parameter#grad()} arrays, as autograd accumulates into
-     * {@code .grad}: call {@link #zeroGrad()} between steps. Allocates nothing. On bad input it throws before
-     * anything is written, the accumulated gradients included.
-     *
-     * @throws IllegalStateException if no forward call came before
+     * {@link #backwardAccumulate(float[], int, float[], int)} on {@code MemorySegment}s (offsets count floats).
      */
-    public void backwardAccumulate(float[] dy, int dyOffset, float[] dx, int dxOffset) {
-        backward(dy, dyOffset, dx, dxOffset, callWeightGrad, callBiasGrad);
-        accumulate();
-    }
-
-    /** {@link #backwardAccumulate(float[], int, float[], int)} on {@code MemorySegment}s (offsets count floats). */
     public void backwardAccumulate(MemorySegment dy, long dyOffset, MemorySegment dx, long dxOffset) {
-        backward(dy, dyOffset, dx, dxOffset, callWeightGrad, callBiasGrad);
-        accumulate();
+        backward(dy, dyOffset, dx, dxOffset, callWeightGrad(), callBiasGrad());
+        addCallGradients();
     }
 
-    private void accumulate() {
-        if (affine) {
-            add(callWeightGrad, parameters.get(0).grad());
-            add(callBiasGrad, parameters.get(1).grad());
-        }
-    }
-
-    private static void add(float[] from, float[] into) {
-        for (int ch = 0; ch < from.length; ch++) {
-            into[ch] += from[ch];
-        }
-    }
-
-    /**
-     * The learnable parameters, weight then bias (empty when not affine): the layer's own arrays with their
-     * accumulated gradients, for an optimizer to update in place.
-     */
-    public List<Parameter> parameters() {
-        return parameters;
-    }
-
-    /** Sets every parameter's gradient to zero, as torch's {@code zero_grad()}. */
-    public void zeroGrad() {
-        for (Parameter p : parameters) {
-            p.zeroGrad();
-        }
+    @Override
+    String name() {
+        return "BatchNorm";
     }
 
     /** The rule the running statistics follow: PyTorch's, or ONNX's for a layer made by {@link #onnx}. */
@@ -424,20 +375,7 @@ public final class BatchNorm {
         int[] one = shape.clone();
         one[0] = 1;
         checkChannels(shape, NcsShape.of(one).c());
-        remember(shape, false);
-        lastX = new float[0];
-        lastXOffset = 0;
-    }
-
-    private void requireForward() {
-        if (lastShape == null) {
-            throw new IllegalStateException("backward called before any forward call");
-        }
-        if (lastInputOverwritten) {
-            throw new IllegalStateException("the last forward normalized in place (y overlapped x), so its input is"
-                    + " gone and backward cannot compute the weight gradient; call forward with a separate output"
-                    + " when a backward follows");
-        }
+        remember(shape, new float[0], 0, null, 0, false);
     }
 
     /** Running mean 0, running variance 1, batch counter 0, as torch's {@code reset_running_stats()}. */
