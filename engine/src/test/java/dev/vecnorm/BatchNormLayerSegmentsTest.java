@@ -76,6 +76,7 @@ class BatchNormLayerSegmentsTest {
                 assertArrayEquals(g.dx(), dx);
                 segments.backwardAccumulate(dys, 0, dxs, 2);
                 assertArrayEquals(g.dWeight(), segments.parameters().get(0).grad());
+                assertArrayEquals(g.dBias(), segments.parameters().get(1).grad());
             }
         }
     }

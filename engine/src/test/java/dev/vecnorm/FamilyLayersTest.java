@@ -3,6 +3,7 @@ package dev.vecnorm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,6 +31,28 @@ class FamilyLayersTest {
             float[] v = Distribution.NORMAL.tensor(NcsShape.of(1, p.value().length), seed++);
             System.arraycopy(v, 0, p.value(), 0, v.length);
         }
+    }
+
+    /** Per channel of a DIMS tensor: the batch average of instance means and of unbiased instance variances. */
+    private static double[][] instanceAverages(float[] x) {
+        double[][] out = new double[2][4];
+        for (int c = 0; c < 4; c++) {
+            for (int n = 0; n < 3; n++) {
+                double sum = 0;
+                for (int s = 0; s < 30; s++) {
+                    sum += x[(n * 4 + c) * 30 + s];
+                }
+                double mean = sum / 30;
+                double squares = 0;
+                for (int s = 0; s < 30; s++) {
+                    double d = x[(n * 4 + c) * 30 + s] - mean;
+                    squares += d * d;
+                }
+                out[0][c] += mean / 3;
+                out[1][c] += squares / 29 / 3;
+            }
+        }
+        return out;
     }
 
     private static void expectRejected(String word, Executable call) {
@@ -136,27 +159,27 @@ class FamilyLayersTest {
         assertArrayEquals(fg.dx().toArray(), g.dx().toArray());
         assertArrayEquals(fg.dWeight(), g.dWeight());
 
-        // torch: running = 0.9 * running + 0.1 * (average over the batch of instance mean / unbiased variance).
+        // torch: running = 0.9 * running + 0.1 * (average over the batch of instance mean / unbiased variance),
+        // checked over two steps so that both terms of the rule matter.
+        double[][] first = instanceAverages(x);
+        float[] mean1 = in.runningMean();
+        float[] var1 = in.runningVar();
         for (int c = 0; c < 4; c++) {
-            double meanSum = 0;
-            double varSum = 0;
-            for (int n = 0; n < 3; n++) {
-                double sum = 0;
-                for (int s = 0; s < 30; s++) {
-                    sum += x[(n * 4 + c) * 30 + s];
-                }
-                double mean = sum / 30;
-                double squares = 0;
-                for (int s = 0; s < 30; s++) {
-                    double d = x[(n * 4 + c) * 30 + s] - mean;
-                    squares += d * d;
-                }
-                meanSum += mean;
-                varSum += squares / 29;
-            }
-            assertEquals(0.1 * meanSum / 3, in.runningMean()[c], 1e-6, "running mean " + c);
-            assertEquals(0.9 + 0.1 * varSum / 3, in.runningVar()[c], 1e-6, "running var " + c);
+            assertEquals(0.1 * first[0][c], mean1[c], 1e-6, "running mean " + c);
+            assertEquals(0.9 + 0.1 * first[1][c], var1[c], 1e-6, "running var " + c);
         }
+        float[] x2 = data(21);
+        for (int i = 0; i < SIZE; i++) {
+            x2[i] = x2[i] * 0.5f - (i / 30 % 4);
+        }
+        in.forward(Tensor.of(x2, DIMS));
+        double[][] second = instanceAverages(x2);
+        for (int c = 0; c < 4; c++) {
+            assertEquals(0.9 * mean1[c] + 0.1 * second[0][c], in.runningMean()[c], 1e-6, "second mean " + c);
+            assertEquals(0.9 * var1[c] + 0.1 * second[1][c], in.runningVar()[c], 1e-6, "second var " + c);
+        }
+        in.forward(Tensor.of(x, DIMS));
+        in.backward(Tensor.of(dy, DIMS));
 
         // Eval with tracking: BatchNorm inference with the running statistics, and its frozen backward.
         in.eval();
@@ -164,8 +187,12 @@ class FamilyLayersTest {
         MeanVariance running = new MeanVariance(in.runningMean(), in.runningVar());
         assertArrayEquals(BatchNormOps.get().forwardInference(Tensor.of(x, DIMS), new Affine(w, b), running, 1e-5)
                 .toArray(), yEval);
-        assertArrayEquals(BatchNormOps.get().backwardFrozen(Tensor.of(dy, DIMS), Tensor.of(x, DIMS), w, running,
-                1e-5).dx().toArray(), in.backward(Tensor.of(dy, DIMS)).dx().toArray());
+        NormGradients frozen = BatchNormOps.get().backwardFrozen(Tensor.of(dy, DIMS), Tensor.of(x, DIMS), w,
+                running, 1e-5);
+        NormGradients evalGradients = in.backward(Tensor.of(dy, DIMS));
+        assertArrayEquals(frozen.dx().toArray(), evalGradients.dx().toArray());
+        assertArrayEquals(frozen.dWeight(), evalGradients.dWeight(), "dweight uses the frozen mean");
+        assertArrayEquals(frozen.dBias(), evalGradients.dBias());
     }
 
     @Test
@@ -219,5 +246,72 @@ class FamilyLayersTest {
                     () -> layer.backward(Tensor.of(dy, DIMS)));
             assertTrue(e.getMessage().contains("in place"), layer.name() + ": " + e.getMessage());
         }
+    }
+
+    @Test
+    void layersRejectChannelsLastTensorsAndKeepTheirSettings() {
+        Tensor nhwc = Tensor.of(data(17), DIMS).in(Layout.CHANNELS_LAST);
+        List<NormLayer> layers = List.of(new LayerNorm(6), new RMSNorm(6), new GroupNorm(2, 4), new InstanceNorm(4),
+                new BatchNorm(4));
+        List<String> names = List.of("LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm", "BatchNorm");
+        for (int i = 0; i < layers.size(); i++) {
+            NormLayer layer = layers.get(i);
+            expectRejected(names.get(i) + " takes channels-first", () -> layer.forward(nhwc));
+            assertThrows(IllegalStateException.class, () -> layer.backward(Tensor.of(data(18), DIMS)),
+                    layer.name() + ": a Tensor backward before any forward");
+            assertEquals(names.get(i), layer.toString());
+            layer.forward(Tensor.of(data(22), DIMS));
+            assertEquals(names.get(i) + ", last input [3, 4, 5, 6]", layer.toString());
+        }
+        LayerNorm ln = new LayerNorm(new int[] {5, 6}, 1e-3, true, true);
+        assertArrayEquals(new int[] {5, 6}, ln.normalizedShape());
+        assertEquals(1e-3, ln.eps(), 0.0);
+        GroupNorm gn = new GroupNorm(2, 4, 1e-4, false);
+        assertEquals(2, gn.numGroups());
+        assertEquals(4, gn.numChannels());
+        assertEquals(1e-4, gn.eps(), 0.0);
+        assertTrue(gn.parameters().isEmpty());
+        assertArrayEquals(new int[] {6}, new RMSNorm(6).normalizedShape());
+        InstanceNorm in = new InstanceNorm(4);
+        assertEquals(4, in.numFeatures());
+        assertTrue(in.isTraining());
+        assertSame(in, in.eval());
+        assertTrue(!in.isTraining());
+        assertSame(in, in.train());
+        assertTrue(in.isTraining());
+    }
+
+    @Test
+    void edgeShapesAndSettingsAreAcceptedOrRejectedAtTheirBoundaries() {
+        float[] x = data(19);
+        // LayerNorm over the whole input (no leading dims); GroupNorm with one group, one channel.
+        LayerNorm whole = new LayerNorm(5, 6);
+        whole.forward(new int[] {5, 6}, x, 0, new float[30], 0);
+        new GroupNorm(1, 4).forward(DIMS, x, 0, new float[SIZE], 0);
+        new GroupNorm(1, 1);
+        new InstanceNorm(1);
+        // InstanceNorm1d: (N, C, L).
+        new InstanceNorm(4).forward(new int[] {3, 4, 30}, x, 0, new float[SIZE], 0);
+        // Momentum at both ends of [0, 1].
+        new InstanceNorm(4, 1e-5, 0.0, false, true);
+        new InstanceNorm(4, 1e-5, 1.0, false, true);
+        expectRejected("numFeatures", () -> new InstanceNorm(0));
+        expectRejected("eps", () -> new InstanceNorm(4, -1e-5, 0.1, false, false));
+        expectRejected("eps", () -> new GroupNorm(2, 4, Double.NaN, true));
+        expectRejected("eps", () -> new RMSNorm(new int[] {6}, -1.0, true));
+        expectRejected("normalizedShape must have at least one dimension, got null",
+                () -> new LayerNorm((int[]) null, 1e-5, true, true));
+        // Adjacent, not overlapping: y right after x in the same array is allowed, and backward works.
+        float[] both = new float[2 * SIZE];
+        System.arraycopy(x, 0, both, 0, SIZE);
+        LayerNorm ln = new LayerNorm(6);
+        ln.forward(DIMS, both, 0, both, SIZE);
+        ln.backward(Tensor.of(data(20), DIMS));
+        System.arraycopy(x, 0, both, SIZE, SIZE);
+        ln.forward(DIMS, both, SIZE, both, 0);
+        ln.backward(Tensor.of(data(20), DIMS));
+        InstanceNorm tracked = new InstanceNorm(4, 1e-5, 0.1, false, true);
+        tracked.forward(DIMS, both, 0, both, SIZE);
+        expectRejected("overlaps", () -> tracked.forward(DIMS, both, 1, both, SIZE));
     }
 }

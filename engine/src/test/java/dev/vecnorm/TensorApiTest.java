@@ -161,6 +161,7 @@ class TensorApiTest {
         expectRejected("layout", () -> Tensor.of(data, DIMS).in(null));
         expectRejected("float[]", () -> Tensor.zeros(1 << 16, 1 << 16));
         expectRejected("float[]", () -> Tensor.zeros(1 << 16, 1 << 16, 1 << 16, 1 << 16)); // 2^64 wraps to 0
+        assertEquals(0, Tensor.zeros(0, 3).size(), "a zero dim is an empty tensor, not an error");
         Tensor t = Tensor.of(new float[SIZE + 2], DIMS).at(2);
         assertEquals(SIZE, t.size());
         assertEquals(2, t.offset());
