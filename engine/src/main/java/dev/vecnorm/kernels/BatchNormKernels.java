@@ -31,6 +31,21 @@ public interface BatchNormKernels {
             float[] centerHi, float[] centerLo, float[] scale, float[] shift);
 
     /**
+     * Per-element scale and shift of {@code rows} rows of {@code width} floats, in place:
+     * {@code y[r * width + j] = fma(y[r * width + j], scale[j], shift[j])} (LayerNorm's and RMSNorm's element-wise
+     * affine); a null scale means 1 and a null shift 0. This default is the scalar reference.
+     */
+    default void scaleShiftRows(float[] y, int yOffset, int rows, int width, float[] scale, float[] shift) {
+        for (int r = 0, at = yOffset; r < rows; r++, at += width) {
+            for (int j = 0; j < width; j++) {
+                float v = y[at + j];
+                y[at + j] = scale == null ? v + shift[j]
+                        : shift == null ? v * scale[j] : Math.fma(v, scale[j], shift[j]);
+            }
+        }
+    }
+
+    /**
      * {@link #affine} with an epilogue: {@code y = max(0, affine(x) + z)} (ResNet's residual block), where the
      * residual {@code z} is skipped when null and the max when {@code relu} is false. {@code y} may be {@code x}
      * or {@code z} at the same offset.
