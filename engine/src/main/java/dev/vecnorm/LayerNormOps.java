@@ -148,34 +148,11 @@ public final class LayerNormOps {
         Checks.regions().input("dy", dy, dyOffset, rn.size()).input("x", x, xOffset, rn.size())
                 .output("dx", dx, dxOffset, rn.size()).input("gamma", gamma).input("saveMean", saveMean)
                 .input("saveInvStd", saveInvStd).output("dgamma", dgamma).output("dbeta", dbeta).check();
-        // Scalar double loops: g = dy * gamma must not be rounded to float (dx is a difference of terms up to
-        // 1e4 times larger than itself on offset data), which the batch-norm kernels' per-row coefficients
-        // cannot express. Not vectorized yet.
+        // In double (kernels.rowGradients): g = dy * gamma must not be rounded to float, since dx is a
+        // difference of terms up to 1e4 times larger than itself on offset data.
         double[] dg = new double[d];
         double[] db = new double[d];
-        for (int k = 0; k < r; k++) {
-            double mu = saveMean[k];
-            double inv = saveInvStd[k];
-            int row = k * d;
-            double a = 0;
-            double b = 0;
-            for (int j = 0; j < d; j++) {
-                double g = (double) dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
-                double xc = x[xOffset + row + j] - mu;
-                a += g;
-                b += g * xc;
-                dg[j] += dy[dyOffset + row + j] * xc * inv;
-                db[j] += dy[dyOffset + row + j];
-            }
-            if (dx != null) {
-                double centered = inv * inv * inv * b / d;
-                double shift = inv * a / d;
-                for (int j = 0; j < d; j++) {
-                    double g = (double) dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
-                    dx[dxOffset + row + j] = (float) (inv * g - (x[xOffset + row + j] - mu) * centered - shift);
-                }
-            }
-        }
+        kernels.rowGradients(dy, dyOffset, x, xOffset, dx, dxOffset, r, d, gamma, saveMean, saveInvStd, dg, db);
         for (int j = 0; j < d; j++) {
             if (dgamma != null) {
                 dgamma[j] = (float) dg[j];

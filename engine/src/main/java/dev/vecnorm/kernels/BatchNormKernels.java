@@ -46,6 +46,43 @@ public interface BatchNormKernels {
     }
 
     /**
+     * LayerNorm's backward over {@code rows} rows of {@code width} floats with per-row {@code mean} and
+     * {@code invStd}: per row, with {@code g = dy * gamma} (gamma null: 1) and {@code xc = x - mean} in double,
+     * {@code a = sum(g)}, {@code b = sum(g * xc)} and, when dx is not null,
+     * {@code dx = invStd * g - xc * invStd^3 * b / width - invStd * a / width}; over all rows, adds
+     * {@code dy * xc * invStd} to {@code dgamma[j]} and {@code dy} to {@code dbeta[j]}. This default is the
+     * scalar reference. dx must not overlap dy or x.
+     */
+    default void rowGradients(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
+            int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
+        for (int k = 0; k < rows; k++) {
+            double mu = mean[k];
+            double inv = invStd[k];
+            int row = k * width;
+            double a = 0;
+            double b = 0;
+            for (int j = 0; j < width; j++) {
+                double d = dy[dyOffset + row + j];
+                double g = d * (gamma == null ? 1.0 : gamma[j]);
+                double xc = x[xOffset + row + j] - mu;
+                a += g;
+                b = Math.fma(g, xc, b);
+                dgamma[j] += d * xc * inv;
+                dbeta[j] += d;
+            }
+            if (dx != null) {
+                double centered = inv * inv * inv * b / width;
+                double shift = inv * a / width;
+                for (int j = 0; j < width; j++) {
+                    double g = dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
+                    double xc = x[xOffset + row + j] - mu;
+                    dx[dxOffset + row + j] = (float) (inv * g - Math.fma(xc, centered, shift));
+                }
+            }
+        }
+    }
+
+    /**
      * {@link #affine} with an epilogue: {@code y = max(0, affine(x) + z)} (ResNet's residual block), where the
      * residual {@code z} is skipped when null and the max when {@code relu} is false. {@code y} may be {@code x}
      * or {@code z} at the same offset.

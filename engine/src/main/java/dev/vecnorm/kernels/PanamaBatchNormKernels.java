@@ -95,6 +95,12 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     }
 
     @Override
+    public void rowGradients(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
+            int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
+        RowGradients.rows(dy, dyOffset, x, xOffset, dx, dxOffset, rows, width, gamma, mean, invStd, dgamma, dbeta);
+    }
+
+    @Override
     public void scaleShiftRows(float[] y, int yOffset, int rows, int width, float[] scale, float[] shift) {
         int limit = F.loopBound(width);
         for (int r = 0, at = yOffset; r < rows; r++, at += width) {

@@ -1,0 +1,81 @@
+package dev.vecnorm.kernels;
+
+import static dev.vecnorm.kernels.Lanes.D;
+import static dev.vecnorm.kernels.Lanes.DL;
+import static dev.vecnorm.kernels.Lanes.FH;
+import static dev.vecnorm.kernels.Lanes.widen;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * LayerNorm's backward over rows ({@link BatchNormKernels#rowGradients}) in double lanes: half-width float loads
+ * widened exactly, the row sums kept in lanes and added in lane order at the end of the row (the same bits
+ * interpreted and compiled), the column sums of dgamma and dbeta updated a vector at a time.
+ */
+final class RowGradients {
+
+    private RowGradients() {
+    }
+
+    static void rows(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
+            int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
+        int limit = width - width % DL;
+        for (int k = 0; k < rows; k++) {
+            double mu = mean[k];
+            double inv = invStd[k];
+            int row = k * width;
+            DoubleVector vMu = DoubleVector.broadcast(D, mu);
+            DoubleVector vInv = DoubleVector.broadcast(D, inv);
+            DoubleVector sumG = DoubleVector.zero(D);
+            DoubleVector sumGx = DoubleVector.zero(D);
+            for (int j = 0; j < limit; j += DL) {
+                DoubleVector d = widen(FloatVector.fromArray(FH, dy, dyOffset + row + j));
+                DoubleVector xc = widen(FloatVector.fromArray(FH, x, xOffset + row + j)).sub(vMu);
+                DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
+                sumG = sumG.add(g);
+                sumGx = g.fma(xc, sumGx);
+                DoubleVector.fromArray(D, dgamma, j).add(d.mul(xc).mul(vInv)).intoArray(dgamma, j);
+                DoubleVector.fromArray(D, dbeta, j).add(d).intoArray(dbeta, j);
+            }
+            double a = 0;
+            double b = 0;
+            for (int t = 0; t < DL; t++) {
+                a += sumG.lane(t);
+                b += sumGx.lane(t);
+            }
+            for (int j = limit; j < width; j++) {
+                double d = dy[dyOffset + row + j];
+                double xc = x[xOffset + row + j] - mu;
+                double g = d * (gamma == null ? 1.0 : gamma[j]);
+                a += g;
+                b = Math.fma(g, xc, b);
+                dgamma[j] += d * xc * inv;
+                dbeta[j] += d;
+            }
+            if (dx == null) {
+                continue;
+            }
+            double centered = inv * inv * inv * b / width;
+            double shift = inv * a / width;
+            DoubleVector vCentered = DoubleVector.broadcast(D, centered);
+            DoubleVector vShift = DoubleVector.broadcast(D, shift);
+            for (int j = 0; j < limit; j += DL) {
+                DoubleVector d = widen(FloatVector.fromArray(FH, dy, dyOffset + row + j));
+                DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
+                DoubleVector xc = widen(FloatVector.fromArray(FH, x, xOffset + row + j)).sub(vMu);
+                narrow(g.mul(vInv).sub(xc.fma(vCentered, vShift))).intoArray(dx, dxOffset + row + j);
+            }
+            for (int j = limit; j < width; j++) {
+                double g = dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
+                double xc = x[xOffset + row + j] - mu;
+                dx[dxOffset + row + j] = (float) (inv * g - Math.fma(xc, centered, shift));
+            }
+        }
+    }
+
+    private static FloatVector narrow(DoubleVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
+    }
+}

@@ -1,0 +1,89 @@
+package dev.vecnorm.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * LayerNorm's row backward: the vector kernel against the scalar reference on offset data (where dx is a small
+ * difference of large terms), widths with and without tails at every vector width, gamma null or not, dx null,
+ * offsets; and both against the formula evaluated directly in double.
+ */
+class RowGradientsTest {
+
+    @Test
+    void vectorRowsAgreeWithTheScalarReferenceAndTheFormula() {
+        BatchNormKernels scalar = Kernels.scalar();
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        Random random = new Random(9);
+        for (int width : new int[] {1, 3, 4, 7, 8, 9, 16, 17, 33, 100, 768}) {
+            for (boolean withGamma : new boolean[] {true, false}) {
+                int rows = 3;
+                float[] x = new float[2 + rows * width];
+                float[] dy = new float[1 + rows * width];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = 1000f + (float) random.nextGaussian();
+                }
+                for (int i = 0; i < dy.length; i++) {
+                    dy[i] = (float) random.nextGaussian();
+                }
+                float[] gamma = withGamma ? new float[width] : null;
+                for (int j = 0; withGamma && j < width; j++) {
+                    gamma[j] = 0.5f + random.nextFloat();
+                }
+                float[] mean = new float[rows];
+                float[] invStd = new float[rows];
+                for (int k = 0; k < rows; k++) {
+                    double sum = 0;
+                    for (int j = 0; j < width; j++) {
+                        sum += x[2 + k * width + j];
+                    }
+                    mean[k] = (float) (sum / width);
+                    invStd[k] = (float) (0.5 + random.nextDouble());
+                }
+                float[] dxScalar = new float[4 + rows * width];
+                float[] dxVector = new float[4 + rows * width];
+                Arrays.fill(dxVector, Float.NaN);
+                Arrays.fill(dxScalar, Float.NaN);
+                double[] dgS = new double[width];
+                double[] dbS = new double[width];
+                double[] dgV = new double[width];
+                double[] dbV = new double[width];
+                scalar.rowGradients(dy, 1, x, 2, dxScalar, 4, rows, width, gamma, mean, invStd, dgS, dbS);
+                vector.rowGradients(dy, 1, x, 2, dxVector, 4, rows, width, gamma, mean, invStd, dgV, dbV);
+                String where = "width " + width + (withGamma ? " with gamma" : "");
+                for (int i = 0; i < 4; i++) {
+                    assertTrue(Float.isNaN(dxVector[i]), where + ": wrote before dx");
+                }
+                for (int k = 0; k < rows; k++) {
+                    double a = 0;
+                    double b = 0;
+                    for (int j = 0; j < width; j++) {
+                        double g = dy[1 + k * width + j] * (withGamma ? gamma[j] : 1.0);
+                        a += g;
+                        b += g * (x[2 + k * width + j] - (double) mean[k]);
+                    }
+                    double inv = invStd[k];
+                    for (int j = 0; j < width; j++) {
+                        double g = dy[1 + k * width + j] * (withGamma ? gamma[j] : 1.0);
+                        double xc = x[2 + k * width + j] - (double) mean[k];
+                        double exact = inv * g - xc * inv * inv * inv * b / width - inv * a / width;
+                        double bar = 1e-5 * (1 + Math.abs(exact));
+                        assertEquals(exact, dxScalar[4 + k * width + j], bar, where + " scalar dx");
+                        assertEquals(exact, dxVector[4 + k * width + j], bar, where + " vector dx");
+                    }
+                }
+                for (int j = 0; j < width; j++) {
+                    assertEquals(dbS[j], dbV[j], 1e-12 * (1 + Math.abs(dbS[j])), where + " dbeta " + j);
+                    assertEquals(dgS[j], dgV[j], 1e-9 * (1 + Math.abs(dgS[j])), where + " dgamma " + j);
+                }
+                // dx null: only the column sums, which then double.
+                vector.rowGradients(dy, 1, x, 2, null, 0, rows, width, gamma, mean, invStd, dgV, dbV);
+                assertEquals(2 * dbS[0], dbV[0], 1e-12 * (1 + Math.abs(dbS[0])), where + " accumulates");
+            }
+        }
+    }
+}
