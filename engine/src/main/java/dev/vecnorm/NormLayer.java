@@ -5,11 +5,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What the family's layers share: their parameters with accumulating gradients, the input that backward reads
- * (kept by reference, as {@link BatchNorm} keeps it), the refusal of a backward after a forward in place, and
- * the allocating {@link Tensor} forms of forward and backward.
+ * What the normalization layers share, and their common type: parameters with accumulating gradients, the input
+ * that backward reads (kept by reference, so it must not change in between), the refusal of a backward after a
+ * forward in place, and the allocating {@link Tensor} forms of forward and backward. Not thread-safe.
  */
-abstract class NormLayer {
+public abstract sealed class NormLayer permits BatchNorm, LayerNorm, RMSNorm, GroupNorm, InstanceNorm {
 
     private final float[] weight;
     private final float[] bias;
