@@ -181,11 +181,11 @@ class TensorApiTest {
         expectRejected("dy", () -> ops.backward(Tensor.of(new float[SIZE], 3, 4, 30), x, null, out.saved()));
         expectRejected("dy", () -> ops.backward(Tensor.of(new float[SIZE], DIMS).in(Layout.CHANNELS_LAST), x, null,
                 out.saved()));
-        expectRejected("dy", () -> ops.backward(null, x, null, out.saved()));
-        expectRejected("saved", () -> ops.backward(x, x, null, null));
+        expectRejected("dy must not be null", () -> ops.backward(null, x, null, out.saved()));
+        expectRejected("saved must not be null", () -> ops.backward(x, x, null, null));
         expectRejected("affine", () -> ops.forwardTraining(x, null, 1e-5, null));
-        expectRejected("statistics", () -> ops.forwardInference(x, Affine.NONE, null, 1e-5));
-        expectRejected("x", () -> ops.forwardTraining(null, Affine.NONE, 1e-5, null));
+        expectRejected("statistics must not be null", () -> ops.forwardInference(x, Affine.NONE, null, 1e-5));
+        expectRejected("x must not be null", () -> ops.forwardTraining(null, Affine.NONE, 1e-5, null));
         expectRejected("gamma", () -> ops.forwardTraining(x, new Affine(new float[3], null), 1e-5, null));
         expectRejected("saveInvStd", () -> ops.backward(x, x, null, new SavedStatistics(new float[4], new float[3])));
         assertArrayEquals(before, out.saved().mean());
