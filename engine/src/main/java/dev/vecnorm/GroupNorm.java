@@ -25,6 +25,7 @@ public final class GroupNorm extends NormLayer {
     /** @throws IllegalArgumentException if numGroups does not divide numChannels, or eps is negative or NaN */
     public GroupNorm(int numGroups, int numChannels, double eps, boolean affine) {
         super(affine ? LayerNorm.filled(positive(numChannels), 1f) : null, affine ? new float[numChannels] : null);
+        positive(numChannels);
         if (numGroups < 1 || numChannels % numGroups != 0) {
             throw new IllegalArgumentException("numGroups must divide numChannels = " + numChannels + ", got "
                     + numGroups);

@@ -137,6 +137,8 @@ class FamilyLayersTest {
         assertArrayEquals(fg.dBias(), g.dBias());
         expectRejected("numGroups must divide numChannels = 4, got 3", () -> new GroupNorm(3, 4));
         expectRejected("numChannels", () -> new GroupNorm(1, 0));
+        expectRejected("numChannels", () -> new GroupNorm(1, 0, 1e-5, false));
+        expectRejected("numChannels", () -> new GroupNorm(2, -4, 1e-5, false));
         expectRejected("expected 4 channels", () -> gn.forward(new int[] {3, 5, 4, 6}, x, 0, new float[SIZE], 0));
     }
 
