@@ -29,7 +29,7 @@ class GroupNormTest {
     }
 
     /** Float64 group norm: y, mean and invStd per (n, g), and the backward for dy. */
-    private record Reference(double[] y, double[] mean, double[] invStd, double[] dx, double[] dgamma,
+    record Reference(double[] y, double[] mean, double[] invStd, double[] dx, double[] dgamma,
             double[] dbeta) {
     }
 
@@ -37,7 +37,7 @@ class GroupNormTest {
      * Forward from exact statistics; backward, as the API defines it, from the saved (float) statistics when
      * given (savedMean, savedInvStd non-null), so that rounding the saved mean of offset data is not blamed on dx.
      */
-    private static Reference reference(int[] dims, int groups, float[] x, float[] dy, float[] gamma, float[] beta,
+    static Reference reference(int[] dims, int groups, float[] x, float[] dy, float[] gamma, float[] beta,
             double eps, float[] savedMean, float[] savedInvStd) {
         NcsShape sh = NcsShape.of(dims);
         int n = sh.n();
@@ -78,7 +78,7 @@ class GroupNormTest {
                     int ch = g * cg + k / s;
                     double xhat = (x[from + k] - mu) * r;
                     y[from + k] = (x[from + k] - yMu) * yR * gamma[ch] + beta[ch];
-                    double gk = dy[from + k] * gamma[ch];
+                    double gk = (double) dy[from + k] * gamma[ch];
                     sumG += gk;
                     sumGXhat += gk * xhat;
                     dgamma[ch] += dy[from + k] * xhat;
@@ -87,7 +87,7 @@ class GroupNormTest {
                 for (int k = 0; k < m; k++) {
                     int ch = g * cg + k / s;
                     double xhat = (x[from + k] - mu) * r;
-                    dx[from + k] = r / m * (m * dy[from + k] * gamma[ch] - sumG - xhat * sumGXhat);
+                    dx[from + k] = r / m * ((double) m * dy[from + k] * gamma[ch] - sumG - xhat * sumGXhat);
                 }
             }
         }
@@ -103,7 +103,7 @@ class GroupNormTest {
             int groups = GROUPS[t];
             NcsShape sh = NcsShape.of(dims);
             for (Distribution dist : new Distribution[] {Distribution.NORMAL, Distribution.LARGE_OFFSET,
-                Distribution.MIXTURE}) {
+                Distribution.MIXTURE, Distribution.SPARSE_TINY, Distribution.HEAVY_TAILS, Distribution.CONSTANT}) {
                 float[] x = dist.tensor(sh, 7 + t);
                 float[] dy = Distribution.NORMAL.tensor(sh, 17 + t);
                 float[] gamma = Distribution.uniform(sh.c(), 0.5f, 2f, 3);
