@@ -37,6 +37,32 @@ class BatchNormLayerSegmentsTest {
         return out;
     }
 
+    private static float[] nans(int n) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    private static void fillNaN(MemorySegment s) {
+        for (long i = 0; i < s.byteSize() / Float.BYTES; i++) {
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.NaN);
+        }
+    }
+
+    /** A native segment of {@code floats} NaNs: an output the call must overwrite everywhere it should. */
+    private static MemorySegment nanSegment(Arena arena, long floats) {
+        MemorySegment s = arena.allocate(floats * Float.BYTES, Float.BYTES);
+        fillNaN(s);
+        return s;
+    }
+
+    /** The floats before {@code offset} are still NaN: nothing was written in front of the tensor. */
+    private static void assertUntouchedBefore(MemorySegment s, long offset) {
+        for (long i = 0; i < offset; i++) {
+            assertTrue(Float.isNaN(s.getAtIndex(ValueLayout.JAVA_FLOAT, i)), "wrote before the offset at " + i);
+        }
+    }
+
     @Test
     void trainingAndEvalOnSegmentsAreTheArrayLayerBitwise() {
         float[] x = Distribution.HEAVY_TAILS.tensor(NcsShape.of(DIMS), 1);
@@ -62,21 +88,43 @@ class BatchNormLayerSegmentsTest {
                 assertEquals(arrays.numBatchesTracked(), segments.numBatchesTracked());
 
                 MemorySegment dys = nativeCopy(arena, dy, 0);
-                MemorySegment dxs = arena.allocate((SIZE + 2L) * Float.BYTES, Float.BYTES);
-                float[] dWeight = new float[3];
-                float[] dBias = new float[3];
+                MemorySegment dxs = nanSegment(arena, SIZE + 2L);
+                float[] dWeight = nans(3);
+                float[] dBias = nans(3);
                 segments.backward(dys, 0, dxs, 2, dWeight, dBias);
                 assertArrayEquals(g.dx(), read(dxs, 2), "dx, training " + training);
                 assertArrayEquals(g.dWeight(), dWeight);
                 assertArrayEquals(g.dBias(), dBias);
+                assertUntouchedBefore(dxs, 2);
 
-                // The input in a segment, the gradients in arrays; and accumulation on segments.
-                float[] dx = new float[SIZE];
+                // The input in a segment, the gradients in arrays: every output overwritten.
+                float[] dx = nans(SIZE);
+                java.util.Arrays.fill(dWeight, Float.NaN);
+                java.util.Arrays.fill(dBias, Float.NaN);
                 segments.backward(dy, 0, dx, 0, dWeight, dBias);
-                assertArrayEquals(g.dx(), dx);
-                segments.backwardAccumulate(dys, 0, dxs, 2);
+                assertArrayEquals(g.dx(), dx, "array dx after a segment forward, training " + training);
+                assertArrayEquals(g.dWeight(), dWeight, "array dWeight after a segment forward");
+                assertArrayEquals(g.dBias(), dBias, "array dBias after a segment forward");
+                assertArrayEquals(new float[3], segments.parameters().get(0).grad(), "backward does not accumulate");
+
+                // Accumulation on segments: dx overwritten each call, the parameters' grads summed.
+                MemorySegment dxAcc = nanSegment(arena, SIZE + 2L);
+                segments.backwardAccumulate(dys, 0, dxAcc, 2);
+                assertArrayEquals(g.dx(), read(dxAcc, 2), "accumulated dx, training " + training);
                 assertArrayEquals(g.dWeight(), segments.parameters().get(0).grad());
                 assertArrayEquals(g.dBias(), segments.parameters().get(1).grad());
+                fillNaN(dxAcc);
+                segments.backwardAccumulate(dys, 0, dxAcc, 2);
+                assertArrayEquals(g.dx(), read(dxAcc, 2), "dx of the second accumulate, training " + training);
+                assertUntouchedBefore(dxAcc, 2);
+                float[] twiceWeight = new float[3];
+                float[] twiceBias = new float[3];
+                for (int ch = 0; ch < 3; ch++) {
+                    twiceWeight[ch] = 2 * g.dWeight()[ch];
+                    twiceBias[ch] = 2 * g.dBias()[ch];
+                }
+                assertArrayEquals(twiceWeight, segments.parameters().get(0).grad(), "two calls' weight grads");
+                assertArrayEquals(twiceBias, segments.parameters().get(1).grad(), "two calls' bias grads");
             }
         }
     }

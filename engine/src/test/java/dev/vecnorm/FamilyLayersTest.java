@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vecnorm.testing.Distribution;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -55,6 +58,59 @@ class FamilyLayersTest {
         return out;
     }
 
+    private static float[] nans(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    /** {@code values} at {@code offset} of a longer array, NaN around them: a misplaced read shows as NaN. */
+    private static float[] padded(float[] values, int offset) {
+        float[] a = nans(offset + values.length + 5);
+        System.arraycopy(values, 0, a, offset, values.length);
+        return a;
+    }
+
+    /** One of each layer, affine, the tracking ones tracking: new layers with the same parameters each call. */
+    private static List<Supplier<NormLayer>> everyLayer() {
+        List<Supplier<NormLayer>> makers = List.of(() -> new LayerNorm(5, 6), () -> new RMSNorm(6),
+                () -> new GroupNorm(2, 4), () -> new InstanceNorm(4, 1e-5, 0.1, true, true), () -> new BatchNorm(4));
+        List<Supplier<NormLayer>> out = new ArrayList<>();
+        for (Supplier<NormLayer> make : makers) {
+            out.add(() -> {
+                NormLayer layer = make.get();
+                randomize(layer, 40);
+                return layer;
+            });
+        }
+        return out;
+    }
+
+    private static void assertSameGradients(NormGradients expected, NormGradients actual, String where) {
+        assertArrayEquals(expected.dx().toArray(), actual.dx().toArray(), where + ": dx");
+        assertArrayEquals(expected.dWeight(), actual.dWeight(), where + ": dWeight");
+        assertArrayEquals(expected.dBias(), actual.dBias(), where + ": dBias");
+    }
+
+    /** The running statistics of the layers that keep them, else null. */
+    private static float[][] running(NormLayer layer) {
+        if (layer instanceof InstanceNorm in) {
+            return new float[][] {in.runningMean(), in.runningVar()};
+        }
+        if (layer instanceof BatchNorm bn) {
+            return new float[][] {bn.runningMean(), bn.runningVar()};
+        }
+        return null;
+    }
+
+    private static void eval(NormLayer layer) {
+        if (layer instanceof InstanceNorm in) {
+            in.eval();
+        } else if (layer instanceof BatchNorm bn) {
+            bn.eval();
+        }
+    }
+
     private static void expectRejected(String word, Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(word), "message should name " + word + ": " + e.getMessage());
@@ -92,6 +148,37 @@ class FamilyLayersTest {
     }
 
     @Test
+    void theNormalizedShapeIsCopiedInAndOut() {
+        float[] x = data(25);
+        int[] shape = {5, 6};
+        LayerNorm ln = new LayerNorm(shape);
+        int[] shape4 = {5, 6};
+        LayerNorm ln4 = new LayerNorm(shape4, 1e-5, true, true);
+        int[] rmsShape = {5, 6};
+        RMSNorm rms = new RMSNorm(rmsShape, null, true);
+        for (int[] s : new int[][] {shape, shape4, rmsShape}) {
+            s[0] = 6;
+            s[1] = 5;
+        }
+        assertArrayEquals(new int[] {5, 6}, ln.normalizedShape());
+        assertArrayEquals(new int[] {5, 6}, ln4.normalizedShape());
+        assertArrayEquals(new int[] {5, 6}, rms.normalizedShape());
+        ln.normalizedShape()[0] = 9;
+        rms.normalizedShape()[0] = 9;
+        assertArrayEquals(new int[] {5, 6}, ln.normalizedShape(), "normalizedShape() returns a copy");
+        assertArrayEquals(new int[] {5, 6}, rms.normalizedShape(), "normalizedShape() returns a copy");
+        // The layers still normalize over (5, 6): as layers made from untouched arrays, and (*, [6, 5]) is refused.
+        assertArrayEquals(new LayerNorm(5, 6).forward(Tensor.of(x, DIMS)).toArray(),
+                ln.forward(Tensor.of(x, DIMS)).toArray());
+        assertArrayEquals(new LayerNorm(5, 6).forward(Tensor.of(x, DIMS)).toArray(),
+                ln4.forward(Tensor.of(x, DIMS)).toArray());
+        assertArrayEquals(new RMSNorm(5, 6).forward(Tensor.of(x, DIMS)).toArray(),
+                rms.forward(Tensor.of(x, DIMS)).toArray());
+        expectRejected("(*, [5, 6])", () -> ln.forward(new int[] {3, 4, 6, 5}, x, 0, new float[SIZE], 0));
+        expectRejected("(*, [5, 6])", () -> rms.forward(new int[] {3, 4, 6, 5}, x, 0, new float[SIZE], 0));
+    }
+
+    @Test
     void rmsNormDefaultsToFloatEpsilonAndIsItsFunctionalOperation() {
         RMSNorm rms = new RMSNorm(6);
         assertEquals(0x1p-23, rms.eps(), 0.0);
@@ -117,6 +204,26 @@ class FamilyLayersTest {
         assertArrayEquals(fg.dWeight(), g.dWeight());
         assertNull(g.dBias());
         assertEquals(0.5, new RMSNorm(new int[] {6}, 0.5, false).eps(), 0.0);
+
+        // elementwiseAffine = false: no parameters, the functional operation without a weight.
+        RMSNorm plain = new RMSNorm(new int[] {6}, null, false);
+        assertTrue(plain.parameters().isEmpty());
+        assertEquals(0x1p-23, plain.eps(), 0.0);
+        Normalized fp = RMSNormOps.get().forward(Tensor.of(x, DIMS), -1, null, 0x1p-23);
+        float[] yPlain = plain.forward(Tensor.of(x, DIMS)).toArray();
+        assertArrayEquals(fp.y().toArray(), yPlain);
+        assertTrue(!Arrays.equals(y, yPlain), "the weight of the affine layer mattered above");
+        NormGradients gp = plain.backward(Tensor.of(dy, DIMS));
+        NormGradients fgp = RMSNormOps.get().backward(Tensor.of(dy, DIMS), Tensor.of(x, DIMS), -1, null, fp.saved());
+        assertArrayEquals(fgp.dx().toArray(), gp.dx().toArray());
+        assertNull(gp.dWeight());
+        assertNull(gp.dBias());
+        float[] dx = nans(SIZE);
+        plain.backwardAccumulate(dy, 0, dx, 0);
+        assertArrayEquals(fgp.dx().toArray(), dx, "backwardAccumulate without parameters still writes dx");
+        float[] dxRaw = nans(SIZE);
+        plain.backward(dy, 0, dxRaw, 0, null, null);
+        assertArrayEquals(fgp.dx().toArray(), dxRaw);
     }
 
     @Test
@@ -180,8 +287,19 @@ class FamilyLayersTest {
             assertEquals(0.9 * mean1[c] + 0.1 * second[0][c], in.runningMean()[c], 1e-6, "second mean " + c);
             assertEquals(0.9 * var1[c] + 0.1 * second[1][c], in.runningVar()[c], 1e-6, "second var " + c);
         }
-        in.forward(Tensor.of(x, DIMS));
-        in.backward(Tensor.of(dy, DIMS));
+        float[] mean2 = in.runningMean();
+        float[] var2 = in.runningVar();
+        // A third step, with x again: the output and gradients are the first step's (instance statistics only),
+        // and the running statistics move once more from where the second step left them.
+        assertArrayEquals(f.y().toArray(), in.forward(Tensor.of(x, DIMS)).toArray(), "third forward");
+        for (int c = 0; c < 4; c++) {
+            assertEquals(0.9 * mean2[c] + 0.1 * first[0][c], in.runningMean()[c], 1e-6, "third mean " + c);
+            assertEquals(0.9 * var2[c] + 0.1 * first[1][c], in.runningVar()[c], 1e-6, "third var " + c);
+        }
+        NormGradients third = in.backward(Tensor.of(dy, DIMS));
+        assertArrayEquals(fg.dx().toArray(), third.dx().toArray(), "third backward");
+        assertArrayEquals(fg.dWeight(), third.dWeight());
+        assertArrayEquals(fg.dBias(), third.dBias());
 
         // Eval with tracking: BatchNorm inference with the running statistics, and its frozen backward.
         in.eval();
@@ -195,6 +313,37 @@ class FamilyLayersTest {
         assertArrayEquals(frozen.dx().toArray(), evalGradients.dx().toArray());
         assertArrayEquals(frozen.dWeight(), evalGradients.dWeight(), "dweight uses the frozen mean");
         assertArrayEquals(frozen.dBias(), evalGradients.dBias());
+    }
+
+    @Test
+    void instanceNormInEvalWithRunningStatisticsTakesASingleSpatialElement() {
+        InstanceNorm in = new InstanceNorm(4, 1e-5, 0.1, true, true);
+        randomize(in, 26);
+        float[] x = data(27);
+        for (int i = 0; i < SIZE; i++) {
+            x[i] = x[i] * 2 + (i / 30 % 4);   // running statistics away from 0 and 1
+        }
+        in.forward(Tensor.of(x, DIMS));
+        float[] runningMean = in.runningMean();
+        float[] runningVar = in.runningVar();
+        float[] w = in.parameters().get(0).value();
+        float[] b = in.parameters().get(1).value();
+        MeanVariance running = new MeanVariance(runningMean, runningVar);
+        float[] x1 = Distribution.NORMAL.tensor(NcsShape.of(3, 4), 28);
+        float[] dy1 = Distribution.NORMAL.tensor(NcsShape.of(3, 4), 29);
+        expectRejected("more than 1 spatial element", () -> in.forward(Tensor.of(x1, 3, 4, 1)));
+        in.eval();
+        for (int[] shape : new int[][] {{3, 4, 1}, {3, 4, 1, 1}, {3, 4, 1, 1, 1}}) {
+            Tensor t = Tensor.of(x1, shape);
+            float[] y = in.forward(t).toArray();
+            assertArrayEquals(BatchNormOps.get().forwardInference(t, new Affine(w, b), running, 1e-5).toArray(), y,
+                    Arrays.toString(shape));
+            NormGradients g = in.backward(Tensor.of(dy1, shape));
+            NormGradients frozen = BatchNormOps.get().backwardFrozen(Tensor.of(dy1, shape), t, w, running, 1e-5);
+            assertSameGradients(frozen, g, Arrays.toString(shape));
+        }
+        assertArrayEquals(runningMean, in.runningMean(), "eval leaves the running statistics");
+        assertArrayEquals(runningVar, in.runningVar());
     }
 
     @Test
@@ -229,17 +378,49 @@ class FamilyLayersTest {
                     layer.name() + ": backward before forward");
             layer.forward(DIMS, x, 0, new float[SIZE], 0);
             NormGradients once = layer.backward(Tensor.of(dy, DIMS));
-            float[] dx = new float[SIZE];
-            layer.backwardAccumulate(dy, 0, dx, 0);
-            layer.backwardAccumulate(dy, 0, dx, 0);
-            assertArrayEquals(once.dx().toArray(), dx, layer.name());
-            for (int i = 0; i < once.dWeight().length; i++) {
-                assertEquals(2 * once.dWeight()[i], layer.parameters().get(0).grad()[i], 0f, layer.name());
+            // Weight, then bias where the layer has one (RMSNorm has none): one call's gradients.
+            List<float[]> onceGrads = new ArrayList<>();
+            onceGrads.add(once.dWeight());
+            if (once.dBias() != null) {
+                onceGrads.add(once.dBias());
             }
+            List<Parameter> parameters = layer.parameters();
+            assertEquals(onceGrads.size(), parameters.size(), layer.name());
+            float[] dx = nans(SIZE);
+            layer.backwardAccumulate(dy, 0, dx, 0);
+            assertArrayEquals(once.dx().toArray(), dx, layer.name() + ": dx of the first call");
+            for (int k = 0; k < parameters.size(); k++) {
+                assertArrayEquals(onceGrads.get(k), parameters.get(k).grad(), layer.name() + " one call's "
+                        + parameters.get(k).name());
+            }
+            Arrays.fill(dx, Float.NaN);
+            layer.backwardAccumulate(dy, 0, dx, 0);
+            assertArrayEquals(once.dx().toArray(), dx, layer.name() + ": dx of the second call");
+            for (int k = 0; k < parameters.size(); k++) {
+                float[] twice = onceGrads.get(k).clone();
+                for (int i = 0; i < twice.length; i++) {
+                    twice[i] *= 2;
+                }
+                assertArrayEquals(twice, parameters.get(k).grad(), layer.name() + " two calls' "
+                        + parameters.get(k).name());
+            }
+            List<float[]> before = parameters.stream().map(p -> p.grad().clone()).toList();
             expectRejected("dx", () -> layer.backwardAccumulate(dy, 0, new float[SIZE - 1], 0));
-            assertEquals(2 * once.dWeight()[0], layer.parameters().get(0).grad()[0], 0f, "unchanged by the refusal");
+            expectRejected("dy", () -> layer.backwardAccumulate(new float[SIZE - 1], 0, new float[SIZE], 0));
+            expectRejected("dy", () -> layer.backwardAccumulate(dy, 1, new float[SIZE], 0));
+            for (int k = 0; k < parameters.size(); k++) {
+                assertArrayEquals(before.get(k), parameters.get(k).grad(), layer.name() + " "
+                        + parameters.get(k).name() + " grad unchanged by the refusals");
+            }
             layer.zeroGrad();
-            assertEquals(0f, layer.parameters().get(0).grad()[0], 0f);
+            for (Parameter p : parameters) {
+                assertArrayEquals(new float[p.value().length], p.grad(), layer.name() + " " + p.name() + " zeroed");
+            }
+            Arrays.fill(dx, Float.NaN);
+            layer.backwardAccumulate(dy, 0, dx, 0);
+            for (int k = 0; k < parameters.size(); k++) {
+                assertArrayEquals(onceGrads.get(k), parameters.get(k).grad(), layer.name() + " after zeroGrad");
+            }
             expectRejected("dy", () -> layer.backward(Tensor.of(dy, 3, 4, 30)));
 
             float[] inPlace = x.clone();
@@ -247,6 +428,110 @@ class FamilyLayersTest {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> layer.backward(Tensor.of(dy, DIMS)));
             assertTrue(e.getMessage().contains("in place"), layer.name() + ": " + e.getMessage());
+        }
+    }
+
+    @Test
+    void tensorForwardAndBackwardReadTheirTensorsOffsets() {
+        float[] x = data(30);
+        float[] dy = data(31);
+        float[] xs = padded(x, 7);
+        float[] dys = padded(dy, 3);
+        float[] xsBefore = xs.clone();
+        for (Supplier<NormLayer> make : everyLayer()) {
+            NormLayer atZero = make.get();
+            NormLayer atOffset = make.get();
+            for (boolean training : new boolean[] {true, false}) {
+                if (!training) {
+                    eval(atZero);
+                    eval(atOffset);
+                }
+                String where = atZero.name() + (training ? "" : " eval");
+                Tensor y0 = atZero.forward(Tensor.of(x, DIMS));
+                Tensor y1 = atOffset.forward(Tensor.of(xs, DIMS).at(7));
+                assertEquals(0, y1.offset(), where);
+                assertArrayEquals(DIMS, y1.shape(), where);
+                assertArrayEquals(y0.toArray(), y1.toArray(), where + ": y");
+                assertArrayEquals(xsBefore, xs, where + ": x and the values around it are left alone");
+                float[][] r0 = running(atZero);
+                float[][] r1 = running(atOffset);
+                if (r0 != null) {
+                    assertArrayEquals(r0[0], r1[0], where + ": running mean");
+                    assertArrayEquals(r0[1], r1[1], where + ": running var");
+                }
+                NormGradients g0 = atZero.backward(Tensor.of(dy, DIMS));
+                NormGradients g1 = atOffset.backward(Tensor.of(dys, DIMS).at(3));
+                assertEquals(0, g1.dx().offset(), where);
+                assertSameGradients(g0, g1, where);
+                // dy at an offset after x at offset 0, too.
+                assertSameGradients(g0, atZero.backward(Tensor.of(dys, DIMS).at(3)), where + ", dy at 3 only");
+            }
+        }
+    }
+
+    @Test
+    void tensorBackwardRejectsAChannelsLastOrNullDy() {
+        float[] x = data(32);
+        float[] dy = data(33);
+        for (Supplier<NormLayer> make : everyLayer()) {
+            NormLayer layer = make.get();
+            layer.forward(Tensor.of(x, DIMS));
+            NormGradients expected = layer.backward(Tensor.of(dy, DIMS));
+            expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_LAST",
+                    () -> layer.backward(Tensor.of(dy, DIMS).in(Layout.CHANNELS_LAST)));
+            expectRejected("dy must not be null", () -> layer.backward((Tensor) null));
+            expectRejected("x must not be null", () -> layer.forward((Tensor) null));
+            // The refusals change nothing: the same backward still gives the same gradients.
+            assertSameGradients(expected, layer.backward(Tensor.of(dy, DIMS)), layer.name());
+        }
+    }
+
+    @Test
+    void backwardUsesTheLastSuccessfulForward() {
+        float[] x = data(34);
+        float[] dy = data(35);
+        int[] small = {2, 4, 5, 6};
+        float[] x2 = Distribution.NORMAL.tensor(NcsShape.of(small), 36);
+        for (int i = 0; i < x2.length; i++) {
+            x2[i] = x2[i] * 3 - 1;
+        }
+        float[] dy2 = Distribution.NORMAL.tensor(NcsShape.of(small), 37);
+        for (Supplier<NormLayer> make : everyLayer()) {
+            // A second forward with another batch size (other row / statistics counts): backward is the second's.
+            NormLayer twice = make.get();
+            twice.forward(Tensor.of(x, DIMS));
+            twice.forward(Tensor.of(x2, small));
+            NormLayer secondOnly = make.get();
+            secondOnly.forward(Tensor.of(x2, small));
+            assertSameGradients(secondOnly.backward(Tensor.of(dy2, small)), twice.backward(Tensor.of(dy2, small)),
+                    twice.name() + " after a second forward");
+            expectRejected("dy has shape [3, 4, 5, 6]", () -> twice.backward(Tensor.of(dy, DIMS)));
+            // And back to the first size.
+            twice.forward(Tensor.of(x, DIMS));
+            NormLayer firstOnly = make.get();
+            firstOnly.forward(Tensor.of(x, DIMS));
+            NormGradients expected = firstOnly.backward(Tensor.of(dy, DIMS));
+            assertSameGradients(expected, twice.backward(Tensor.of(dy, DIMS)), twice.name() + " back to N = 3");
+
+            // Rejected forwards, with the same shape and with another, leave the last successful one in place.
+            NormLayer rejected = make.get();
+            rejected.forward(Tensor.of(x, DIMS));
+            float[][] runningBefore = running(rejected);
+            float[] other = data(38);
+            expectRejected("y", () -> rejected.forward(DIMS, other, 0, new float[SIZE - 1], 0));
+            expectRejected("y", () -> rejected.forward(DIMS, other, 0, new float[SIZE], 1));
+            expectRejected("x", () -> rejected.forward(DIMS, other, 1, new float[SIZE], 0));
+            expectRejected("y", () -> rejected.forward(small, x2, 0, new float[x2.length - 1], 0));
+            expectRejected("x", () -> rejected.forward(small, x2, 1, new float[x2.length], 0));
+            assertEquals(rejected.name() + ", last input [3, 4, 5, 6]", rejected.toString());
+            assertSameGradients(expected, rejected.backward(Tensor.of(dy, DIMS)),
+                    rejected.name() + " after rejected forwards");
+            expectRejected("dy has shape [2, 4, 5, 6]", () -> rejected.backward(Tensor.of(dy2, small)));
+            float[][] runningAfter = running(rejected);
+            if (runningBefore != null) {
+                assertArrayEquals(runningBefore[0], runningAfter[0], rejected.name() + ": running mean");
+                assertArrayEquals(runningBefore[1], runningAfter[1], rejected.name() + ": running var");
+            }
         }
     }
 
@@ -288,15 +573,45 @@ class FamilyLayersTest {
         float[] x = data(19);
         // LayerNorm over the whole input (no leading dims); GroupNorm with one group, one channel.
         LayerNorm whole = new LayerNorm(5, 6);
-        whole.forward(new int[] {5, 6}, x, 0, new float[30], 0);
-        new GroupNorm(1, 4).forward(DIMS, x, 0, new float[SIZE], 0);
-        new GroupNorm(1, 1);
-        new InstanceNorm(1);
+        randomize(whole, 41);
+        float[] yWhole = nans(30);
+        whole.forward(new int[] {5, 6}, x, 0, yWhole, 0);
+        Affine wholeAffine = new Affine(whole.parameters().get(0).value(), whole.parameters().get(1).value());
+        assertArrayEquals(LayerNormOps.get().forward(Tensor.of(x, 5, 6), 0, wholeAffine, 1e-5).y().toArray(), yWhole,
+                "LayerNorm over the whole input");
+        GroupNorm oneGroup = new GroupNorm(1, 4);
+        randomize(oneGroup, 42);
+        float[] yOneGroup = nans(SIZE);
+        oneGroup.forward(DIMS, x, 0, yOneGroup, 0);
+        Affine oneGroupAffine = new Affine(oneGroup.parameters().get(0).value(),
+                oneGroup.parameters().get(1).value());
+        assertArrayEquals(GroupNormOps.get().forward(Tensor.of(x, DIMS), 1, oneGroupAffine, 1e-5).y().toArray(),
+                yOneGroup, "GroupNorm with one group");
+        int[] oneChannel = {3, 1, 120};
+        GroupNorm single = new GroupNorm(1, 1);
+        randomize(single, 43);
+        Affine singleAffine = new Affine(single.parameters().get(0).value(), single.parameters().get(1).value());
+        assertArrayEquals(GroupNormOps.get().forward(Tensor.of(x, oneChannel), 1, singleAffine, 1e-5).y().toArray(),
+                single.forward(Tensor.of(x, oneChannel)).toArray(), "GroupNorm of one channel");
+        assertArrayEquals(GroupNormOps.get().forward(Tensor.of(x, oneChannel), 1, Affine.NONE, 1e-5).y().toArray(),
+                new InstanceNorm(1).forward(Tensor.of(x, oneChannel)).toArray(), "InstanceNorm of one channel");
         // InstanceNorm1d: (N, C, L).
-        new InstanceNorm(4).forward(new int[] {3, 4, 30}, x, 0, new float[SIZE], 0);
-        // Momentum at both ends of [0, 1].
-        new InstanceNorm(4, 1e-5, 0.0, false, true);
-        new InstanceNorm(4, 1e-5, 1.0, false, true);
+        float[] y1d = nans(SIZE);
+        new InstanceNorm(4).forward(new int[] {3, 4, 30}, x, 0, y1d, 0);
+        assertArrayEquals(GroupNormOps.get().forward(Tensor.of(x, 3, 4, 30), 4, Affine.NONE, 1e-5).y().toArray(), y1d,
+                "InstanceNorm1d");
+        // Momentum at both ends of [0, 1]: the running statistics stay at 0 and 1, or become the batch's.
+        InstanceNorm frozen = new InstanceNorm(4, 1e-5, 0.0, false, true);
+        InstanceNorm replaced = new InstanceNorm(4, 1e-5, 1.0, false, true);
+        float[] yFrozen = frozen.forward(Tensor.of(x, DIMS)).toArray();
+        assertArrayEquals(yFrozen, replaced.forward(Tensor.of(x, DIMS)).toArray(), "momentum does not change y");
+        assertArrayEquals(new float[4], frozen.runningMean(), "momentum 0");
+        assertArrayEquals(new float[] {1f, 1f, 1f, 1f}, frozen.runningVar(), "momentum 0");
+        double[][] averages = instanceAverages(x);
+        for (int c = 0; c < 4; c++) {
+            assertEquals(averages[0][c], replaced.runningMean()[c], 1e-6, "momentum 1: mean " + c);
+            assertEquals(averages[1][c], replaced.runningVar()[c], 1e-6, "momentum 1: var " + c);
+        }
         expectRejected("numFeatures", () -> new InstanceNorm(0));
         expectRejected("eps", () -> new InstanceNorm(4, -1e-5, 0.1, false, false));
         expectRejected("eps", () -> new GroupNorm(2, 4, Double.NaN, true));
@@ -306,12 +621,18 @@ class FamilyLayersTest {
         // Adjacent, not overlapping: y right after x in the same array is allowed, and backward works.
         float[] both = new float[2 * SIZE];
         System.arraycopy(x, 0, both, 0, SIZE);
+        LayerNorm reference = new LayerNorm(6);
+        float[] yReference = reference.forward(Tensor.of(x, DIMS)).toArray();
+        NormGradients gReference = reference.backward(Tensor.of(data(20), DIMS));
         LayerNorm ln = new LayerNorm(6);
         ln.forward(DIMS, both, 0, both, SIZE);
-        ln.backward(Tensor.of(data(20), DIMS));
+        assertArrayEquals(yReference, Arrays.copyOfRange(both, SIZE, 2 * SIZE), "y right after x");
+        assertArrayEquals(x, Arrays.copyOfRange(both, 0, SIZE), "x left alone");
+        assertSameGradients(gReference, ln.backward(Tensor.of(data(20), DIMS)), "y right after x");
         System.arraycopy(x, 0, both, SIZE, SIZE);
         ln.forward(DIMS, both, SIZE, both, 0);
-        ln.backward(Tensor.of(data(20), DIMS));
+        assertArrayEquals(yReference, Arrays.copyOfRange(both, 0, SIZE), "y right before x");
+        assertSameGradients(gReference, ln.backward(Tensor.of(data(20), DIMS)), "y right before x");
         InstanceNorm tracked = new InstanceNorm(4, 1e-5, 0.1, false, true);
         tracked.forward(DIMS, both, 0, both, SIZE);
         expectRejected("overlaps", () -> tracked.forward(DIMS, both, 1, both, SIZE));

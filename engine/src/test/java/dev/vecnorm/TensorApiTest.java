@@ -2,6 +2,7 @@ package dev.vecnorm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -124,6 +125,7 @@ class TensorApiTest {
         layer.forward(DIMS, -2, xs, 3, y, 0, lw, lb, 1e-5, rowMean, rowInvStd);
         assertArrayEquals(y, ln.y().toArray());
         assertArrayEquals(rowMean, ln.saved().mean());
+        assertArrayEquals(rowInvStd, ln.saved().invStd());
         NormGradients lg = layer.backward(dy, x, -2, lw, ln.saved());
         float[] lw2 = new float[30];
         float[] lb2 = new float[30];
@@ -172,28 +174,173 @@ class TensorApiTest {
         assertEquals(3, t.dim(0), "shape() is a copy");
     }
 
+    /** The raw bits of each element, so that a comparison tells -0 from 0 and one NaN from another. */
+    private static int[] bits(float[] a) {
+        int[] out = new int[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = Float.floatToRawIntBits(a[i]);
+        }
+        return out;
+    }
+
     @Test
     void tensorsThatDisagreeAreRejectedBeforeAnyWrite() {
         BatchNormOps ops = BatchNormOps.get();
         Tensor x = Tensor.of(values(SIZE, 13), DIMS);
         Normalized out = ops.forwardTraining(x, Affine.NONE, 1e-5, null);
-        float[] before = out.saved().mean().clone();
         expectRejected("dy", () -> ops.backward(Tensor.of(new float[SIZE], 3, 4, 30), x, null, out.saved()));
         expectRejected("dy", () -> ops.backward(Tensor.of(new float[SIZE], DIMS).in(Layout.CHANNELS_LAST), x, null,
                 out.saved()));
         expectRejected("dy must not be null", () -> ops.backward(null, x, null, out.saved()));
         expectRejected("saved must not be null", () -> ops.backward(x, x, null, null));
+        expectRejected("saveInvStd", () -> ops.backward(x, x, null, new SavedStatistics(new float[4], new float[3])));
+
+        // The training forward's only writes into the caller's arrays are the running statistics: every
+        // rejection must come before them.
+        float[] rm = values(4, 14);
+        float[] rv = {0.5f, 1f, 2f, 4f};
+        int[] rmBits = bits(rm);
+        int[] rvBits = bits(rv);
+        RunningStats running = RunningStats.pytorch(rm, rv, 0.1);
+        for (Layout layout : Layout.values()) {
+            Tensor in = x.in(layout);
+            expectRejected("affine", () -> ops.forwardTraining(in, null, 1e-5, running));
+            expectRejected("gamma", () -> ops.forwardTraining(in, new Affine(new float[3], null), 1e-5, running));
+            expectRejected("beta", () -> ops.forwardTraining(in, new Affine(null, new float[5]), 1e-5, running));
+            expectRejected("eps", () -> ops.forwardTraining(in, Affine.NONE, -1e-5, running));
+            expectRejected("eps", () -> ops.forwardTraining(in, Affine.NONE, Double.NaN, running));
+            expectRejected("running mean", () -> ops.forwardTraining(in, new Affine(rm, null), 1e-5, running));
+            expectRejected("running variance", () -> ops.forwardTraining(in, new Affine(null, rv), 1e-5, running));
+            expectRejected("more than 1 value per channel",
+                    () -> ops.forwardTraining(Tensor.of(values(4, 15), 1, 4, 1, 1).in(layout), Affine.NONE, 1e-5,
+                            running));
+            assertArrayEquals(rmBits, bits(rm), layout + ": running mean written by a rejected call");
+            assertArrayEquals(rvBits, bits(rv), layout + ": running variance written by a rejected call");
+        }
+        expectRejected("x must not be null", () -> ops.forwardTraining(null, Affine.NONE, 1e-5, running));
+        expectRejected("running mean", () -> ops.forwardTraining(x, Affine.NONE, 1e-5,
+                RunningStats.pytorch(new float[3], new float[3], 0.1)));
+        assertArrayEquals(rmBits, bits(rm));
+        assertArrayEquals(rvBits, bits(rv));
+        // The check can fail: the same call with valid arguments moves both.
+        ops.forwardTraining(x, Affine.NONE, 1e-5, running);
+        assertFalse(Arrays.equals(rmBits, bits(rm)), "an accepted call moves the running mean");
+        assertFalse(Arrays.equals(rvBits, bits(rv)), "an accepted call moves the running variance");
+
         expectRejected("affine", () -> ops.forwardTraining(x, null, 1e-5, null));
         expectRejected("statistics must not be null", () -> ops.forwardInference(x, Affine.NONE, null, 1e-5));
-        expectRejected("x must not be null", () -> ops.forwardTraining(null, Affine.NONE, 1e-5, null));
-        expectRejected("gamma", () -> ops.forwardTraining(x, new Affine(new float[3], null), 1e-5, null));
-        expectRejected("saveInvStd", () -> ops.backward(x, x, null, new SavedStatistics(new float[4], new float[3])));
-        assertArrayEquals(before, out.saved().mean());
         Tensor nhwc = x.in(Layout.CHANNELS_LAST);
-        expectRejected("channels-first", () -> GroupNormOps.get().forward(nhwc, 2, Affine.NONE, 1e-5));
         expectRejected("channels-first", () -> LayerNormOps.get().forward(nhwc, -1, Affine.NONE, 1e-5));
         expectRejected("channels-first", () -> RMSNormOps.get().forward(nhwc, -1, null, 1e-5));
         expectRejected("groups", () -> GroupNormOps.get().forward(x, 3, Affine.NONE, 1e-5));
         expectRejected("groups", () -> GroupNormOps.get().forward(x, 0, Affine.NONE, 1e-5));
+    }
+
+    @Test
+    void familyTensorBackwardsRejectWhatDoesNotFitNamingTheArgument() {
+        Tensor x = Tensor.of(values(SIZE, 16), DIMS);
+        Tensor dy = Tensor.of(values(SIZE, 17), DIMS);
+        Tensor nhwcX = x.in(Layout.CHANNELS_LAST);
+        Tensor nhwcDy = dy.in(Layout.CHANNELS_LAST);
+        Tensor flatDy = Tensor.of(dy.data(), 3, 4, 30);
+
+        GroupNormOps group = GroupNormOps.get();
+        SavedStatistics gs = group.forward(x, 2, Affine.NONE, 1e-5).saved();
+        // GroupNorm is gaining channels-last tensors: only a layout mismatch between x and dy is checked here.
+        expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_FIRST", () -> group.backward(dy, nhwcX, 2, null, gs));
+        expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_LAST", () -> group.backward(nhwcDy, x, 2, null, gs));
+        expectRejected("dy has shape [3, 4, 30]", () -> group.backward(flatDy, x, 2, null, gs));
+        expectRejected("dy must not be null", () -> group.backward(null, x, 2, null, gs));
+        expectRejected("x must not be null", () -> group.backward(dy, null, 2, null, gs));
+        expectRejected("saved must not be null", () -> group.backward(dy, x, 2, null, null));
+        expectRejected("saveMean must not be null",
+                () -> group.backward(dy, x, 2, null, new SavedStatistics(null, gs.invStd())));
+        expectRejected("saveInvStd must not be null",
+                () -> group.backward(dy, x, 2, null, new SavedStatistics(gs.mean(), null)));
+        expectRejected("x must not be null", () -> group.forward(null, 2, Affine.NONE, 1e-5));
+        expectRejected("affine", () -> group.forward(x, 2, null, 1e-5));
+
+        LayerNormOps layer = LayerNormOps.get();
+        SavedStatistics ls = layer.forward(x, -1, Affine.NONE, 1e-5).saved();
+        expectRejected("LayerNorm takes channels-first", () -> layer.backward(nhwcDy, nhwcX, -1, null, ls));
+        expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_LAST", () -> layer.backward(nhwcDy, x, -1, null, ls));
+        expectRejected("dy has shape [3, 4, 30]", () -> layer.backward(flatDy, x, -1, null, ls));
+        expectRejected("dy must not be null", () -> layer.backward(null, x, -1, null, ls));
+        expectRejected("x must not be null", () -> layer.backward(dy, null, -1, null, ls));
+        expectRejected("saved must not be null", () -> layer.backward(dy, x, -1, null, null));
+        expectRejected("saveMean must not be null",
+                () -> layer.backward(dy, x, -1, null, new SavedStatistics(null, ls.invStd())));
+        expectRejected("saveInvStd must not be null",
+                () -> layer.backward(dy, x, -1, null, new SavedStatistics(ls.mean(), null)));
+        expectRejected("x must not be null", () -> layer.forward(null, -1, Affine.NONE, 1e-5));
+        expectRejected("affine", () -> layer.forward(x, -1, null, 1e-5));
+
+        RMSNormOps rms = RMSNormOps.get();
+        SavedStatistics rs = rms.forward(x, -1, null, 1e-5).saved();
+        expectRejected("RMSNorm takes channels-first", () -> rms.backward(nhwcDy, nhwcX, -1, null, rs));
+        expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_LAST", () -> rms.backward(nhwcDy, x, -1, null, rs));
+        expectRejected("dy has shape [3, 4, 30]", () -> rms.backward(flatDy, x, -1, null, rs));
+        expectRejected("dy must not be null", () -> rms.backward(null, x, -1, null, rs));
+        expectRejected("x must not be null", () -> rms.backward(dy, null, -1, null, rs));
+        expectRejected("saved must not be null", () -> rms.backward(dy, x, -1, null, null));
+        expectRejected("saveInvRms must not be null",
+                () -> rms.backward(dy, x, -1, null, new SavedStatistics(null, null)));
+        expectRejected("x must not be null", () -> rms.forward(null, -1, null, 1e-5));
+
+        BatchNormOps batch = BatchNormOps.get();
+        MeanVariance statistics = new MeanVariance(values(4, 18), new float[] {1f, 2f, 0.5f, 3f});
+        expectRejected("statistics must not be null", () -> batch.backwardFrozen(dy, x, null, null, 1e-5));
+        expectRejected("dy has shape [3, 4, 30]", () -> batch.backwardFrozen(flatDy, x, null, statistics, 1e-5));
+        expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_LAST",
+                () -> batch.backwardFrozen(nhwcDy, x, null, statistics, 1e-5));
+        expectRejected("dy has shape [3, 4, 5, 6] CHANNELS_FIRST",
+                () -> batch.backwardFrozen(dy, nhwcX, null, statistics, 1e-5));
+        expectRejected("dy must not be null", () -> batch.backwardFrozen(null, x, null, statistics, 1e-5));
+        expectRejected("x must not be null", () -> batch.backwardFrozen(dy, null, null, statistics, 1e-5));
+        expectRejected("mean must not be null", () -> batch.backwardFrozen(dy, x, null,
+                new MeanVariance(null, statistics.variance()), 1e-5));
+        expectRejected("variance must not be null", () -> batch.backwardFrozen(dy, x, null,
+                new MeanVariance(statistics.mean(), null), 1e-5));
+        expectRejected("eps", () -> batch.backwardFrozen(dy, x, null, statistics, -1));
+        // The same calls with fitting arguments go through.
+        assertEquals(SIZE, group.backward(dy, x, 2, null, gs).dx().size());
+        assertEquals(SIZE, layer.backward(dy, x, -1, null, ls).dx().size());
+        assertEquals(SIZE, rms.backward(dy, x, -1, null, rs).dx().size());
+        assertEquals(SIZE, batch.backwardFrozen(nhwcDy, nhwcX, null, statistics, 1e-5).dx().size());
+    }
+
+    @Test
+    void zerosLikeAndToArrayAreCopies() {
+        float[] data = padded(4, 19);
+        Tensor t = Tensor.of(data, DIMS).at(4).in(Layout.CHANNELS_LAST);
+        float[] copy = t.toArray();
+        assertArrayEquals(Arrays.copyOfRange(data, 4, 4 + SIZE), copy, "toArray: the tensor's own elements");
+        copy[0] = 1234f;
+        assertEquals(data[4], t.toArray()[0], 0f);
+        assertTrue(data[4] != 1234f, "writing the copy leaves the array alone");
+        float[] before = data.clone();
+        t.toArray()[SIZE - 1] = 42f;
+        assertArrayEquals(before, data);
+
+        // A tensor that covers its whole array: toArray is still a copy, not the array.
+        float[] whole = values(SIZE, 20);
+        float[] wholeBefore = whole.clone();
+        Tensor all = Tensor.of(whole, DIMS);
+        float[] allCopy = all.toArray();
+        assertTrue(allCopy != whole, "toArray of a whole-array tensor is not the array itself");
+        assertArrayEquals(wholeBefore, allCopy);
+        allCopy[5] = 1234f;
+        assertArrayEquals(wholeBefore, whole);
+
+        Tensor z = t.zerosLike();
+        assertTrue(z.data() != data, "zerosLike has an array of its own");
+        assertEquals(0, z.offset());
+        assertEquals(SIZE, z.data().length);
+        assertArrayEquals(DIMS, z.shape());
+        assertEquals(Layout.CHANNELS_LAST, z.layout());
+        assertArrayEquals(new float[SIZE], z.toArray());
+        z.data()[0] = 7f;
+        assertArrayEquals(before, data, "writing zerosLike's array leaves the original alone");
+        assertArrayEquals(new float[SIZE], t.zerosLike().toArray(), "every call a new zero array");
     }
 }

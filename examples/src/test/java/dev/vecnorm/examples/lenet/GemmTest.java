@@ -21,35 +21,54 @@ class GemmTest {
         return a;
     }
 
+    private static void assertSameBits(float expected, float actual, String message) {
+        assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(actual),
+                () -> message + ": expected " + expected + " but was " + actual);
+    }
+
     @Test
     void everyElementIsOneFmaChainInKOrder() {
         Random random = new Random(11);
         int[][] shapes = {{1, 1, 1}, {3, 5, 2}, {4, 8, 3}, {5, 31, 7}, {6, 32, 25}, {7, 33, 4}, {16, 64, 150},
-            {150, 64, 16}, {9, 120, 17}, {13, 84, 11}, {2, 97, 1}};
+            {150, 64, 16}, {9, 120, 17}, {13, 84, 11}, {2, 97, 1}, {5, 33, 0}, {3, 5, 0}};
         for (int[] shape : shapes) {
             for (boolean transposedA : new boolean[] {false, true}) {
                 for (boolean withInit : new boolean[] {false, true}) {
-                    check(shape[0], shape[1], shape[2], transposedA, withInit, random);
+                    for (int padding : new int[] {0, 1}) {
+                        check(shape[0], shape[1], shape[2], transposedA, padding, withInit, random);
+                    }
                 }
             }
         }
     }
 
-    private static void check(int m, int n, int k, boolean transposedA, boolean withInit, Random random) {
+    /**
+     * C = init + A B against one {@code Math.fma} chain per element, bitwise. A's rows (columns when transposed)
+     * are {@code padding} floats longer than the product needs, and the padding is NaN: reading it shows.
+     */
+    private static void check(int m, int n, int k, boolean transposedA, int padding, boolean withInit,
+            Random random) {
         int aOffset = 3;
         int bOffset = 5;
         int ldb = n + 2;
         int cOffset = 7;
         int ldc = n + 3;
-        float[] a = random(aOffset + m * k, random);
-        int aRow = transposedA ? 1 : k;
-        int aCol = transposedA ? m : 1;
+        int aRow = transposedA ? 1 : k + padding;
+        int aCol = transposedA ? m + padding : 1;
+        float[] a = new float[aOffset + (transposedA ? k * aCol : m * aRow) + 2];
+        java.util.Arrays.fill(a, Float.NaN);
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                a[aOffset + i * aRow + p * aCol] = (float) random.nextGaussian();
+            }
+        }
         float[] b = random(bOffset + k * ldb, random);
         float[] init = withInit ? random(n, random) : null;
         float[] c = new float[cOffset + m * ldc + 4];
         java.util.Arrays.fill(c, Float.NaN);
         Gemm.multiply(m, n, k, a, aOffset, aRow, aCol, b, bOffset, ldb, init, c, cOffset, ldc);
-        String where = m + "x" + n + "x" + k + (transposedA ? " A^T" : "") + (withInit ? " init" : "");
+        String where = m + "x" + n + "x" + k + (transposedA ? " A^T" : "") + (padding > 0 ? " padded A" : "")
+                + (withInit ? " init" : "");
         for (int i = 0; i < c.length; i++) {
             int row = (i - cOffset) / ldc;
             int col = (i - cOffset) % ldc;
@@ -62,15 +81,41 @@ class GemmTest {
             for (int p = 0; p < k; p++) {
                 expected = Math.fma(a[aOffset + row * aRow + p * aCol], b[bOffset + p * ldb + col], expected);
             }
-            assertEquals(expected, c[i], 0f, where + " at (" + row + ", " + col + ")");
+            assertSameBits(expected, c[i], where + " at (" + row + ", " + col + ")");
         }
     }
 
+    /**
+     * What {@link Dot#addLanes} computes for one slot, in its order: lane t of the slot is an fma chain from its
+     * previous value over the positions p = t (mod lanes) below the vector loop's bound; the tail past the bound
+     * is then added to lane 0 in float, one rounded product and one rounded sum per position.
+     */
+    private static float[] laneReference(float[] before, int at, int lanes, float[] a, int aRow, float[] b,
+            int bRow, int length) {
+        int bound = length - length % lanes;
+        float[] out = new float[lanes];
+        for (int t = 0; t < lanes; t++) {
+            float acc = before[at + t];
+            for (int p = t; p < bound; p += lanes) {
+                acc = Math.fma(a[aRow + p], b[bRow + p], acc);
+            }
+            out[t] = acc;
+        }
+        for (int p = bound; p < length; p++) {
+            float product = a[aRow + p] * b[bRow + p];
+            out[0] = out[0] + product;
+        }
+        return out;
+    }
+
     @Test
-    void laneSumsOfDotProductsAgreeWithDouble() {
+    void laneSumsOfDotProductsAreEachLanesChainBitwise() {
         Random random = new Random(12);
-        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {6, 25, 576}, {16, 150, 64}, {5, 3, 37}, {4, 2, 16}, {7, 9, 100}};
         int lanes = Dot.lanes();
+        // Lengths below, at and past multiples of every width's lane count (4, 8, 16), with and without a tail;
+        // rows and columns past multiples of the 4 x 2 block, so that duplicated rows meet the tail.
+        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {6, 25, 576}, {16, 150, 64}, {5, 3, 37}, {4, 2, 16}, {7, 9, 100},
+            {5, 33, 0}, {2, 3, 3}, {3, 1, 15}, {9, 7, 17}, {1, 2, 33}, {4, 4, 48}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int n = shape[1];
@@ -82,32 +127,31 @@ class GemmTest {
             float[] a = random(aOffset + m * lda, random);
             float[] b = random(bOffset + n * ldb, random);
             int ldl = n + 1;
-            float[] slots = new float[m * ldl * lanes];
+            // One row of slots past m and one column past n: neither may be touched.
+            float[] slots = new float[(m + 1) * ldl * lanes];
             float[] before = random(slots.length, random);
             System.arraycopy(before, 0, slots, 0, slots.length);
             Dot.addLanes(m, n, length, a, aOffset, lda, b, bOffset, ldb, slots, ldl);
-            for (int i = 0; i < m; i++) {
+            String shapeName = m + "x" + n + "x" + length + " at " + lanes + " lanes";
+            for (int i = 0; i <= m; i++) {
                 for (int j = 0; j < ldl; j++) {
                     int at = (i * ldl + j) * lanes;
-                    if (j == n) {
+                    if (i == m || j == n) {
                         for (int t = 0; t < lanes; t++) {
-                            assertEquals(before[at + t], slots[at + t], 0f, "slot past n touched");
+                            assertSameBits(before[at + t], slots[at + t], shapeName + ": slot past m or n touched");
                         }
                         continue;
                     }
-                    double exact = Dot.sumLanes(before, at);
-                    double magnitude = Math.abs(exact);
-                    for (int p = 0; p < length; p++) {
-                        double term = (double) a[aOffset + i * lda + p] * b[bOffset + j * ldb + p];
-                        exact += term;
-                        magnitude += Math.abs(term);
+                    float[] expected = laneReference(before, at, lanes, a, aOffset + i * lda, b, bOffset + j * ldb,
+                            length);
+                    for (int t = 0; t < lanes; t++) {
+                        assertSameBits(expected[t], slots[at + t], shapeName + " (" + i + ", " + j + ") lane " + t);
                     }
-                    // Float sums of length + lanes terms: each rounding is at most 2^-24 of the running
-                    // magnitude; a term dropped or counted twice is off by far more (|term| ~ 1).
-                    double bound = (length + 2 * lanes) * 0x1p-24 * (magnitude + 1);
-                    double got = Dot.sumLanes(slots, at);
-                    assertTrue(Math.abs(got - exact) <= bound,
-                            m + "x" + n + "x" + length + " (" + i + ", " + j + "): " + got + " vs " + exact);
+                    float sum = 0;
+                    for (int t = 0; t < lanes; t++) {
+                        sum += expected[t];
+                    }
+                    assertSameBits(sum, Dot.sumLanes(slots, at), shapeName + " (" + i + ", " + j + ") sumLanes");
                 }
             }
         }
