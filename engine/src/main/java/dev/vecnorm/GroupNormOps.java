@@ -69,9 +69,7 @@ public final class GroupNormOps {
         NcsShape sh = NcsShape.of(shape);
         checkGroups(sh.c(), groups);
         Checks.tensor(xName, x, xOffset, sh);
-        if (y != null) {
-            Checks.tensor(yName, y, yOffset, sh);
-        }
+        Checks.tensor(yName, y, yOffset, sh);
         Checks.channels("gamma", gamma, sh.c(), true);
         Checks.channels("beta", beta, sh.c(), true);
         Checks.epsilon(eps);

@@ -137,4 +137,23 @@ class GroupNormTest {
         assertThrows(IllegalArgumentException.class, () -> GroupNormOps.get().forward(new int[] {2, 6, 3}, 0,
                 new float[36], 0, new float[36], 0, null, null, 1e-5, null, null));
     }
+
+    @Test
+    void nullOutputOrGradientIsRejectedBeforeAnyWrite() {
+        int[] dims = {2, 4, 3};
+        float[] x = Distribution.NORMAL.tensor(NcsShape.of(dims), 5);
+        float[] mean = {9f, 9f, 9f, 9f};
+        float[] invStd = {9f, 9f, 9f, 9f};
+        for (Layout layout : Layout.values()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GroupNormOps.get()
+                    .forward(layout, dims, 2, x, 0, null, 0, null, null, 1e-5, mean, invStd));
+            assertTrue(e.getMessage().contains("y must not be null"), e.getMessage());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {9f, 9f, 9f, 9f}, mean, "saveMean");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {9f, 9f, 9f, 9f}, invStd, "saveInvStd");
+            float[] dx = new float[x.length];
+            IllegalArgumentException d = assertThrows(IllegalArgumentException.class, () -> GroupNormOps.get()
+                    .backward(layout, dims, 2, null, 0, x, 0, null, mean, invStd, dx, 0, null, null));
+            assertTrue(d.getMessage().contains("dy must not be null"), d.getMessage());
+        }
+    }
 }
