@@ -128,7 +128,7 @@ public final class BatchNorm extends NormLayer {
     /** Normalizes {@code x} of the given NCHW shape (C == numFeatures) into a new array. */
     public float[] forward(int[] shape, float[] x) {
         if (shape != null && shape.length >= 2 && shape[0] == 0) {
-            forwardEmptyBatch(shape);
+            forwardEmptyBatch(Layout.CHANNELS_FIRST, shape);
             return new float[0];
         }
         NcsShape sh = NcsShape.of(shape);
@@ -149,8 +149,17 @@ public final class BatchNorm extends NormLayer {
      *     channel in training
      */
     public void forward(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        forwardArrays(Layout.CHANNELS_FIRST, shape, x, xOffset, y, yOffset);
+    }
+
+    @Override
+    void forwardChannelsLast(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        forwardArrays(Layout.CHANNELS_LAST, shape, x, xOffset, y, yOffset);
+    }
+
+    private void forwardArrays(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
         if (shape != null && shape.length >= 2 && shape[0] == 0) {
-            forwardEmptyBatch(shape);
+            forwardEmptyBatch(layout, shape);
             return;
         }
         NcsShape sh = NcsShape.of(shape);
@@ -162,13 +171,14 @@ public final class BatchNorm extends NormLayer {
             refuseInPlaceTraining(overlap);
             RunningStats running = runningForThisBatch();
             // Validates everything (including the single-value check) before writing anything.
-            ops.forwardTraining(shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd, running);
+            ops.forwardTraining(layout, shape, x, xOffset, y, yOffset, weight, bias, eps, savedMean, savedInvStd,
+                    running);
             counted(running);
         } else {
-            ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
+            ops.forwardInference(layout, shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
             freezeStatistics();
         }
-        remember(shape, x, xOffset, null, 0, overlap);
+        remember(layout, shape, x, xOffset, null, 0, overlap);
     }
 
     /**
@@ -180,7 +190,7 @@ public final class BatchNorm extends NormLayer {
      */
     public void forward(int[] shape, MemorySegment x, long xOffset, MemorySegment y, long yOffset) {
         if (shape != null && shape.length >= 2 && shape[0] == 0) {
-            forwardEmptyBatch(shape);
+            forwardEmptyBatch(Layout.CHANNELS_FIRST, shape);
             return;
         }
         long[] ncs = NcsShape.reduce(shape);
@@ -198,7 +208,7 @@ public final class BatchNorm extends NormLayer {
             ops.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
             freezeStatistics();
         }
-        remember(shape, null, 0, x, xOffset, overlap);
+        remember(Layout.CHANNELS_FIRST, shape, null, 0, x, xOffset, overlap);
     }
 
     private void checkChannels(int[] shape, long c) {
@@ -243,9 +253,9 @@ public final class BatchNorm extends NormLayer {
      * What backward needs of a forward call. In eval mode y may be x: x is then gone, and a gradient from y would
      * be silently wrong (as PyTorch refuses backward through a tensor modified in place, this layer refuses it).
      */
-    private void remember(int[] shape, float[] x, int xOffset, MemorySegment xSegment, long xSegmentOffset,
-            boolean overlap) {
-        remember(shape, x, xOffset, overlap);
+    private void remember(Layout layout, int[] shape, float[] x, int xOffset, MemorySegment xSegment,
+            long xSegmentOffset, boolean overlap) {
+        remember(layout, shape, x, xOffset, overlap);
         lastXSegment = xSegment;
         lastXSegmentOffset = xSegmentOffset;
         lastUsedBatchStats = usesBatchStats();
@@ -302,11 +312,11 @@ public final class BatchNorm extends NormLayer {
             return;
         }
         if (lastUsedBatchStats) {
-            ops.backward(lastShape, dy, dyOffset, lastX, lastXOffset, weight, savedMean, savedInvStd,
-                    dx, dxOffset, dWeight, dBias);
+            ops.backward(lastLayout, lastShape, dy, dyOffset, lastX, lastXOffset, weight, savedMean,
+                    savedInvStd, dx, dxOffset, dWeight, dBias);
         } else {
-            ops.backwardFrozen(lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean, frozenVar, eps,
-                    dx, dxOffset, dWeight, dBias);
+            ops.backwardFrozen(lastLayout, lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean,
+                    frozenVar, eps, dx, dxOffset, dWeight, dBias);
         }
     }
 
@@ -325,11 +335,11 @@ public final class BatchNorm extends NormLayer {
         MemorySegment x = lastXSegment != null ? lastXSegment : MemorySegment.ofArray(lastX);
         long xOffset = lastXSegment != null ? lastXSegmentOffset : lastXOffset;
         if (lastUsedBatchStats) {
-            ops.backward(lastShape, dy, dyOffset, x, xOffset, weight, savedMean, savedInvStd, dx, dxOffset,
-                    dWeight, dBias);
-        } else {
-            ops.backwardFrozen(lastShape, dy, dyOffset, x, xOffset, weight, frozenMean, frozenVar, eps, dx,
+            ops.backward(lastLayout, lastShape, dy, dyOffset, x, xOffset, weight, savedMean, savedInvStd, dx,
                     dxOffset, dWeight, dBias);
+        } else {
+            ops.backwardFrozen(lastLayout, lastShape, dy, dyOffset, x, xOffset, weight, frozenMean, frozenVar,
+                    eps, dx, dxOffset, dWeight, dBias);
         }
     }
 
@@ -371,11 +381,11 @@ public final class BatchNorm extends NormLayer {
      * An empty batch (N = 0), as PyTorch allows it: an empty result, running statistics untouched, and a
      * backward that returns empty gradients (zero weight and bias gradients).
      */
-    private void forwardEmptyBatch(int[] shape) {
+    private void forwardEmptyBatch(Layout layout, int[] shape) {
         int[] one = shape.clone();
         one[0] = 1;
         checkChannels(shape, NcsShape.of(one).c());
-        remember(shape, new float[0], 0, null, 0, false);
+        remember(layout, shape, new float[0], 0, null, 0, false);
     }
 
     /** Running mean 0, running variance 1, batch counter 0, as torch's {@code reset_running_stats()}. */

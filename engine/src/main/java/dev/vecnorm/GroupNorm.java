@@ -4,7 +4,8 @@ package dev.vecnorm;
  * Group normalization with the behaviour of {@code torch.nn.GroupNorm}: the C channels of an (N, C, spatial...)
  * input form {@code numGroups} groups of consecutive channels, each (sample, group) is normalized with its own
  * mean and variance, then each channel is scaled and shifted by its weight and bias (optional). No running
- * statistics. Not thread-safe; backward reads the last forward's input.
+ * statistics. Channels-first or channels-last ({@link #forward(Layout, int[], float[], int, float[], int)}).
+ * Not thread-safe; backward reads the last forward's input.
  */
 public final class GroupNorm extends NormLayer {
 
@@ -52,6 +53,15 @@ public final class GroupNorm extends NormLayer {
 
     @Override
     public void forward(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        normalize(Layout.CHANNELS_FIRST, shape, x, xOffset, y, yOffset);
+    }
+
+    @Override
+    void forwardChannelsLast(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        normalize(Layout.CHANNELS_LAST, shape, x, xOffset, y, yOffset);
+    }
+
+    private void normalize(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
         NcsShape sh = NcsShape.of(shape);
         if (sh.c() != numChannels) {
             throw new IllegalArgumentException("expected " + numChannels + " channels, got input shape "
@@ -60,17 +70,17 @@ public final class GroupNorm extends NormLayer {
         int statistics = sh.n() * numGroups;
         float[] mean = savedMean.length == statistics ? savedMean : new float[statistics];
         float[] invStd = savedInvStd.length == statistics ? savedInvStd : new float[statistics];
-        ops.forward(shape, numGroups, x, xOffset, y, yOffset, weight, bias, eps, mean, invStd);
+        ops.forward(layout, shape, numGroups, x, xOffset, y, yOffset, weight, bias, eps, mean, invStd);
         savedMean = mean;
         savedInvStd = invStd;
-        remember(shape, x, xOffset, overlaps(x, xOffset, y, yOffset, sh.size()));
+        remember(layout, shape, x, xOffset, overlaps(x, xOffset, y, yOffset, sh.size()));
     }
 
     @Override
     public void backward(float[] dy, int dyOffset, float[] dx, int dxOffset, float[] dWeight, float[] dBias) {
         requireForward();
-        ops.backward(lastShape, numGroups, dy, dyOffset, lastX, lastXOffset, weight, savedMean, savedInvStd, dx,
-                dxOffset, dWeight, dBias);
+        ops.backward(lastLayout, lastShape, numGroups, dy, dyOffset, lastX, lastXOffset, weight, savedMean,
+                savedInvStd, dx, dxOffset, dWeight, dBias);
     }
 
     public int numGroups() {

@@ -83,6 +83,15 @@ public final class InstanceNorm extends NormLayer {
 
     @Override
     public void forward(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        normalize(Layout.CHANNELS_FIRST, shape, x, xOffset, y, yOffset);
+    }
+
+    @Override
+    void forwardChannelsLast(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        normalize(Layout.CHANNELS_LAST, shape, x, xOffset, y, yOffset);
+    }
+
+    private void normalize(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
         NcsShape sh = NcsShape.of(shape);
         if (shape.length < 3 || sh.c() != numFeatures) {
             throw new IllegalArgumentException("expected input (N, " + numFeatures + ", spatial...), got "
@@ -103,40 +112,45 @@ public final class InstanceNorm extends NormLayer {
             float[] mean = savedMean.length == statistics ? savedMean : new float[statistics];
             float[] invStd = savedInvStd.length == statistics ? savedInvStd : new float[statistics];
             // InstanceNorm is GroupNorm with one channel per group.
-            groupOps.forward(shape, sh.c(), x, xOffset, y, yOffset, weight, bias, eps, mean, invStd);
+            groupOps.forward(layout, shape, sh.c(), x, xOffset, y, yOffset, weight, bias, eps, mean, invStd);
             savedMean = mean;
             savedInvStd = invStd;
             if (training && trackRunningStats) {
-                updateRunningStats(sh, x, xOffset);
+                updateRunningStats(layout, sh, x, xOffset);
             }
         } else {
-            batchOps.forwardInference(shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar, eps);
+            batchOps.forwardInference(layout, shape, x, xOffset, y, yOffset, weight, bias, runningMean, runningVar,
+                    eps);
             System.arraycopy(runningMean, 0, frozenMean, 0, numFeatures);
             System.arraycopy(runningVar, 0, frozenVar, 0, numFeatures);
         }
         lastUsedInstanceStats = instanceStats;
-        remember(shape, x, xOffset, overlap);
+        remember(layout, shape, x, xOffset, overlap);
     }
 
     /**
      * torch's rule: each instance's (mean, unbiased variance) moves a copy of its channel's running value by
      * momentum, and the copies are averaged over the batch; in double, from the instance moments.
      */
-    private void updateRunningStats(NcsShape sh, float[] x, int xOffset) {
+    private void updateRunningStats(Layout layout, NcsShape sh, float[] x, int xOffset) {
         int n = sh.n();
         int c = sh.c();
-        ChannelMoments instances = batchOps.moments(Layout.CHANNELS_FIRST, new int[] {1, n * c, sh.s()}, x, xOffset);
-        double[] mean = instances.mean();
-        double[] variance = instances.unbiasedVariance();
-        for (int ch = 0; ch < c; ch++) {
-            double meanSum = 0;
-            double varianceSum = 0;
-            for (int i = 0; i < n; i++) {
-                meanSum += mean[i * c + ch];
-                varianceSum += variance[i * c + ch];
+        double[] meanSum = new double[c];
+        double[] varianceSum = new double[c];
+        for (int i = 0; i < n; i++) {
+            // One sample's channels: (1, C, S) in the tensor's layout.
+            ChannelMoments instances = batchOps.moments(layout, new int[] {1, c, sh.s()}, x,
+                    xOffset + i * c * sh.s());
+            double[] mean = instances.mean();
+            double[] variance = instances.unbiasedVariance();
+            for (int ch = 0; ch < c; ch++) {
+                meanSum[ch] += mean[ch];
+                varianceSum[ch] += variance[ch];
             }
-            runningMean[ch] = (float) ((1 - momentum) * runningMean[ch] + momentum * meanSum / n);
-            runningVar[ch] = (float) ((1 - momentum) * runningVar[ch] + momentum * varianceSum / n);
+        }
+        for (int ch = 0; ch < c; ch++) {
+            runningMean[ch] = (float) ((1 - momentum) * runningMean[ch] + momentum * meanSum[ch] / n);
+            runningVar[ch] = (float) ((1 - momentum) * runningVar[ch] + momentum * varianceSum[ch] / n);
         }
     }
 
@@ -144,11 +158,11 @@ public final class InstanceNorm extends NormLayer {
     public void backward(float[] dy, int dyOffset, float[] dx, int dxOffset, float[] dWeight, float[] dBias) {
         requireForward();
         if (lastUsedInstanceStats) {
-            groupOps.backward(lastShape, numFeatures, dy, dyOffset, lastX, lastXOffset, weight, savedMean,
-                    savedInvStd, dx, dxOffset, dWeight, dBias);
+            groupOps.backward(lastLayout, lastShape, numFeatures, dy, dyOffset, lastX, lastXOffset, weight,
+                    savedMean, savedInvStd, dx, dxOffset, dWeight, dBias);
         } else {
-            batchOps.backwardFrozen(lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean, frozenVar, eps,
-                    dx, dxOffset, dWeight, dBias);
+            batchOps.backwardFrozen(lastLayout, lastShape, dy, dyOffset, lastX, lastXOffset, weight, frozenMean,
+                    frozenVar, eps, dx, dxOffset, dWeight, dBias);
         }
     }
 

@@ -18,6 +18,7 @@ public abstract sealed class NormLayer permits BatchNorm, LayerNorm, RMSNorm, Gr
     private final float[] callBiasGrad;
 
     int[] lastShape;
+    Layout lastLayout = Layout.CHANNELS_FIRST;
     float[] lastX;
     int lastXOffset;
     private boolean lastInputOverwritten;
@@ -59,14 +60,39 @@ public abstract sealed class NormLayer permits BatchNorm, LayerNorm, RMSNorm, Gr
     public abstract void backward(float[] dy, int dyOffset, float[] dx, int dxOffset, float[] dWeight,
             float[] dBias);
 
-    /** Forward of a channels-first tensor into a new one. */
+    /**
+     * {@link #forward(int[], float[], int, float[], int)} for a tensor of logical shape (N, C, spatial...) stored
+     * in {@code layout}. BatchNorm, GroupNorm and InstanceNorm take channels-last tensors (no transposes; backward
+     * then reads and writes that layout too); LayerNorm and RMSNorm normalize trailing dimensions of row-major
+     * memory and take {@link Layout#CHANNELS_FIRST} only.
+     *
+     * @throws IllegalArgumentException as the overload without a layout, on a null layout, or a layout the layer
+     *     does not take
+     */
+    public void forward(Layout layout, int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        if (layout == null) {
+            throw new IllegalArgumentException("layout must not be null");
+        }
+        if (layout == Layout.CHANNELS_FIRST) {
+            forward(shape, x, xOffset, y, yOffset);
+        } else {
+            forwardChannelsLast(shape, x, xOffset, y, yOffset);
+        }
+    }
+
+    /** The channels-last forward; this default refuses it. Implementations record it with {@link #remember}. */
+    void forwardChannelsLast(int[] shape, float[] x, int xOffset, float[] y, int yOffset) {
+        throw new IllegalArgumentException(name() + " normalizes the trailing dimensions of row-major memory and "
+                + "takes no channels-last layout");
+    }
+
+    /** Forward of a tensor (in its layout) into a new one of the same layout. */
     public Tensor forward(Tensor x) {
         if (x == null) {
             throw new IllegalArgumentException("x must not be null");
         }
-        x.requireChannelsFirst(name());
         Tensor y = x.zerosLike();
-        forward(x.shapeUnsafe(), x.data(), x.offset(), y.data(), y.offset());
+        forward(x.layout(), x.shapeUnsafe(), x.data(), x.offset(), y.data(), y.offset());
         return y;
     }
 
@@ -76,11 +102,11 @@ public abstract sealed class NormLayer permits BatchNorm, LayerNorm, RMSNorm, Gr
         if (dy == null) {
             throw new IllegalArgumentException("dy must not be null");
         }
-        if (!Arrays.equals(dy.shapeUnsafe(), lastShape) || dy.layout() != Layout.CHANNELS_FIRST) {
+        if (!Arrays.equals(dy.shapeUnsafe(), lastShape) || dy.layout() != lastLayout) {
             throw new IllegalArgumentException("dy has shape " + Arrays.toString(dy.shapeUnsafe()) + " "
-                    + dy.layout() + ", but the last input was " + Arrays.toString(lastShape) + " CHANNELS_FIRST");
+                    + dy.layout() + ", but the last input was " + Arrays.toString(lastShape) + " " + lastLayout);
         }
-        Tensor dx = Tensor.zeros(lastShape);
+        Tensor dx = Tensor.zeros(lastShape).in(lastLayout);
         float[] dWeight = weight == null ? null : new float[weight.length];
         float[] dBias = bias == null ? null : new float[bias.length];
         backward(dy.data(), dy.offset(), dx.data(), 0, dWeight, dBias);
@@ -134,8 +160,14 @@ public abstract sealed class NormLayer permits BatchNorm, LayerNorm, RMSNorm, Gr
         }
     }
 
-    /** Records a successful forward: what backward reads. */
+    /** Records a successful channels-first forward: what backward reads. */
     void remember(int[] shape, float[] x, int xOffset, boolean overwritten) {
+        remember(Layout.CHANNELS_FIRST, shape, x, xOffset, overwritten);
+    }
+
+    /** Records a successful forward of a tensor in {@code layout}: what backward reads. */
+    void remember(Layout layout, int[] shape, float[] x, int xOffset, boolean overwritten) {
+        lastLayout = layout;
         lastShape = shape.clone();
         lastX = x;
         lastXOffset = xOffset;
