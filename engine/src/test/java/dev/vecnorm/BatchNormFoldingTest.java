@@ -110,7 +110,7 @@ class BatchNormFoldingTest {
                 double a = bias[o];
                 double b = f.bias()[o];
                 for (int i = 0; i < in; i++) {
-                    double bn = (x[r * in + i] - mean[i]) / Math.sqrt(var[i] + eps) * gamma[i] + beta[i];
+                    double bn = ((double) x[r * in + i] - mean[i]) / Math.sqrt(var[i] + eps) * gamma[i] + beta[i];
                     a += w[o * in + i] * bn;
                     b += (double) f.weight()[o * in + i] * x[r * in + i];
                 }

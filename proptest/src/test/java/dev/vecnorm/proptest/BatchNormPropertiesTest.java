@@ -532,7 +532,7 @@ class BatchNormPropertiesTest {
             for (int i = 0; i < sh.n(); i++) {
                 for (int j = 0; j < sh.s(); j++) {
                     int e = Float64Reference.at(sh, i, ch, j);
-                    total += dy[e] * gamma[ch] * (xd[e] - mean) / Math.sqrt(var + eps);
+                    total += (double) dy[e] * gamma[ch] * (xd[e] - mean) / Math.sqrt(var + eps);
                 }
             }
         }
