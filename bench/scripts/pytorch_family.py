@@ -33,7 +33,8 @@ def main():
     aten = torch.ops.aten
     cases = [("layer", [4096, 768]), ("layer", [2048, 4096]), ("rms", [1, 4096]), ("rms", [32, 4096]),
              ("rms", [2048, 4096]), ("group32", [8, 256, 64, 64]), ("group32", [2, 512, 32, 32]),
-             ("instance", [8, 64, 128, 128])]
+             ("instance", [8, 64, 128, 128]), ("group32-nhwc", [8, 256, 64, 64]),
+             ("instance-nhwc", [8, 64, 128, 128])]
     print(f"PyTorch {torch.__version__}, {threads} thread(s), ms (median)")
     print(f"{'case':28s} {'forward':>9s} {'backward':>9s}")
     gen = torch.Generator().manual_seed(1)
@@ -68,7 +69,11 @@ def main():
             hw = 1
             for s in dims[2:]:
                 hw *= s
-            groups = 32 if kind == "group32" else c
+            groups = 32 if kind.startswith("group32") else c
+            if kind.endswith("-nhwc"):
+                # torch's channels_last GroupNorm kernels (F.group_norm keeps the memory format).
+                x = x.contiguous(memory_format=torch.channels_last)
+                dy = dy.contiguous(memory_format=torch.channels_last)
             w = torch.rand(c, generator=gen) + 0.5
             b = torch.randn(c, generator=gen)
             y, mean, rstd = aten.native_group_norm(x, w, b, n, c, hw, groups, 1e-5)

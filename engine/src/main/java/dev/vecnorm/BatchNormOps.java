@@ -68,6 +68,11 @@ public final class BatchNormOps {
         static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
     }
 
+    /** The pool {@link #get()} uses, shared with the other operations' {@code get()}. */
+    static ForkJoinPool defaultPool() {
+        return DefaultPool.POOL;
+    }
+
     private final BatchNormKernels kernels;
     /** Where channel blocks run; null: on the calling thread. */
     private final ForkJoinPool pool;

@@ -3,6 +3,7 @@ package dev.vecnorm;
 import dev.vecnorm.kernels.BatchNormKernels;
 import dev.vecnorm.kernels.Kernels;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * Group normalization ({@code torch.nn.GroupNorm}, {@code F.group_norm}) of (N, C, spatial...) tensors, channels
@@ -15,7 +16,8 @@ import java.util.Arrays;
  * positions or across channels respectively, never transposed. A channels-first (sample, group) is contiguous,
  * so its statistics are one run of (C/G)*S; channels-last, the group's per-channel moments are merged (Chan's
  * formula with equal counts, in double). Normalize, backward sums and dx apply per-(sample, channel)
- * coefficients. Single-threaded; arrays only.
+ * coefficients. Large tensors spread their samples over a pool (bitwise the same for any thread count); arrays
+ * only.
  *
  * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
  * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
@@ -23,22 +25,44 @@ import java.util.Arrays;
 public final class GroupNormOps {
 
     private final BatchNormKernels kernels;
+    /** Where samples run; null: on the calling thread. */
+    private final ForkJoinPool pool;
 
-    private GroupNormOps(BatchNormKernels kernels) {
+    private GroupNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
         this.kernels = kernels;
+        this.pool = pool;
     }
 
-    /** The best available kernels (Vector API when the module is readable, else the scalar reference). */
+    /**
+     * The best available kernels (Vector API when the module is readable, else the scalar reference), with large
+     * tensors spread over the shared pool by sample.
+     */
     public static GroupNormOps get() {
-        return new GroupNormOps(Kernels.preferred());
+        return new GroupNormOps(Kernels.preferred(), BatchNormOps.defaultPool());
     }
 
-    /** The given kernels, e.g. {@code Kernels.scalar()}. */
+    /** The given kernels, e.g. {@code Kernels.scalar()}, on the calling thread. */
     public static GroupNormOps using(BatchNormKernels kernels) {
         if (kernels == null) {
             throw new IllegalArgumentException("kernels must not be null");
         }
-        return new GroupNormOps(kernels);
+        return new GroupNormOps(kernels, null);
+    }
+
+    /**
+     * The same operations, spreading the samples of large tensors over {@code pool}. Results are bitwise those of
+     * one thread: each sample is computed by one thread, and per-channel gradients are summed in sample order.
+     */
+    public GroupNormOps parallel(ForkJoinPool pool) {
+        if (pool == null) {
+            throw new IllegalArgumentException("pool must not be null");
+        }
+        return new GroupNormOps(kernels, pool);
+    }
+
+    /** The same operations on the calling thread only. */
+    public GroupNormOps singleThreaded() {
+        return new GroupNormOps(kernels, null);
     }
 
     /** The sizes: n, c, s of the tensor, g groups, and its layout. */
@@ -109,6 +133,14 @@ public final class GroupNormOps {
         Checks.regions().input("x", x, xOffset, d.n() * d.sampleSize()).output("y", y, yOffset,
                 d.n() * d.sampleSize()).inPlace("y", "x").input("gamma", gamma).input("beta", beta)
                 .output("saveMean", saveMean).output("saveInvStd", saveInvStd).check();
+        SampleTasks.run(pool, d.n(), (long) d.n() * d.sampleSize(), (first, stride) -> forwardSamples(d, first,
+                stride, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
+    }
+
+    /** Forward of samples first, first + stride, ... with this task's own scratch. */
+    private void forwardSamples(Dims d, int first, int stride, float[] x, int xOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        int groups = d.groups();
         int c = d.c();
         int perGroupChannels = d.perGroupChannels();
         double[] mean = new double[groups];
@@ -119,7 +151,7 @@ public final class GroupNormOps {
         float[] lo = new float[c];
         float[] scale = new float[c];
         float[] shift = new float[c];
-        for (int i = 0; i < d.n(); i++) {
+        for (int i = first; i < d.n(); i += stride) {
             int at = i * d.sampleSize();
             groupMoments(d, x, xOffset + at, mean, variance, channelMean, channelVariance);
             for (int g = 0; g < groups; g++) {
@@ -248,6 +280,35 @@ public final class GroupNormOps {
                 size).inPlace("dx", "dy").inPlace("dx", "x").input("gamma", gamma).input("saveMean", saveMean)
                 .input("saveInvStd", saveInvStd).output("dgamma", dgamma).output("dbeta", dbeta).check();
         int perGroupChannels = d.perGroupChannels();
+        // Each sample's share of dgamma and dbeta, summed in sample order after the tasks: any thread count
+        // gives the bits of one.
+        double[] dgPerSample = new double[d.n() * c];
+        double[] dbPerSample = new double[d.n() * c];
+        SampleTasks.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy, dyOffset,
+                x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
+        for (int ch = 0; ch < c; ch++) {
+            double dg = 0;
+            double db = 0;
+            for (int i = 0; i < d.n(); i++) {
+                dg += dgPerSample[i * c + ch];
+                db += dbPerSample[i * c + ch];
+            }
+            if (dgamma != null) {
+                dgamma[ch] = (float) dg;
+            }
+            if (dbeta != null) {
+                dbeta[ch] = (float) db;
+            }
+        }
+    }
+
+    /** Backward of samples first, first + stride, ... with this task's own scratch. */
+    private void backwardSamples(Dims d, int first, int stride, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, double[] dgPerSample,
+            double[] dbPerSample) {
+        int groups = d.groups();
+        int c = d.c();
+        int perGroupChannels = d.perGroupChannels();
         double m = (double) perGroupChannels * d.s();
         float[] center = new float[c];
         double[] sumDy = new double[c];
@@ -257,9 +318,7 @@ public final class GroupNormOps {
         double[] dyScale = new double[c];
         double[] centeredScale = new double[c];
         double[] shift = new double[c];
-        double[] dg = new double[c];
-        double[] db = new double[c];
-        for (int i = 0; i < d.n(); i++) {
+        for (int i = first; i < d.n(); i += stride) {
             int at = i * d.sampleSize();
             for (int ch = 0; ch < c; ch++) {
                 center[ch] = saveMean[i * groups + ch / perGroupChannels];
@@ -280,20 +339,12 @@ public final class GroupNormOps {
                 dyScale[ch] = (gamma == null ? 1.0 : gamma[ch]) * r;
                 centeredScale[ch] = r * r * r * b[group] / m;
                 shift[ch] = r * a[group] / m;
-                dg[ch] += sumDyCentered[ch] * r;
-                db[ch] += sumDy[ch];
+                dgPerSample[i * c + ch] = sumDyCentered[ch] * r;
+                dbPerSample[i * c + ch] = sumDy[ch];
             }
             if (dx != null) {
                 kernels.gradientInput(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, d.runs(), c,
                         d.runLength(), 0, c, center, dyScale, centeredScale, shift);
-            }
-        }
-        for (int ch = 0; ch < c; ch++) {
-            if (dgamma != null) {
-                dgamma[ch] = (float) dg[ch];
-            }
-            if (dbeta != null) {
-                dbeta[ch] = (float) db[ch];
             }
         }
     }

@@ -111,4 +111,46 @@ class ThreadingTest {
             executor.shutdown();
         }
     }
+
+    /** GroupNorm's outputs (y, mean, invStd, dx, dgamma, dbeta) in the given layout, concatenated. */
+    private static float[] groupNormEverything(GroupNormOps ops, Layout layout, int[] dims, int groups) {
+        NcsShape sh = NcsShape.of(dims);
+        float[] x = Distribution.MIXTURE.tensor(sh, 13);
+        float[] dy = Distribution.NORMAL.tensor(sh, 14);
+        float[] gamma = Distribution.uniform(sh.c(), 0.5f, 2f, 15);
+        float[] beta = Distribution.uniform(sh.c(), -1f, 1f, 16);
+        float[] y = new float[sh.size()];
+        float[] mean = new float[sh.n() * groups];
+        float[] invStd = new float[sh.n() * groups];
+        ops.forward(layout, dims, groups, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
+        float[] dx = new float[sh.size()];
+        float[] dgamma = new float[sh.c()];
+        float[] dbeta = new float[sh.c()];
+        ops.backward(layout, dims, groups, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+        float[] all = new float[0];
+        for (float[] p : List.of(y, mean, invStd, dx, dgamma, dbeta)) {
+            float[] joined = Arrays.copyOf(all, all.length + p.length);
+            System.arraycopy(p, 0, joined, all.length, p.length);
+            all = joined;
+        }
+        return all;
+    }
+
+    @Test
+    void groupNormIsBitwiseIdenticalForOneTwoAndThreeThreads() {
+        // 7 samples of 16 x 140 x 160: above PARALLEL_MIN_ELEMENTS, so the pool runs them.
+        int[] dims = {7, 16, 140, 160};
+        for (Layout layout : Layout.values()) {
+            float[] expected = groupNormEverything(GroupNormOps.get().singleThreaded(), layout, dims, 4);
+            for (int threads : new int[] {2, 3}) {
+                ForkJoinPool pool = new ForkJoinPool(threads);
+                try {
+                    assertArrayEquals(expected, groupNormEverything(GroupNormOps.get().parallel(pool), layout, dims,
+                            4), layout + " with " + threads + " threads");
+                } finally {
+                    pool.shutdown();
+                }
+            }
+        }
+    }
 }

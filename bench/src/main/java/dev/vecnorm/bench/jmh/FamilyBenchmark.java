@@ -1,10 +1,12 @@
 package dev.vecnorm.bench.jmh;
 
 import dev.vecnorm.GroupNormOps;
+import dev.vecnorm.Layout;
 import dev.vecnorm.LayerNormOps;
 import dev.vecnorm.RMSNormOps;
 import dev.vecnorm.bench.Floor;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -16,14 +18,17 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The normalization family on the shapes its users run (issue 13), one thread (the family's operations have no
- * threads yet): forward and backward against the streaming floors over the same bytes (8 B/elem forward, 12
- * B/elem backward: the least any forward or backward can move), and, for LayerNorm and RMSNorm, the plain Java
- * loop JVM inference engines use today. Cases are "op:shape": layer (last dim normalized), rms (last dim), group32
- * (32 groups), instance (GroupNorm with one channel per group).
+ * The normalization family on the shapes its users run (issue 13), one thread unless {@code threads} says
+ * otherwise (GroupNorm and InstanceNorm spread samples; LayerNorm and RMSNorm have no threads yet): forward and
+ * backward against the one-thread streaming floors over the same bytes (8 B/elem forward, 12 B/elem backward: the
+ * least any forward or backward can move), and, for LayerNorm and RMSNorm, the plain Java loop JVM inference
+ * engines use today. Cases are "op:shape": layer (last dim normalized), rms (last dim), group32
+ * (32 groups), instance (GroupNorm with one channel per group); a "-nhwc" suffix runs the channels-last form
+ * (diffusion models run GroupNorm channels-last).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -34,10 +39,19 @@ import org.openjdk.jmh.annotations.Warmup;
 public class FamilyBenchmark {
 
     @Param({"layer:4096x768", "layer:2048x4096", "rms:1x4096", "rms:32x4096", "rms:2048x4096",
-        "group32:8x256x64x64", "group32:2x512x32x32", "instance:8x64x128x128"})
+        "group32:8x256x64x64", "group32:2x512x32x32", "instance:8x64x128x128", "group32-nhwc:8x256x64x64",
+        "instance-nhwc:8x64x128x128"})
     public String op;
 
+    /** Threads for the ops that have them (GroupNorm, InstanceNorm); 0 = all available processors. */
+    @Param({"1"})
+    public int threads;
+
+    private GroupNormOps groupOps;
+    private ForkJoinPool pool;
+
     private String kind;
+    private Layout layout;
     private int[] dims;
     private int rows;
     private int width;
@@ -55,7 +69,12 @@ public class FamilyBenchmark {
 
     @Setup
     public void setup() {
+        int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        pool = new ForkJoinPool(workers);
+        groupOps = workers == 1 ? GroupNormOps.get().singleThreaded() : GroupNormOps.get().parallel(pool);
         kind = op.substring(0, op.indexOf(':'));
+        layout = kind.endsWith("-nhwc") ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST;
+        kind = kind.replace("-nhwc", "");
         dims = Arrays.stream(op.substring(op.indexOf(':') + 1).split("x")).mapToInt(Integer::parseInt).toArray();
         int size = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
         boolean rowWise = kind.equals("layer") || kind.equals("rms");
@@ -86,12 +105,18 @@ public class FamilyBenchmark {
         forward();
     }
 
+    @TearDown
+    public void shutdown() {
+        pool.shutdown();
+    }
+
     @Benchmark
     public float[] forward() {
         switch (kind) {
             case "layer" -> LayerNormOps.get().forward(dims, -1, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
             case "rms" -> RMSNormOps.get().forward(dims, -1, x, 0, y, 0, gamma, 1e-6, invStd);
-            default -> GroupNormOps.get().forward(dims, groups, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
+            default -> groupOps.forward(layout, dims, groups, x, 0, y, 0, gamma, beta, 1e-5, mean,
+                    invStd);
         }
         return y;
     }
@@ -102,8 +127,8 @@ public class FamilyBenchmark {
             case "layer" -> LayerNormOps.get().backward(dims, -1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dGamma,
                     dBeta);
             case "rms" -> RMSNormOps.get().backward(dims, -1, dy, 0, x, 0, gamma, invStd, dx, 0, dGamma);
-            default -> GroupNormOps.get().backward(dims, groups, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dGamma,
-                    dBeta);
+            default -> groupOps.backward(layout, dims, groups, dy, 0, x, 0, gamma, mean, invStd, dx, 0,
+                    dGamma, dBeta);
         }
         return dx;
     }
