@@ -13,11 +13,11 @@ final class ElementAffine {
      * batch-norm affine over the view (R, D, 1) that this used before rebuilt per-position coefficient arrays on
      * every call, 10.5 us for one row of 4096 (RMSNorm of one decoded token).
      */
-    static void apply(BatchNormKernels kernels, RowNormalization rn, float[] y, int yOffset, float[] gamma,
+    static void apply(BatchNormKernels kernels, int rows, int width, float[] y, int yOffset, float[] gamma,
             float[] beta) {
         if (gamma == null && beta == null) {
             return;
         }
-        kernels.scaleShiftRows(y, yOffset, rn.rows(), rn.width(), gamma, beta);
+        kernels.scaleShiftRows(y, yOffset, rows, width, gamma, beta);
     }
 }

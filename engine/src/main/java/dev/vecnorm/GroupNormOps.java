@@ -133,7 +133,7 @@ public final class GroupNormOps {
         Checks.regions().input("x", x, xOffset, d.n() * d.sampleSize()).output("y", y, yOffset,
                 d.n() * d.sampleSize()).inPlace("y", "x").input("gamma", gamma).input("beta", beta)
                 .output("saveMean", saveMean).output("saveInvStd", saveInvStd).check();
-        SampleTasks.run(pool, d.n(), (long) d.n() * d.sampleSize(), (first, stride) -> forwardSamples(d, first,
+        ParallelUnits.run(pool, d.n(), (long) d.n() * d.sampleSize(), (first, stride) -> forwardSamples(d, first,
                 stride, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
     }
 
@@ -284,7 +284,7 @@ public final class GroupNormOps {
         // gives the bits of one.
         double[] dgPerSample = new double[d.n() * c];
         double[] dbPerSample = new double[d.n() * c];
-        SampleTasks.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy, dyOffset,
+        ParallelUnits.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy, dyOffset,
                 x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
         for (int ch = 0; ch < c; ch++) {
             double dg = 0;

@@ -2,6 +2,8 @@ package dev.vecnorm;
 
 import dev.vecnorm.kernels.BatchNormKernels;
 import dev.vecnorm.kernels.Kernels;
+import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * Layer normalization ({@code torch.nn.LayerNorm}, {@code F.layer_norm}, ONNX LayerNormalization-17): each row
@@ -9,9 +11,9 @@ import dev.vecnorm.kernels.Kernels;
  * scaled and shifted element-wise: {@code y = (x - mean_r) / sqrt(var_r + eps) * gamma_j + beta_j}.
  *
  * <p>Built on the batch-norm kernels through views of the same memory: each row is one channel of the view
- * (1, R, D) (statistics, normalize, backward sums and dx), each element of a row one channel of the view
- * (R, D, 1) (gamma and beta). The element-wise scale is a second pass over y; the backward is scalar double
- * loops for now. Single-threaded; arrays only.
+ * (1, R, D) for the statistics and normalize; gamma and beta are a row kernel over y, and backward a row kernel
+ * in double. Rows go in blocks ({@code RowBlocks}): in L2 for the forward's three passes, and spread over a pool
+ * for large tensors, bitwise the same for any thread count. Arrays only.
  *
  * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
  * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
@@ -19,22 +21,41 @@ import dev.vecnorm.kernels.Kernels;
 public final class LayerNormOps {
 
     private final BatchNormKernels kernels;
+    /** Where row blocks run; null: on the calling thread. */
+    private final ForkJoinPool pool;
 
-    private LayerNormOps(BatchNormKernels kernels) {
+    private LayerNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
         this.kernels = kernels;
+        this.pool = pool;
     }
 
-    /** The best available kernels (Vector API when the module is readable, else the scalar reference). */
+    /**
+     * The best available kernels (Vector API when the module is readable, else the scalar reference), with large
+     * tensors spread over the shared pool by blocks of rows.
+     */
     public static LayerNormOps get() {
-        return new LayerNormOps(Kernels.preferred());
+        return new LayerNormOps(Kernels.preferred(), BatchNormOps.defaultPool());
     }
 
-    /** The given kernels, e.g. {@code Kernels.scalar()}. */
+    /** The given kernels, e.g. {@code Kernels.scalar()}, on the calling thread. */
     public static LayerNormOps using(BatchNormKernels kernels) {
         if (kernels == null) {
             throw new IllegalArgumentException("kernels must not be null");
         }
-        return new LayerNormOps(kernels);
+        return new LayerNormOps(kernels, null);
+    }
+
+    /** The same operations, spreading large tensors over {@code pool}: bitwise the results of one thread. */
+    public LayerNormOps parallel(ForkJoinPool pool) {
+        if (pool == null) {
+            throw new IllegalArgumentException("pool must not be null");
+        }
+        return new LayerNormOps(kernels, pool);
+    }
+
+    /** The same operations on the calling thread only. */
+    public LayerNormOps singleThreaded() {
+        return new LayerNormOps(kernels, null);
     }
 
     /**
@@ -60,27 +81,42 @@ public final class LayerNormOps {
         Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
                 .input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
                 .output("saveInvStd", saveInvStd).check();
-        int r = rn.rows();
-        double[] mean = new double[r];
-        double[] variance = new double[r];
-        kernels.moments(x, xOffset, 1, r, rn.width(), 0, r, mean, variance);
-        float[] hi = new float[r];
-        float[] lo = new float[r];
-        float[] scale = new float[r];
-        for (int k = 0; k < r; k++) {
-            double invStd = 1.0 / Math.sqrt(variance[k] + eps);
-            hi[k] = (float) mean[k];
-            lo[k] = (float) (mean[k] - hi[k]);
-            scale[k] = (float) invStd;
-            if (saveMean != null) {
-                saveMean[k] = hi[k];
+        RowBlocks blocks = RowBlocks.forward(rn);
+        ParallelUnits.run(pool, blocks.count(), rn.size(), (first, stride) -> forwardBlocks(blocks, first, stride,
+                x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
+    }
+
+    /** Blocks first, first + stride, ...: statistics, normalize and the element-wise affine, block by block. */
+    private void forwardBlocks(RowBlocks blocks, int first, int stride, float[] x, int xOffset, float[] y,
+            int yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        int width = blocks.width();
+        int most = blocks.rowsPerBlock();
+        double[] mean = new double[most];
+        double[] variance = new double[most];
+        float[] hi = new float[most];
+        float[] lo = new float[most];
+        float[] scale = new float[most];
+        float[] zero = new float[most];
+        for (int block = first; block < blocks.count(); block += stride) {
+            int r0 = blocks.first(block);
+            int r = blocks.end(block) - r0;
+            int at = r0 * width;
+            kernels.moments(x, xOffset + at, 1, r, width, 0, r, mean, variance);
+            for (int k = 0; k < r; k++) {
+                double invStd = 1.0 / Math.sqrt(variance[k] + eps);
+                hi[k] = (float) mean[k];
+                lo[k] = (float) (mean[k] - hi[k]);
+                scale[k] = (float) invStd;
+                if (saveMean != null) {
+                    saveMean[r0 + k] = hi[k];
+                }
+                if (saveInvStd != null) {
+                    saveInvStd[r0 + k] = scale[k];
+                }
             }
-            if (saveInvStd != null) {
-                saveInvStd[k] = scale[k];
-            }
+            kernels.affine(x, xOffset + at, y, yOffset + at, 1, r, width, 0, r, hi, lo, scale, zero);
+            ElementAffine.apply(kernels, r, width, y, yOffset + at, gamma, beta);
         }
-        kernels.affine(x, xOffset, y, yOffset, 1, r, rn.width(), 0, r, hi, lo, scale, new float[r]);
-        ElementAffine.apply(kernels, rn, y, yOffset, gamma, beta);
     }
 
     /**
@@ -150,16 +186,20 @@ public final class LayerNormOps {
                 .input("saveInvStd", saveInvStd).output("dgamma", dgamma).output("dbeta", dbeta).check();
         // In double (kernels.rowGradients): g = dy * gamma must not be rounded to float, since dx is a
         // difference of terms up to 1e4 times larger than itself on offset data.
-        double[] dg = new double[d];
-        double[] db = new double[d];
-        kernels.rowGradients(dy, dyOffset, x, xOffset, dx, dxOffset, r, d, gamma, saveMean, saveInvStd, dg, db);
-        for (int j = 0; j < d; j++) {
-            if (dgamma != null) {
-                dgamma[j] = (float) dg[j];
+        RowBlocks blocks = RowBlocks.backward(rn);
+        double[][] dg = new double[blocks.count()][d];
+        double[][] db = new double[blocks.count()][d];
+        ParallelUnits.run(pool, blocks.count(), 2L * rn.size(), (first, stride) -> {
+            for (int block = first; block < blocks.count(); block += stride) {
+                int r0 = blocks.first(block);
+                int r1 = blocks.end(block);
+                int at = r0 * d;
+                kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, r1 - r0, d, gamma,
+                        Arrays.copyOfRange(saveMean, r0, r1), Arrays.copyOfRange(saveInvStd, r0, r1), dg[block],
+                        db[block]);
             }
-            if (dbeta != null) {
-                dbeta[j] = (float) db[j];
-            }
-        }
+        });
+        RowBlocks.store(dg, dgamma);
+        RowBlocks.store(db, dbeta);
     }
 }

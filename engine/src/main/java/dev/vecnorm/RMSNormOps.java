@@ -2,14 +2,17 @@ package dev.vecnorm;
 
 import dev.vecnorm.kernels.BatchNormKernels;
 import dev.vecnorm.kernels.Kernels;
+import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * RMS normalization (LLaMA's {@code x * rsqrt(mean(x^2) + eps) * w}, ONNX RMSNormalization-23): each row of the
  * trailing dimensions from {@code axis} on is divided by its root mean square, then scaled element-wise.
  *
  * <p>{@code mean(x^2)} comes from the row's mean and variance in double ({@code var + mean^2}, a sum of two
- * non-negative terms: no cancellation). Built on the batch-norm kernels like {@link LayerNormOps}.
- * Single-threaded; arrays only.
+ * non-negative terms: no cancellation). Built on the batch-norm kernels like {@link LayerNormOps}, in the same
+ * row blocks (in L2 for the forward; spread over a pool for large tensors, bitwise the same for any thread
+ * count); backward is the row kernel's uncentered form. Arrays only.
  *
  * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
  * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
@@ -17,22 +20,41 @@ import dev.vecnorm.kernels.Kernels;
 public final class RMSNormOps {
 
     private final BatchNormKernels kernels;
+    /** Where row blocks run; null: on the calling thread. */
+    private final ForkJoinPool pool;
 
-    private RMSNormOps(BatchNormKernels kernels) {
+    private RMSNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
         this.kernels = kernels;
+        this.pool = pool;
     }
 
-    /** The best available kernels (Vector API when the module is readable, else the scalar reference). */
+    /**
+     * The best available kernels (Vector API when the module is readable, else the scalar reference), with large
+     * tensors spread over the shared pool by blocks of rows.
+     */
     public static RMSNormOps get() {
-        return new RMSNormOps(Kernels.preferred());
+        return new RMSNormOps(Kernels.preferred(), BatchNormOps.defaultPool());
     }
 
-    /** The given kernels, e.g. {@code Kernels.scalar()}. */
+    /** The given kernels, e.g. {@code Kernels.scalar()}, on the calling thread. */
     public static RMSNormOps using(BatchNormKernels kernels) {
         if (kernels == null) {
             throw new IllegalArgumentException("kernels must not be null");
         }
-        return new RMSNormOps(kernels);
+        return new RMSNormOps(kernels, null);
+    }
+
+    /** The same operations, spreading large tensors over {@code pool}: bitwise the results of one thread. */
+    public RMSNormOps parallel(ForkJoinPool pool) {
+        if (pool == null) {
+            throw new IllegalArgumentException("pool must not be null");
+        }
+        return new RMSNormOps(kernels, pool);
+    }
+
+    /** The same operations on the calling thread only. */
+    public RMSNormOps singleThreaded() {
+        return new RMSNormOps(kernels, null);
     }
 
     /**
@@ -53,20 +75,34 @@ public final class RMSNormOps {
         Checks.epsilon(eps);
         Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
                 .input("gamma", gamma).output("saveInvRms", saveInvRms).check();
-        int r = rn.rows();
-        double[] mean = new double[r];
-        double[] variance = new double[r];
-        kernels.moments(x, xOffset, 1, r, rn.width(), 0, r, mean, variance);
-        float[] scale = new float[r];
-        for (int k = 0; k < r; k++) {
-            scale[k] = (float) (1.0 / Math.sqrt(variance[k] + mean[k] * mean[k] + eps));
-            if (saveInvRms != null) {
-                saveInvRms[k] = scale[k];
+        RowBlocks blocks = RowBlocks.forward(rn);
+        ParallelUnits.run(pool, blocks.count(), rn.size(), (first, stride) -> forwardBlocks(blocks, first, stride,
+                x, xOffset, y, yOffset, gamma, eps, saveInvRms));
+    }
+
+    /** Blocks first, first + stride, ...: statistics, scale and the element-wise weight, block by block. */
+    private void forwardBlocks(RowBlocks blocks, int first, int stride, float[] x, int xOffset, float[] y,
+            int yOffset, float[] gamma, double eps, float[] saveInvRms) {
+        int width = blocks.width();
+        int most = blocks.rowsPerBlock();
+        double[] mean = new double[most];
+        double[] variance = new double[most];
+        float[] scale = new float[most];
+        float[] zero = new float[most];
+        for (int block = first; block < blocks.count(); block += stride) {
+            int r0 = blocks.first(block);
+            int r = blocks.end(block) - r0;
+            int at = r0 * width;
+            kernels.moments(x, xOffset + at, 1, r, width, 0, r, mean, variance);
+            for (int k = 0; k < r; k++) {
+                scale[k] = (float) (1.0 / Math.sqrt(variance[k] + mean[k] * mean[k] + eps));
+                if (saveInvRms != null) {
+                    saveInvRms[r0 + k] = scale[k];
+                }
             }
+            kernels.affine(x, xOffset + at, y, yOffset + at, 1, r, width, 0, r, zero, zero, scale, zero);
+            ElementAffine.apply(kernels, r, width, y, yOffset + at, gamma, null);
         }
-        float[] zero = new float[r];
-        kernels.affine(x, xOffset, y, yOffset, 1, r, rn.width(), 0, r, zero, zero, scale, zero);
-        ElementAffine.apply(kernels, rn, y, yOffset, gamma, null);
     }
 
     /**
@@ -130,30 +166,19 @@ public final class RMSNormOps {
         Checks.regions().input("dy", dy, dyOffset, rn.size()).input("x", x, xOffset, rn.size())
                 .output("dx", dx, dxOffset, rn.size()).input("gamma", gamma).input("saveInvRms", saveInvRms)
                 .output("dgamma", dgamma).check();
-        // Scalar double loops, as LayerNormOps' backward: g = dy * gamma stays in double (the two terms of dx can
-        // cancel to 1e-4 of themselves). Not vectorized yet.
-        double[] dg = new double[d];
-        for (int k = 0; k < r; k++) {
-            double inv = saveInvRms[k];
-            int row = k * d;
-            double b = 0;
-            for (int j = 0; j < d; j++) {
-                double xv = x[xOffset + row + j];
-                b += (double) dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]) * xv;
-                dg[j] += dy[dyOffset + row + j] * xv * inv;
+        // The row kernel's uncentered form (no mean): g = dy * gamma stays in double, as in LayerNorm's backward
+        // (the two terms of dx can cancel to 1e-4 of themselves).
+        RowBlocks blocks = RowBlocks.backward(rn);
+        double[][] dg = new double[blocks.count()][d];
+        ParallelUnits.run(pool, blocks.count(), 2L * rn.size(), (first, stride) -> {
+            for (int block = first; block < blocks.count(); block += stride) {
+                int r0 = blocks.first(block);
+                int r1 = blocks.end(block);
+                int at = r0 * d;
+                kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, r1 - r0, d, gamma,
+                        null, Arrays.copyOfRange(saveInvRms, r0, r1), dg[block], null);
             }
-            if (dx != null) {
-                double centered = inv * inv * inv * b / d;
-                for (int j = 0; j < d; j++) {
-                    double g = (double) dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
-                    dx[dxOffset + row + j] = (float) (inv * g - x[xOffset + row + j] * centered);
-                }
-            }
-        }
-        if (dgamma != null) {
-            for (int j = 0; j < d; j++) {
-                dgamma[j] = (float) dg[j];
-            }
-        }
+        });
+        RowBlocks.store(dg, dgamma);
     }
 }

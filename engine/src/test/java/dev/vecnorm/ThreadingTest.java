@@ -153,4 +153,53 @@ class ThreadingTest {
             }
         }
     }
+
+    /** LayerNorm's and RMSNorm's outputs for one large shape, concatenated. */
+    private static float[] rowNormsEverything(LayerNormOps layer, RMSNormOps rms, int[] dims) {
+        int width = dims[dims.length - 1];
+        int rows = dims[0];
+        NcsShape sh = new NcsShape(1, rows, width);
+        float[] x = Distribution.MIXTURE.tensor(sh, 23);
+        float[] dy = Distribution.NORMAL.tensor(sh, 24);
+        float[] gamma = Distribution.uniform(width, 0.5f, 2f, 25);
+        float[] beta = Distribution.uniform(width, -1f, 1f, 26);
+        float[] y = new float[x.length];
+        float[] mean = new float[rows];
+        float[] invStd = new float[rows];
+        layer.forward(dims, -1, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
+        float[] dx = new float[x.length];
+        float[] dgamma = new float[width];
+        float[] dbeta = new float[width];
+        layer.backward(dims, -1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+        float[] yRms = new float[x.length];
+        float[] invRms = new float[rows];
+        rms.forward(dims, -1, x, 0, yRms, 0, gamma, 1e-6, invRms);
+        float[] dxRms = new float[x.length];
+        float[] dgRms = new float[width];
+        rms.backward(dims, -1, dy, 0, x, 0, gamma, invRms, dxRms, 0, dgRms);
+        float[] all = new float[0];
+        for (float[] p : List.of(y, mean, invStd, dx, dgamma, dbeta, yRms, invRms, dxRms, dgRms)) {
+            float[] joined = Arrays.copyOf(all, all.length + p.length);
+            System.arraycopy(p, 0, joined, all.length, p.length);
+            all = joined;
+        }
+        return all;
+    }
+
+    @Test
+    void layerNormAndRmsNormAreBitwiseIdenticalForOneTwoAndThreeThreads() {
+        // 2.4M elements: above PARALLEL_MIN_ELEMENTS, several forward and backward row blocks.
+        int[] dims = {1200, 2000};
+        float[] expected = rowNormsEverything(LayerNormOps.get().singleThreaded(), RMSNormOps.get().singleThreaded(),
+                dims);
+        for (int threads : new int[] {2, 3}) {
+            ForkJoinPool pool = new ForkJoinPool(threads);
+            try {
+                assertArrayEquals(expected, rowNormsEverything(LayerNormOps.get().parallel(pool),
+                        RMSNormOps.get().parallel(pool), dims), threads + " threads");
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
 }

@@ -50,13 +50,14 @@ public interface BatchNormKernels {
      * {@code invStd}: per row, with {@code g = dy * gamma} (gamma null: 1) and {@code xc = x - mean} in double,
      * {@code a = sum(g)}, {@code b = sum(g * xc)} and, when dx is not null,
      * {@code dx = invStd * g - xc * invStd^3 * b / width - invStd * a / width}; over all rows, adds
-     * {@code dy * xc * invStd} to {@code dgamma[j]} and {@code dy} to {@code dbeta[j]}. This default is the
-     * scalar reference. dx must not overlap dy or x.
+     * {@code dy * xc * invStd} to {@code dgamma[j]} and {@code dy} to {@code dbeta[j]} (when not null). A null
+     * {@code mean} is RMSNorm's form: {@code xc = x} and no {@code a} term. This default is the scalar reference.
+     * dx must not overlap dy or x.
      */
     default void rowGradients(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
             int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
         for (int k = 0; k < rows; k++) {
-            double mu = mean[k];
+            double mu = mean == null ? 0.0 : mean[k];
             double inv = invStd[k];
             int row = k * width;
             double a = 0;
@@ -68,11 +69,13 @@ public interface BatchNormKernels {
                 a += g;
                 b = Math.fma(g, xc, b);
                 dgamma[j] += d * xc * inv;
-                dbeta[j] += d;
+                if (dbeta != null) {
+                    dbeta[j] += d;
+                }
             }
             if (dx != null) {
                 double centered = inv * inv * inv * b / width;
-                double shift = inv * a / width;
+                double shift = mean == null ? 0.0 : inv * a / width;
                 for (int j = 0; j < width; j++) {
                     double g = dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
                     double xc = x[xOffset + row + j] - mu;

@@ -10,7 +10,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * LayerNorm's backward over rows ({@link BatchNormKernels#rowGradients}) in double lanes: half-width float loads
+ * LayerNorm's and RMSNorm's backward over rows ({@link BatchNormKernels#rowGradients}) in double lanes: half-width float loads
  * widened exactly, the row sums kept in lanes and added in lane order at the end of the row (the same bits
  * interpreted and compiled), the column sums of dgamma and dbeta updated a vector at a time.
  */
@@ -23,7 +23,7 @@ final class RowGradients {
             int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
         int limit = width - width % DL;
         for (int k = 0; k < rows; k++) {
-            double mu = mean[k];
+            double mu = mean == null ? 0.0 : mean[k];
             double inv = invStd[k];
             int row = k * width;
             DoubleVector vMu = DoubleVector.broadcast(D, mu);
@@ -37,7 +37,9 @@ final class RowGradients {
                 sumG = sumG.add(g);
                 sumGx = g.fma(xc, sumGx);
                 DoubleVector.fromArray(D, dgamma, j).add(d.mul(xc).mul(vInv)).intoArray(dgamma, j);
-                DoubleVector.fromArray(D, dbeta, j).add(d).intoArray(dbeta, j);
+                if (dbeta != null) {
+                    DoubleVector.fromArray(D, dbeta, j).add(d).intoArray(dbeta, j);
+                }
             }
             double a = 0;
             double b = 0;
@@ -52,13 +54,15 @@ final class RowGradients {
                 a += g;
                 b = Math.fma(g, xc, b);
                 dgamma[j] += d * xc * inv;
-                dbeta[j] += d;
+                if (dbeta != null) {
+                    dbeta[j] += d;
+                }
             }
             if (dx == null) {
                 continue;
             }
             double centered = inv * inv * inv * b / width;
-            double shift = inv * a / width;
+            double shift = mean == null ? 0.0 : inv * a / width;
             DoubleVector vCentered = DoubleVector.broadcast(D, centered);
             DoubleVector vShift = DoubleVector.broadcast(D, shift);
             for (int j = 0; j < limit; j += DL) {

@@ -86,4 +86,47 @@ class RowGradientsTest {
             }
         }
     }
+
+    /** RMSNorm's form (mean null): no centering, no a term, no dbeta; both kernels against the formula. */
+    @Test
+    void uncenteredRowsAreRmsNormsBackward() {
+        Random random = new Random(11);
+        for (BatchNormKernels kernels : new BatchNormKernels[] {Kernels.scalar(), Kernels.vector().orElseThrow()}) {
+            for (int width : new int[] {1, 5, 8, 17, 64, 4096}) {
+                int rows = 2;
+                float[] x = new float[rows * width];
+                float[] dy = new float[rows * width];
+                float[] gamma = new float[width];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = 3f + (float) random.nextGaussian();
+                    dy[i] = (float) random.nextGaussian();
+                }
+                for (int j = 0; j < width; j++) {
+                    gamma[j] = 0.5f + random.nextFloat();
+                }
+                float[] invRms = {(float) (0.5 + random.nextDouble()), (float) (0.5 + random.nextDouble())};
+                float[] dx = new float[rows * width];
+                double[] dg = new double[width];
+                kernels.rowGradients(dy, 0, x, 0, dx, 0, rows, width, gamma, null, invRms, dg, null);
+                double[] wantDg = new double[width];
+                for (int k = 0; k < rows; k++) {
+                    double b = 0;
+                    for (int j = 0; j < width; j++) {
+                        b += (double) dy[k * width + j] * gamma[j] * x[k * width + j];
+                        wantDg[j] += (double) dy[k * width + j] * x[k * width + j] * invRms[k];
+                    }
+                    double inv = invRms[k];
+                    for (int j = 0; j < width; j++) {
+                        double g = (double) dy[k * width + j] * gamma[j];
+                        double exact = inv * g - x[k * width + j] * inv * inv * inv * b / width;
+                        assertEquals(exact, dx[k * width + j], 1e-5 * (1 + Math.abs(exact)),
+                                kernels.name() + " width " + width + " dx");
+                    }
+                }
+                for (int j = 0; j < width; j++) {
+                    assertEquals(wantDg[j], dg[j], 1e-12 * (1 + Math.abs(wantDg[j])), kernels.name() + " dgamma");
+                }
+            }
+        }
+    }
 }

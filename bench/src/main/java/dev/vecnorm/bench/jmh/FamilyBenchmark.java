@@ -22,12 +22,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The normalization family on the shapes its users run (issue 13), one thread unless {@code threads} says
- * otherwise (GroupNorm and InstanceNorm spread samples; LayerNorm and RMSNorm have no threads yet): forward and
- * backward against the one-thread streaming floors over the same bytes (8 B/elem forward, 12 B/elem backward: the
- * least any forward or backward can move), and, for LayerNorm and RMSNorm, the plain Java loop JVM inference
- * engines use today. Cases are "op:shape": layer (last dim normalized), rms (last dim), group32
- * (32 groups), instance (GroupNorm with one channel per group); a "-nhwc" suffix runs the channels-last form
+ * The normalization family on the shapes its users run (issue 13), on {@code threads} threads (GroupNorm and
+ * InstanceNorm spread samples, LayerNorm and RMSNorm blocks of rows): forward and backward against the
+ * one-thread streaming floors over the same bytes (8 B/elem forward, 12 B/elem backward: the least any forward or
+ * backward can move), and, for LayerNorm and RMSNorm, the plain Java loop JVM inference engines use today. Cases
+ * are "op:shape": layer (last dim normalized), rms (last dim), group32 (32 groups), instance (GroupNorm with one channel per group); a "-nhwc" suffix runs the channels-last form
  * (diffusion models run GroupNorm channels-last).
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -43,11 +42,13 @@ public class FamilyBenchmark {
         "instance-nhwc:8x64x128x128"})
     public String op;
 
-    /** Threads for the ops that have them (GroupNorm, InstanceNorm); 0 = all available processors. */
+    /** Threads for vecnorm's ops; 0 = all available processors. */
     @Param({"1"})
     public int threads;
 
     private GroupNormOps groupOps;
+    private LayerNormOps layerOps;
+    private RMSNormOps rmsOps;
     private ForkJoinPool pool;
 
     private String kind;
@@ -72,6 +73,8 @@ public class FamilyBenchmark {
         int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         pool = new ForkJoinPool(workers);
         groupOps = workers == 1 ? GroupNormOps.get().singleThreaded() : GroupNormOps.get().parallel(pool);
+        layerOps = workers == 1 ? LayerNormOps.get().singleThreaded() : LayerNormOps.get().parallel(pool);
+        rmsOps = workers == 1 ? RMSNormOps.get().singleThreaded() : RMSNormOps.get().parallel(pool);
         kind = op.substring(0, op.indexOf(':'));
         layout = kind.endsWith("-nhwc") ? Layout.CHANNELS_LAST : Layout.CHANNELS_FIRST;
         kind = kind.replace("-nhwc", "");
@@ -113,8 +116,8 @@ public class FamilyBenchmark {
     @Benchmark
     public float[] forward() {
         switch (kind) {
-            case "layer" -> LayerNormOps.get().forward(dims, -1, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
-            case "rms" -> RMSNormOps.get().forward(dims, -1, x, 0, y, 0, gamma, 1e-6, invStd);
+            case "layer" -> layerOps.forward(dims, -1, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
+            case "rms" -> rmsOps.forward(dims, -1, x, 0, y, 0, gamma, 1e-6, invStd);
             default -> groupOps.forward(layout, dims, groups, x, 0, y, 0, gamma, beta, 1e-5, mean,
                     invStd);
         }
@@ -124,9 +127,9 @@ public class FamilyBenchmark {
     @Benchmark
     public float[] backward() {
         switch (kind) {
-            case "layer" -> LayerNormOps.get().backward(dims, -1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dGamma,
+            case "layer" -> layerOps.backward(dims, -1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dGamma,
                     dBeta);
-            case "rms" -> RMSNormOps.get().backward(dims, -1, dy, 0, x, 0, gamma, invStd, dx, 0, dGamma);
+            case "rms" -> rmsOps.backward(dims, -1, dy, 0, x, 0, gamma, invStd, dx, 0, dGamma);
             default -> groupOps.backward(layout, dims, groups, dy, 0, x, 0, gamma, mean, invStd, dx, 0,
                     dGamma, dBeta);
         }

@@ -8,28 +8,29 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 
 /**
- * Spreads independent samples over a pool: task t of T takes samples t, t + T, t + 2T... Each sample's
- * results are computed by one thread from that sample alone, so they do not depend on the thread count.
+ * Spreads independent units of work (GroupNorm's samples, LayerNorm's row blocks) over a pool: task t of T takes
+ * units t, t + T, t + 2T... Each unit's results are computed by one thread from that unit alone, so they do not
+ * depend on the thread count.
  */
-final class SampleTasks {
+final class ParallelUnits {
 
-    /** Work over the samples {@code first, first + stride, ...} below the sample count. */
+    /** Work over the units {@code first, first + stride, ...} below the unit count. */
     @FunctionalInterface
     interface Job {
         void run(int first, int stride);
     }
 
-    private SampleTasks() {
+    private ParallelUnits() {
     }
 
     /**
-     * Runs {@code job} on the calling thread when {@code pool} is null, there is one sample, or {@code elements}
+     * Runs {@code job} on the calling thread when {@code pool} is null, there is one unit, or {@code elements}
      * (times the tensors a pass reads) is under {@link BatchNormOps#PARALLEL_MIN_ELEMENTS}; else in up to the
      * pool's parallelism tasks.
      */
-    static void run(ForkJoinPool pool, int samples, long elements, Job job) {
+    static void run(ForkJoinPool pool, int units, long elements, Job job) {
         int tasks = pool == null || elements < BatchNormOps.PARALLEL_MIN_ELEMENTS ? 1
-                : Math.min(samples, pool.getParallelism());
+                : Math.min(units, pool.getParallelism());
         if (tasks <= 1) {
             job.run(0, 1);
             return;
