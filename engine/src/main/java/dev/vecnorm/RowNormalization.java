@@ -44,9 +44,4 @@ record RowNormalization(int rows, int width) {
     NcsShape perRow() {
         return new NcsShape(1, rows, width);
     }
-
-    /** The view in which each column (element of a row) is a channel: per-element gamma and beta, sums. */
-    NcsShape perColumn() {
-        return new NcsShape(rows, width, 1);
-    }
 }
