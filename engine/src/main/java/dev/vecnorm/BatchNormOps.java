@@ -135,13 +135,13 @@ public final class BatchNormOps {
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running,
             boolean relu, Workspace ws) {
         int c = sh.c();
-        double[] mean = ws.doubles(0, c);
-        double[] variance = ws.doubles(1, c);
-        double[] invStd = ws.doubles(2, c);
-        float[] centerHi = ws.floats(0, c);
-        float[] centerLo = ws.floats(1, c);
-        float[] scale = ws.floats(2, c);
-        float[] shift = ws.floats(3, c);
+        double[] mean = ws.doubles(Workspace.Doubles.MEAN, c);
+        double[] variance = ws.doubles(Workspace.Doubles.VARIANCE, c);
+        double[] invStd = ws.doubles(Workspace.Doubles.INV_STD, c);
+        float[] centerHi = ws.floats(Workspace.Floats.CENTER_HI, c);
+        float[] centerLo = ws.floats(Workspace.Floats.CENTER_LO, c);
+        float[] scale = ws.floats(Workspace.Floats.SCALE, c);
+        float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
         List<Tile> tiles = tiles(sh, 1);
         if (!sliced(tiles, sh.n())) {
             forEachTile(sh, 1, tiles, t -> {
@@ -254,11 +254,11 @@ public final class BatchNormOps {
             float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma, float[] dbeta,
             Workspace ws) {
         int c = sh.c();
-        double[] sumDy = ws.doubles(0, c);
-        double[] sumDyCentered = ws.doubles(1, c);
-        double[] dyScale = ws.doubles(2, c);
-        double[] centeredScale = ws.doubles(3, c);
-        double[] shift = ws.doubles(4, c);
+        double[] sumDy = ws.doubles(Workspace.Doubles.SUM_DY, c);
+        double[] sumDyCentered = ws.doubles(Workspace.Doubles.SUM_DY_CENTERED, c);
+        double[] dyScale = ws.doubles(Workspace.Doubles.DY_SCALE, c);
+        double[] centeredScale = ws.doubles(Workspace.Doubles.CENTERED_SCALE, c);
+        double[] shift = ws.doubles(Workspace.Doubles.SHIFT, c);
         double count = sh.perChannel();
         List<Tile> tiles = tiles(sh, 2);
         if (!sliced(tiles, sh.n())) {
@@ -610,9 +610,9 @@ public final class BatchNormOps {
                 .input("variance", variance)
                 .check();
         try (Workspace ws = Workspace.acquire()) {
-            float[] centerLo = ws.zeroedFloats(1, c);
-            float[] scale = ws.floats(2, c);
-            float[] shift = ws.floats(3, c);
+            float[] centerLo = ws.zeroedFloats(Workspace.Floats.CENTER_LO, c);
+            float[] scale = ws.floats(Workspace.Floats.SCALE, c);
+            float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
             for (int ch = 0; ch < c; ch++) {
                 scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
                 shift[ch] = betaOf(beta, ch);

@@ -1,17 +1,28 @@
 package dev.vecnorm;
 
 /**
- * Per-thread working arrays for the per-channel quantities of one call (means, scales, sums...) so that a call in steady state allocates nothing proportional to C. Contents are not
- * preserved between calls. A call that finds its thread's workspace busy (a pool worker that runs another call
+ * Per-thread working arrays for the per-channel quantities of one call (means, scales, sums...), one per named
+ * role, so that a call in steady state allocates nothing proportional to C. Contents are not preserved between
+ * calls. A call that finds its thread's workspace busy (a pool worker that runs another call
  * while it waits in a join) gets a fresh one, so workspaces are never shared.
  */
 final class Workspace implements AutoCloseable {
 
     private static final ThreadLocal<Workspace> OWN = ThreadLocal.withInitial(Workspace::new);
 
+    /** The per-channel double quantities of training and backward. */
+    enum Doubles {
+        MEAN, VARIANCE, INV_STD, SUM_DY, SUM_DY_CENTERED, DY_SCALE, CENTERED_SCALE, SHIFT
+    }
+
+    /** The per-channel float coefficients of the normalize pass. */
+    enum Floats {
+        CENTER_HI, CENTER_LO, SCALE, SHIFT
+    }
+
     private boolean inUse;
-    private final double[][] doubles = new double[6][0];
-    private final float[][] floats = new float[5][0];
+    private final double[][] doubles = new double[Doubles.values().length][0];
+    private final float[][] floats = new float[Floats.values().length][0];
 
     private Workspace() {
     }
@@ -29,25 +40,27 @@ final class Workspace implements AutoCloseable {
         inUse = false;
     }
 
-    /** A double array of at least {@code length}; contents unspecified. */
-    double[] doubles(int slot, int length) {
+    /** The array for {@code role}, of at least {@code length}; contents unspecified. */
+    double[] doubles(Doubles role, int length) {
+        int slot = role.ordinal();
         if (doubles[slot].length < length) {
             doubles[slot] = new double[length];
         }
         return doubles[slot];
     }
 
-    /** A float array of at least {@code length}; contents unspecified. */
-    float[] floats(int slot, int length) {
+    /** The array for {@code role}, of at least {@code length}; contents unspecified. */
+    float[] floats(Floats role, int length) {
+        int slot = role.ordinal();
         if (floats[slot].length < length) {
             floats[slot] = new float[length];
         }
         return floats[slot];
     }
 
-    /** A float array of at least {@code length} whose first {@code length} values are zero. */
-    float[] zeroedFloats(int slot, int length) {
-        float[] a = floats(slot, length);
+    /** The array for {@code role}, of at least {@code length}, whose first {@code length} values are zero. */
+    float[] zeroedFloats(Floats role, int length) {
+        float[] a = floats(role, length);
         java.util.Arrays.fill(a, 0, length, 0f);
         return a;
     }

@@ -18,25 +18,25 @@ class WorkspaceTest {
     void aBusyWorkspaceIsNeverSharedAndAClosedOneIsReused() {
         double[] first;
         try (Workspace outer = Workspace.acquire()) {
-            first = outer.doubles(0, 8);
+            first = outer.doubles(Workspace.Doubles.MEAN, 8);
             try (Workspace inner = Workspace.acquire()) {
                 assertNotSame(outer, inner);
-                assertNotSame(first, inner.doubles(0, 8));
+                assertNotSame(first, inner.doubles(Workspace.Doubles.MEAN, 8));
             }
         }
         try (Workspace again = Workspace.acquire()) {
-            assertSame(first, again.doubles(0, 8), "the thread's workspace is reused once closed");
-            assertTrue(again.doubles(0, 100).length >= 100);
+            assertSame(first, again.doubles(Workspace.Doubles.MEAN, 8), "the thread's workspace is reused once closed");
+            assertTrue(again.doubles(Workspace.Doubles.MEAN, 100).length >= 100);
         }
     }
 
     @Test
     void zeroedFloatsAreZeroAfterAnotherCallWroteThem() {
         try (Workspace w = Workspace.acquire()) {
-            java.util.Arrays.fill(w.floats(1, 16), 7f);
+            java.util.Arrays.fill(w.floats(Workspace.Floats.CENTER_LO, 16), 7f);
         }
         try (Workspace w = Workspace.acquire()) {
-            float[] z = w.zeroedFloats(1, 16);
+            float[] z = w.zeroedFloats(Workspace.Floats.CENTER_LO, 16);
             for (int i = 0; i < 16; i++) {
                 org.junit.jupiter.api.Assertions.assertEquals(0f, z[i], "index " + i);
             }
