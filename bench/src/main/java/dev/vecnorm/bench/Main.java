@@ -25,7 +25,8 @@ public final class Main {
 
             commands:
               compare     time vecnorm, plain Java, PyTorch and ONNX Runtime on ResNet-50's BatchNorm shapes,
-                          every output checked against float64; tables, CSV and charts
+                          every output checked against float64; tables, CSV and charts (--ops: LayerNorm,
+                          RMSNorm, GroupNorm, InstanceNorm, channels-last and fused BatchNorm)
               conform     run ONNX-style normalization test cases (default: the cases bundled in the
                           repository, bench/src/test/resources/conformance/onnx)
               stability   each timing in several fresh JVMs, and a mixed ResNet-50 run

@@ -45,6 +45,7 @@ class MainTest {
         assertTrue(compare.contains("default 1"), compare);
         assertTrue(compare.contains("default compare-results"), compare);
         assertTrue(compare.contains("default 32x64x56x56,"), compare);
+        assertTrue(compare.contains("default batchnorm"), compare);
         String conform = run("conform", "--help").out();
         assertTrue(conform.contains("default 1e-07 (ONNX's)") && conform.contains("default 1e-03 (ONNX's)"),
                 conform);
@@ -63,7 +64,8 @@ class MainTest {
                 unknown.err());
 
         for (String[] args : new String[][] {{"compare", "--bogus"}, {"compare", "--threads"},
-                {"compare", "--threads", "two"}, {"compare", "--threads", "0"}, {"compare", "--shapes", "32xax7"}}) {
+                {"compare", "--threads", "two"}, {"compare", "--threads", "0"}, {"compare", "--shapes", "32xax7"},
+                {"compare", "--ops", "bogus"}, {"compare", "--ops"}}) {
             Result r = run(args);
             String what = String.join(" ", args);
             assertEquals(2, r.status(), what);

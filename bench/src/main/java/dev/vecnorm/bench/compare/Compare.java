@@ -20,41 +20,71 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.function.DoubleSupplier;
 
 /**
- * {@code vecnorm.jar compare [--quick] [--threads T] [--out DIR] [--shapes AxBx..,...]}: times every
+ * {@code vecnorm.jar compare [--quick] [--threads T] [--out DIR] [--ops LIST] [--shapes AxBx..,...]}: times every
  * implementation on DESIGN.md's shapes, single run, self-checking (each output against float64), against a
  * same-run streaming floor and against PyTorch when it is installed; prints a table per shape and writes
- * compare.md, compare.csv and one chart per op to DIR.
+ * compare.md, compare.csv and one chart per op to DIR. {@code --ops} adds the family suites ({@link Suite},
+ * measured by {@link FamilyCompare}): a section of compare.md, a CSV and a chart each.
  */
 public final class Compare {
 
-    static final List<String> SHAPES = List.of("32x64x56x56", "32x256x56x56", "32x512x28x28", "32x1024x14x14",
-            "32x2048x7x7", "256x1024", "1x64x56x56", "8x3x224x224");
+    static final List<String> SHAPES = Suite.BATCHNORM.defaultShapes;
     static final String FLOOR = "floor (streaming a*x+b)";
     static final String SCALAR = "vecnorm scalar reference";
     static final String PLAIN = "plain Java loop";
     static final String VECTOR = "vecnorm Vector API";
 
     static final String USAGE = """
-            usage: ./vecnorm compare [--quick] [--threads T] [--out DIR] [--shapes NxCxHxW,...]
+            usage: ./vecnorm compare [--quick] [--threads T] [--out DIR] [--ops LIST] [--shapes SHAPE,...]
               Times training, inference and backward of every implementation on each shape, against a same-run
               streaming floor and the peers (PyTorch if python3-torch is installed, ONNX Runtime in this JVM),
-              checks every output against float64 and prints a table per shape.
+              checks every output against float64 and prints a table per shape; --ops adds the family.
               --quick      short measurements (under two minutes on 2 cores); default: longer, steadier ones
-              --threads T  threads for vecnorm, the floor and the peers, default 1
+              --threads T  threads for vecnorm, the floor and the peers, default 1 (LayerNorm and RMSNorm have
+                           no threads: one, whatever T is)
               --out DIR    where compare.md, compare.csv and the charts go, default compare-results
-              --shapes     comma-separated shapes, default %s
+              --ops LIST   comma-separated suites, default batchnorm; each on its default shapes (below):
+            %s
+              --shapes     comma-separated shapes for every suite listed instead of its own; batchnorm's
+                           default %s
               Exit status: 0 all checks passed, 1 an output was off float64, 2 usage.
-            """.formatted(String.join(",", SHAPES));
+            """.formatted(suiteList(), String.join(",", SHAPES));
 
     private Compare() {
     }
 
+    private static String suiteList() {
+        StringBuilder b = new StringBuilder();
+        for (Suite suite : Suite.values()) {
+            b.append(String.format(Locale.ROOT, "               %-14s %s%n", suite.label, suite.title));
+            b.append(String.format(Locale.ROOT, "               %-14s %s%n", "",
+                    suite == Suite.BATCHNORM ? "see --shapes; ONNX Runtime is a peer of this suite only"
+                            : String.join(",", suite.defaultShapes)));
+        }
+        return b.toString().stripTrailing();
+    }
+
+    /**
+     * How a run measures: the command's (timer from --quick, peers, kernel warm-up) or a test's (one call per
+     * measurement, no peers, no warm-up), through the same code otherwise.
+     *
+     * @param timer null: the command's timer for --quick or not
+     */
+    record Settings(Timer timer, boolean peers, boolean warmUp) {
+        static final Settings COMMAND = new Settings(null, true, true);
+    }
+
     /** Runs the command; returns the exit status (0 ok, 1 a self-check failed, 2 usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
+        return run(args, out, err, Settings.COMMAND);
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err, Settings settings) throws IOException {
         boolean quick = false;
         int threads = 1;
         Path dir = Path.of("compare-results");
-        List<String> shapes = SHAPES;
+        List<String> shapes = null;
+        List<Suite> suites = List.of(Suite.BATCHNORM);
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -66,13 +96,18 @@ public final class Compare {
                     case "--threads" -> threads = integer(next(args, ++i, "--threads"), "--threads");
                     case "--out" -> dir = Path.of(next(args, ++i, "--out"));
                     case "--shapes" -> shapes = List.of(next(args, ++i, "--shapes").split(","));
+                    case "--ops" -> suites = Suite.parseList(next(args, ++i, "--ops"));
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
             if (threads < 1) {
                 throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
             }
-            shapes.forEach(s -> NcsShape.of(parse(s)));
+            for (Suite suite : suites) {
+                for (String s : shapes == null ? suite.defaultShapes : shapes) {
+                    suite.validate(s, parse(s));
+                }
+            }
         } catch (IllegalArgumentException e) {
             err.println("compare: " + e.getMessage());
             err.print(USAGE);
@@ -83,14 +118,73 @@ public final class Compare {
             return 2;
         }
         Files.createDirectories(dir);
-        Timer timer = quick ? new Timer(2, 0.25, 3, 0.05) : new Timer(5, 1.5, 10, 1.0);
+        Timer timer = settings.timer() != null ? settings.timer()
+                : quick ? new Timer(2, 0.25, 3, 0.05) : new Timer(5, 1.5, 10, 1.0);
         out.println("vecnorm compare" + (quick ? " --quick" : "") + ": " + Environment.describe(threads));
-        PyTorchPeer torch = PyTorchPeer.run(shapes, threads, quick, dir, out);
-        String ort = onnxRuntimeVersion();
-        out.println(ort == null ? "ONNX Runtime: skipped (bench/target/lib/onnxruntime-1.22.0.jar is missing; "
-                + "mvn -B package puts it there)" : "ONNX Runtime " + ort + ": in this JVM, CPU provider");
-        warmUpVectorKernels(quick ? 1.5 : 4.0);
-        List<Row> rows = new ArrayList<>();
+        boolean ok = true;
+        List<Row> rows = null;
+        PyTorchPeer torch = null;
+        if (suites.contains(Suite.BATCHNORM)) {
+            rows = new ArrayList<>();
+            torch = settings.peers() ? PyTorchPeer.run(shapes == null ? SHAPES : shapes, threads, quick, dir, out)
+                    : null;
+            ok = batchNorm(shapes == null ? SHAPES : shapes, timer, torch, threads, quick, settings, rows, out, err);
+        }
+        List<Suite> family = suites.stream().filter(s -> s != Suite.BATCHNORM).toList();
+        List<FamilyCompare.Result> results = new ArrayList<>();
+        PyTorchPeer familyTorch = null;
+        if (!family.isEmpty()) {
+            List<String> keys = new ArrayList<>();
+            for (Suite suite : family) {
+                FamilyCompare.cases(suite, shapes).forEach(c -> keys.add(c.key()));
+            }
+            familyTorch = settings.peers() ? PyTorchPeer.runFamily(keys, threads, quick, dir, out) : null;
+            if (settings.warmUp()) {
+                FamilyCompare.warmUp(family, quick ? 1.5 : 4.0);
+            }
+            out.println();
+            out.println("Columns (family suites): ms = median time per call; GB/s = minimal DRAM traffic (8 B/elem "
+                    + "forward, training and inference; 12 B/elem backward and inference+add+relu) / time; % of floor "
+                    + "= floor time / time (floor: a same-run streaming kernel moving those bytes); vs scalar ref, vs "
+                    + "PyTorch = time ratios (> 1: faster); max error = largest |got - float64| / (1 + |float64|) "
+                    + "(bar 1e-5); vs BN alone (fused) = time / the same implementation's plain-BatchNorm time in "
+                    + "this run, - 1.");
+            for (Suite suite : family) {
+                FamilyCompare.Result result = family(suite, shapes, timer, familyTorch, threads, out, err);
+                results.add(result);
+                ok &= selfCheck(suite.label, result.rows(), out);
+            }
+        }
+        Report.write(rows, results, dir, quick, threads, torch, familyTorch);
+        List<String> tables = new ArrayList<>(List.of("compare.md"));
+        List<String> charts = new ArrayList<>();
+        if (rows != null) {
+            tables.add("compare.csv");
+            rows.stream().map(r -> "compare-" + r.op().label + ".png").distinct().forEach(charts::add);
+        }
+        for (Suite suite : family) {
+            tables.add(Report.csvName(suite));
+            charts.add(Report.chartName(suite));
+        }
+        Path written = dir;
+        out.println("wrote " + String.join(", ", tables.stream().map(t -> written.resolve(t).toString()).toList())
+                + " and " + String.join(", ", charts.stream().map(c -> written.resolve(c).toString()).toList()));
+        return ok ? 0 : 1;
+    }
+
+    /** The BatchNorm (NCHW) suite, as compare has always run it: prints its tables and self-check line. */
+    private static boolean batchNorm(List<String> shapes, Timer timer, PyTorchPeer torch, int threads, boolean quick,
+            Settings settings, List<Row> rows, PrintStream out, PrintStream err) {
+        String ort = settings.peers() ? onnxRuntimeVersion() : null;
+        if (settings.peers()) {
+            out.println(ort == null ? "ONNX Runtime: skipped (bench/target/lib/onnxruntime-1.22.0.jar is missing; "
+                    + "mvn -B package puts it there)" : "ONNX Runtime " + ort + ": in this JVM, CPU provider");
+        } else {
+            out.println("PyTorch and ONNX Runtime: not run (peers off)");
+        }
+        if (settings.warmUp()) {
+            warmUpVectorKernels(quick ? 1.5 : 4.0);
+        }
         boolean ok = true;
         out.println("Columns: ms = median time per call; GB/s = minimal DRAM traffic (8 B/elem training and "
                 + "inference, 12 B/elem backward) / time; % of floor = floor time / time (floor: a same-run "
@@ -118,12 +212,53 @@ public final class Compare {
             out.printf(java.util.Locale.ROOT, "self-check passed: every vecnorm output within 1e-5 of float64 "
                     + "(largest error %.1e)%n", worst);
         }
-        Report.write(rows, dir, quick, threads, torch);
-        List<String> charts = rows.stream().map(r -> "compare-" + r.op().label + ".png").distinct().toList();
-        Path written = dir;
-        out.println("wrote " + written.resolve("compare.md") + ", " + written.resolve("compare.csv") + " and "
-                + String.join(", ", charts.stream().map(c -> written.resolve(c).toString()).toList()));
-        return ok ? 0 : 1;
+        return ok;
+    }
+
+    /** One family suite: its heading and notes, a table per case, and (fused) the summary against the target. */
+    private static FamilyCompare.Result family(Suite suite, List<String> shapes, Timer timer, PyTorchPeer torch,
+            int threads, PrintStream out, PrintStream err) {
+        List<FamilyCompare.Case> cases = FamilyCompare.cases(suite, shapes);
+        List<String> notes = FamilyCompare.notes(suite, threads);
+        Report.printSuiteHeader(suite, notes, out);
+        List<Row> rows = new ArrayList<>();
+        int index = 0;
+        for (FamilyCompare.Case cs : cases) {
+            err.printf(Locale.ROOT, "compare: %s case %d of %d (%s)%n", suite.label, ++index, cases.size(),
+                    cs.label());
+            List<Row> caseRows = FamilyCompare.measure(cs, timer, torch, threads);
+            rows.addAll(caseRows);
+            Report.printFamilyTable(suite, cs.label(), caseRows, out);
+        }
+        List<String> summary = suite == Suite.FUSED ? FamilyCompare.fusedSummary(rows) : List.of();
+        if (!summary.isEmpty()) {
+            out.println();
+            summary.forEach(out::println);
+        }
+        return new FamilyCompare.Result(suite, cases, rows, notes, summary);
+    }
+
+    /** Prints the suite's self-check line (or a line per failed output); true if every vecnorm row passed. */
+    private static boolean selfCheck(String suite, List<Row> rows, PrintStream out) {
+        boolean ok = true;
+        double worst = 0;
+        for (Row r : rows) {
+            if (!r.implementation().startsWith("vecnorm")) {
+                continue;
+            }
+            if (!(r.maxError() <= 1e-5)) {
+                out.println("SELF-CHECK FAILED (" + suite + "): " + r.shape() + " " + r.implementation() + " "
+                        + r.op().label + " max error " + r.maxError());
+                ok = false;
+            } else {
+                worst = Math.max(worst, r.maxError());
+            }
+        }
+        if (ok) {
+            out.printf(Locale.ROOT, "self-check passed (%s): every vecnorm output within 1e-5 of float64 (largest "
+                    + "error %.1e)%n", suite, worst);
+        }
+        return ok;
     }
 
     private static int integer(String value, String option) {

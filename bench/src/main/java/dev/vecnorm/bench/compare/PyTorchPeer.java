@@ -14,7 +14,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs bench/scripts/pytorch_bench.py with Debian's python3-torch and reads its JSON: one run per CPU capability
+ * Runs bench/src/main/resources/scripts/pytorch_bench.py (BatchNorm) or pytorch_family_bench.py (the other
+ * suites) with Debian's python3-torch and reads its JSON: one run per CPU capability
  * (avx2, PyTorch's default here, and avx512). Allocations are kept off mmap (GLIBC_TUNABLES) so that the times
  * are kernel time, not page faults on fresh 100 MB outputs.
  */
@@ -30,21 +31,37 @@ final class PyTorchPeer {
 
     /** Runs the script if torch can be imported; prints one line and returns null if not. */
     static PyTorchPeer run(List<String> shapes, int threads, boolean quick, Path work, PrintStream log) {
+        return run("pytorch_bench.py", List.of("--shapes", String.join(",", shapes)), "pytorch-", "PyTorch",
+                threads, quick, work, log);
+    }
+
+    /**
+     * Runs bench/src/main/resources/scripts/pytorch_family_bench.py on the family suites' cases
+     * ("suite:shape[:layout]", {@link FamilyCompare.Case#key()}); its times are keyed by case.
+     */
+    static PyTorchPeer runFamily(List<String> cases, int threads, boolean quick, Path work, PrintStream log) {
+        return run("pytorch_family_bench.py", List.of("--cases", String.join(",", cases)), "pytorch-family-",
+                "PyTorch (family suites)", threads, quick, work, log);
+    }
+
+    private static PyTorchPeer run(String scriptName, List<String> what, String filePrefix, String name,
+            int threads, boolean quick, Path work, PrintStream log) {
         if (!Files.isExecutable(Path.of(PYTHON)) || exec(List.of(PYTHON, "-c", "import torch"), Map.of(), 60) != 0) {
-            log.println("PyTorch: skipped (not installed; install with: apt-get install python3-torch)");
+            log.println(name + ": skipped (not installed; install with: apt-get install python3-torch)");
             return null;
         }
         PyTorchPeer peer = new PyTorchPeer();
         try {
-            Path script = Files.createTempFile("vecnorm-pytorch-bench", ".py");
+            Path script = Files.createTempFile("vecnorm-" + scriptName.replace(".py", ""), ".py");
             script.toFile().deleteOnExit();
-            try (InputStream in = PyTorchPeer.class.getResourceAsStream("/scripts/pytorch_bench.py")) {
+            try (InputStream in = PyTorchPeer.class.getResourceAsStream("/scripts/" + scriptName)) {
                 Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
             for (String capability : List.of("avx2", "avx512")) {
-                Path out = work.resolve("pytorch-" + capability + ".json");
-                List<String> cmd = new ArrayList<>(List.of(PYTHON, script.toString(), "--shapes",
-                        String.join(",", shapes), "--threads", Integer.toString(threads), "--out", out.toString()));
+                Path out = work.resolve(filePrefix + capability + ".json");
+                List<String> cmd = new ArrayList<>(List.of(PYTHON, script.toString()));
+                cmd.addAll(what);
+                cmd.addAll(List.of("--threads", Integer.toString(threads), "--out", out.toString()));
                 if (quick) {
                     cmd.addAll(List.of("--warmup", "2", "--reps", "3", "--min-seconds", "0.05"));
                 }
@@ -52,13 +69,13 @@ final class PyTorchPeer {
                         "OMP_NUM_THREADS", Integer.toString(threads));
                 int status = exec(cmd, env, 900);
                 if (status != 0) {
-                    log.println("PyTorch " + capability + ": the script failed with status " + status);
+                    log.println(name + " " + capability + ": the script failed with status " + status);
                     continue;
                 }
                 peer.read(out, capability);
             }
         } catch (IOException e) {
-            log.println("PyTorch: skipped (" + e.getMessage() + ")");
+            log.println(name + ": skipped (" + e.getMessage() + ")");
             return null;
         }
         return peer.capabilities.isEmpty() ? null : peer;

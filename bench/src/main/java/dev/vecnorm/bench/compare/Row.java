@@ -6,9 +6,16 @@ import java.util.Locale;
  * One measured (shape, op, implementation): median milliseconds, and what follows from it.
  *
  * @param maxError largest |got - float64| / (1 + |float64|) over all outputs, or NaN when not checked
+ * @param baselineMs the same implementation's time for plain BatchNorm in the same run (the fused suite's
+ *     fused ops), or NaN
  */
 record Row(String shape, Op op, String implementation, double ms, long elements, double floorMs,
-        double scalarMs, double pytorchMs, double maxError) {
+        double scalarMs, double pytorchMs, double maxError, double baselineMs) {
+
+    Row(String shape, Op op, String implementation, double ms, long elements, double floorMs, double scalarMs,
+            double pytorchMs, double maxError) {
+        this(shape, op, implementation, ms, elements, floorMs, scalarMs, pytorchMs, maxError, Double.NaN);
+    }
 
     double gbPerSecond() {
         return (double) elements * op.bytesPerElement / (ms * 1e6);
@@ -16,6 +23,15 @@ record Row(String shape, Op op, String implementation, double ms, long elements,
 
     double percentOfFloor() {
         return 100 * floorMs / ms;
+    }
+
+    /** How much longer than plain BatchNorm, in percent (+5.0 = 5% slower), or NaN without a baseline. */
+    double percentOverBaseline() {
+        return 100 * (ms / baselineMs - 1);
+    }
+
+    Row withBaseline(double ms) {
+        return new Row(shape, op, implementation, this.ms, elements, floorMs, scalarMs, pytorchMs, maxError, ms);
     }
 
     static String fmt(double v, String pattern) {
