@@ -40,8 +40,7 @@ public final class Compare {
               streaming floor and the peers (PyTorch if python3-torch is installed, ONNX Runtime in this JVM),
               checks every output against float64 and prints a table per shape; --ops adds the family.
               --quick      short measurements (under two minutes on 2 cores); default: longer, steadier ones
-              --threads T  threads for vecnorm, the floor and the peers, default 1 (LayerNorm and RMSNorm have
-                           no threads: one, whatever T is)
+              --threads T  threads for vecnorm, the floor and the peers, default 1
               --out DIR    where compare.md, compare.csv and the charts go, default compare-results
               --ops LIST   comma-separated suites, default batchnorm; each on its default shapes (below):
             %s

@@ -76,17 +76,14 @@ final class FamilyCompare {
 
     /** What a reader of the suite's table must know: the ops as run here and on PyTorch, and the threads. */
     static List<String> notes(Suite suite, int threads) {
-        String oneThread = threads > 1 ? " (the rows say \"1 thread\")" : "";
         return switch (suite) {
             case LAYERNORM -> List.of("LayerNorm over the last dimension, eps 1e-5, gamma and beta of its size; "
                     + "forward moves 8 B/elem, backward (dx, dgamma, dbeta) 12 B/elem.",
-                    "vecnorm's LayerNormOps has no threads: it runs on one thread whatever --threads says" + oneThread
-                            + "; the floor and PyTorch use --threads.",
+                    "vecnorm spreads fixed blocks of rows over --threads threads (LayerNormOps.parallel).",
                     "PyTorch: F.layer_norm; backward aten native_layer_norm_backward from its saved statistics.");
             case RMSNORM -> List.of("RMSNorm over the last dimension as LLaMA writes it, x * rsqrt(mean(x^2) + 1e-6)"
                     + " * w; forward 8 B/elem, backward (dx, dgamma) 12 B/elem.",
-                    "vecnorm's RMSNormOps has no threads: it runs on one thread whatever --threads says" + oneThread
-                            + "; the floor and PyTorch use --threads.",
+                    "vecnorm spreads fixed blocks of rows over --threads threads (RMSNormOps.parallel).",
                     "PyTorch 1.13 has no RMSNorm op: forward is those torch ops under no_grad (three passes and "
                             + "temporaries), backward autograd's backward through them (graph built once, kept).");
             case GROUPNORM -> List.of("GroupNorm with " + Suite.GROUPS + " groups, eps 1e-5, on the same logical "
@@ -163,8 +160,6 @@ final class FamilyCompare {
         ForkJoinPool pool = new ForkJoinPool(threads);
         try {
             List<Row> rows = new ArrayList<>();
-            boolean rowWise = cs.suite() == Suite.LAYERNORM || cs.suite() == Suite.RMSNORM;
-            String suffix = rowWise && threads > 1 ? " (1 thread)" : "";
             for (OpRun run : runs(cs, pool, threads)) {
                 double floor = timer.medianMillis(run.floor());
                 double scalarMs = timer.medianMillis(run.scalar());
@@ -174,9 +169,9 @@ final class FamilyCompare {
                 double torchMs = torch == null ? Double.NaN : torch.best(cs.key(), run.op());
                 long n = run.elements();
                 rows.add(new Row(cs.label(), run.op(), Compare.FLOOR, floor, n, floor, scalarMs, torchMs, Double.NaN));
-                rows.add(new Row(cs.label(), run.op(), Compare.SCALAR + suffix, scalarMs, n, floor, scalarMs, torchMs,
+                rows.add(new Row(cs.label(), run.op(), Compare.SCALAR, scalarMs, n, floor, scalarMs, torchMs,
                         scalarError));
-                rows.add(new Row(cs.label(), run.op(), Compare.VECTOR + suffix, vectorMs, n, floor, scalarMs, torchMs,
+                rows.add(new Row(cs.label(), run.op(), Compare.VECTOR, vectorMs, n, floor, scalarMs, torchMs,
                         vectorError));
                 if (torch != null) {
                     for (String cap : torch.capabilities) {
@@ -276,8 +271,8 @@ final class FamilyCompare {
         float[] invStd = new float[rows];
         float[] dgamma = new float[width];
         float[] dbeta = new float[width];
-        LayerNormOps vector = LayerNormOps.using(vectorKernels());
-        LayerNormOps scalar = LayerNormOps.using(Kernels.scalar());
+        LayerNormOps vector = LayerNormOps.using(vectorKernels()).parallel(pool);
+        LayerNormOps scalar = LayerNormOps.using(Kernels.scalar()).parallel(pool);
         Lazy<FamilyReference.Forward> forward = new Lazy<>(() -> FamilyReference.layerNorm(rows, width, x, gamma,
                 beta, EPS));
         // The backward's reference takes the statistics the last forward (vecnorm's Vector API) saved.
@@ -305,8 +300,8 @@ final class FamilyCompare {
         float[] gamma = Distribution.uniform(width, 0.5f, 2f, 3);
         float[] invRms = new float[rows];
         float[] dgamma = new float[width];
-        RMSNormOps vector = RMSNormOps.using(vectorKernels());
-        RMSNormOps scalar = RMSNormOps.using(Kernels.scalar());
+        RMSNormOps vector = RMSNormOps.using(vectorKernels()).parallel(pool);
+        RMSNormOps scalar = RMSNormOps.using(Kernels.scalar()).parallel(pool);
         Lazy<FamilyReference.Forward> forward = new Lazy<>(() -> FamilyReference.rmsNorm(rows, width, x, gamma,
                 RMS_EPS));
         Lazy<FamilyReference.Gradients> grads = new Lazy<>(() -> FamilyReference.rmsNormBackward(rows, width, dy, x,

@@ -92,6 +92,12 @@ public class LayoutAndFusionBenchmark {
         return out;
     }
 
+    /** Training's own floor: a read of x for the statistics, then read x and write y (12 B/elem, two passes). */
+    @Benchmark
+    public float floorTrainingTwoPasses() {
+        return Floor.twoPasses(x, out, pool, workers);
+    }
+
     /** Reads two tensors and writes one: the floor of the residual form. */
     @Benchmark
     public float[] floorTwelveBytes() {
