@@ -370,11 +370,21 @@ class LayerNormPropertiesTest {
         double[] zeros = new double[d];
         // d sum(w * y) / dx, one row at a time (x enters only its own row's loss), with a step of 1e-3 of the row's
         // sqrt(var + eps): the scale on which y curves, so the truncation error is ~1e-12 relative everywhere.
+        // A row's loss sum(w * xhat * gamma) is computed in double to within D 2^-52 sum|w gamma| max|xhat|: the
+        // sum's rounding, and the mean's, which moves every xhat (the oracle rounds like the recursive sum).
         double[] fdDx = new double[r * d];
         double[] fdDxError = new double[r * d];
+        double[] lossError = new double[r];
         for (int row = 0; row < r; row++) {
             double[] xRow = java.util.Arrays.copyOfRange(xs, row * d, (row + 1) * d);
             double[] wRow = java.util.Arrays.copyOfRange(wd, row * d, (row + 1) * d);
+            double maxXhat = 0;
+            double wg = 0;
+            for (int j = 0; j < d; j++) {
+                maxXhat = Math.max(maxXhat, Math.abs(xRow[j]) * exact.invStd[row]);
+                wg += Math.abs(wRow[j] * gd[j]);
+            }
+            lossError[row] = d * 0x1p-52 * wg * maxXhat;
             double h = 1e-3 / exact.invStd[row];
             for (int j = 0; j < d; j++) {
                 int at = j;
@@ -382,12 +392,20 @@ class LayerNormPropertiesTest {
                     double[] moved = xRow.clone();
                     moved[at] += t;
                     return rowLoss(d, moved, wRow, gd, zeros, c.eps());
-                }, h);
+                }, h, 2 * lossError[row]);
                 fdDx[row * d + j] = fd.value();
                 fdDxError[row * d + j] = fd.error();
             }
         }
-        // Linear in gamma and in beta: these differences are exact but for rounding.
+        // Linear in gamma and in beta: these differences are exact but for rounding, of all rows' losses.
+        double gammaLossError = 0;
+        double betaLossError = 0;
+        for (int row = 0; row < r; row++) {
+            gammaLossError += 2 * lossError[row];
+            for (int j = 0; j < d; j++) {
+                betaLossError += r * d * 0x1p-52 * Math.abs(wd[row * d + j] * bd[j]);
+            }
+        }
         double[] fdDg = new double[d];
         double[] fdDgError = new double[d];
         double[] fdDb = new double[d];
@@ -398,12 +416,12 @@ class LayerNormPropertiesTest {
                 double[] moved = gd.clone();
                 moved[at] += t;
                 return loss(r, d, xs, wd, moved, zeros, c.eps());
-            }, 1e-3);
+            }, 1e-3, r * gammaLossError);
             FiniteDifference fb = FiniteDifference.of(t -> {
                 double[] moved = bd.clone();
                 moved[at] += t;
                 return loss(r, d, xs, wd, zeros, moved, c.eps());
-            }, 1e-3);
+            }, 1e-3, 2 * betaLossError);
             fdDg[j] = fg.value();
             fdDgError[j] = fg.error();
             fdDb[j] = fb.value();
@@ -455,18 +473,16 @@ class LayerNormPropertiesTest {
     /**
      * |got - fd| within: the bar around {@code anchor} on the gradient's scale (anchor: the float64 gradient that
      * {@code got} is held to by property 2, or fd itself for the oracle); {@code known}, how far that gradient is
-     * from the derivative (0 for the oracle at the exact statistics); and the difference's own error, twice its
-     * truncation estimate plus its rounding, 1e-10 of the scale (the loss is computed to ~D 2^-52 of its terms and
-     * divided by steps of 1e-3 of the scale on which it curves: 1e3 D 2^-52 < 1e-10 for D <= 160).
+     * from the derivative (0 for the oracle at the exact statistics); and the difference's own error bound.
      */
     static void checkDerivative(String what, double[] fd, double[] fdError, double[] got, double[] scale,
             double[] anchor, double[] known) {
         for (int i = 0; i < fd.length; i++) {
-            double allowed = Bar.allowed(anchor[i], scale[i], 0) + known[i] + 2 * fdError[i] + 1e-10 * scale[i];
+            double allowed = Bar.allowed(anchor[i], scale[i], 0) + known[i] + fdError[i];
             if (!(Math.abs(got[i] - fd[i]) <= allowed)) {
                 fail(what + "[" + i + "] = " + got[i] + ", finite difference " + fd[i] + " (error "
                         + Math.abs(got[i] - fd[i]) + ", allowed " + allowed + ", of which the saved statistics "
-                        + known[i] + " and the difference's error estimate " + fdError[i] + ")");
+                        + known[i] + " and the difference's error bound " + fdError[i] + ")");
             }
         }
     }
