@@ -21,10 +21,14 @@ final class Bar {
     private Bar() {
     }
 
-    /** The error allowed for {@code want} of natural scale {@code scale}, plus {@code slack}. */
+    /**
+     * The error allowed for {@code want} of natural scale {@code scale}, plus {@code slack}, plus the spacing of
+     * float subnormals (1.4e-45): a float output below 1.2e-38 cannot be held to a relative bar (a dgamma of 9e-42
+     * is only representable to 1.5e-4 of itself).
+     */
     static double allowed(double want, double scale, double slack) {
         double a = Math.abs(want);
-        return TOL * Math.min(1 + a, a + scale) + slack;
+        return TOL * Math.min(1 + a, a + scale) + slack + Float.MIN_VALUE;
     }
 
     /** NaN must stay NaN and an infinity be that infinity; else within {@link #allowed}. */
