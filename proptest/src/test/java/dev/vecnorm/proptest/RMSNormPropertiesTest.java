@@ -29,7 +29,6 @@ class RMSNormPropertiesTest {
     static void coverage() {
         List<String> expected = new java.util.ArrayList<>(RowCase.expectedClasses(false));
         expected.add("unit: a row with mean(x^2) > 1000 eps");
-        expected.add("finite differences: eps = 0");
         TALLY.report("RMSNormPropertiesTest", expected);
     }
 
