@@ -28,15 +28,16 @@ final class Bar {
      */
     static double allowed(double want, double scale, double slack) {
         double a = Math.abs(want);
-        return TOL * Math.min(1 + a, a + scale) + slack + Float.MIN_VALUE;
+        // A NaN scale (a degenerate group's 0 * inf) is taken as 0, the strictest reading.
+        return TOL * Math.min(1 + a, a + (Double.isNaN(scale) ? 0 : scale)) + slack + Float.MIN_VALUE;
     }
 
-    /** NaN must stay NaN and an infinity be that infinity; else within {@link #allowed}. */
+    /** NaN must stay NaN and an infinity be that infinity; an exact match passes; else within {@link #allowed}. */
     static boolean ok(double want, double got, double scale, double slack) {
         if (Double.isNaN(want)) {
             return Double.isNaN(got);
         }
-        if (Double.isInfinite(want)) {
+        if (Double.isInfinite(want) || want == got) {
             return want == got;
         }
         return Math.abs(got - want) <= allowed(want, scale, slack);
