@@ -360,8 +360,6 @@ class GroupNormPropertiesTest {
         double[] gd = gamma == null ? Bar.fill(sh.c(), 1) : Bar.widen(gamma);
         double[] bd = beta == null ? new double[sh.c()] : Bar.widen(beta);
         double[] zeros = new double[sh.c()];
-        Forward exact = forward(sh, groups, xd, gd, bd, c.eps());
-        Backward atExact = backward(sh, groups, wd, xd, gd, exact.mean, exact.invStd);
         TALLY.hit("finite differences: " + c.layout());
         if (groups == sh.c()) {
             TALLY.hit("finite differences: G = C");
@@ -369,14 +367,18 @@ class GroupNormPropertiesTest {
         if (c.eps() == 0) {
             TALLY.hit("finite differences: eps = 0");
         }
-        // As LayerNorm's: y depends on x only through x - mean, so each group is shifted by its float64 mean before
-        // the steps; sum(w * y) = sum(w * xhat * gamma) + sum(w * beta), each derivative taken of its own part; x
-        // enters only its group's loss, differenced with a step of 1e-3 of the group's sqrt(var + eps); a group's
-        // loss is computed to within M 2^-52 sum|w gamma| max|xhat|.
+        // As LayerNorm's: y depends on x only through x - mean, so everything is computed on each group shifted by
+        // its float64 mean (the residual mean then resolved to full precision, the steps not rounded to an offset);
+        // sum(w * y) = sum(w * xhat * gamma) + sum(w * beta), each derivative taken of its own part; x enters only
+        // its group's loss, differenced with a step of 1e-3 of the group's sqrt(var + eps); a group's loss is
+        // computed to within M 2^-52 sum|w gamma| max|xhat|.
         double[] xs = xd.clone();
+        double[] groupMean = forward(sh, groups, xd, null, null, c.eps()).mean;
         for (int e = 0; e < xs.length; e++) {
-            xs[e] -= exact.mean[e / m];
+            xs[e] -= groupMean[e / m];
         }
+        Forward exact = forward(sh, groups, xs, gd, bd, c.eps());
+        Backward atExact = backward(sh, groups, wd, xs, gd, exact.mean, exact.invStd);
         double[] fdDx = new double[sh.size()];
         double[] fdDxError = new double[sh.size()];
         double allLossError = 0;
