@@ -14,7 +14,7 @@ final class Extents {
     private Extents() {
     }
 
-    /** 1; 2 .. lanes - 2; lanes - 1; lanes; lanes + 1; 2 .. 9 times lanes; above lanes with a tail of 1 .. lanes - 1. */
+    /** 1; 2 .. lanes - 2; lanes - 1; lanes; lanes + 1; 2 .. 9 times lanes; above lanes, a tail of 1 .. lanes - 1. */
     static Gen<Integer> byTailClass(int max) {
         int lanes = Coverage.LANES;
         Gen<Integer> classes = integers().between(0, 6);

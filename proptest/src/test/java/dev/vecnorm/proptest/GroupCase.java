@@ -16,15 +16,20 @@ import org.quicktheories.generators.Generate;
 /**
  * One generated GroupNorm problem: an (N, C, spatial...) shape of rank 2 to 5, G groups (1, C for InstanceNorm, or
  * another divisor of C), the layout the tensors are stored in, data drawn per channel from a distribution (MIXTURE
- * puts channels of different magnitudes in one group), eps, which of weight and bias are given, and the offset of
- * every tensor in its array. Tensors are derived from the seed, so a shrunk case is reproduced by its toString.
+ * puts channels of different magnitudes in one group), eps, which of weight and bias are given, the offset of
+ * every tensor in its array, and whether outputs overwrite inputs ({@link #inPlace}). Tensors are derived from the
+ * seed, so a shrunk case is reproduced by its toString.
  * Tensors are handled in the logical channels-first order; {@link #stored} gives the layout's memory order.
  */
 record GroupCase(int[] dims, int groups, Layout layout, Distribution distribution, long seed, double eps,
-        int affine, int offset) {
+        int affine, int offset, int inPlace) {
 
     static final int WEIGHT = 1;
     static final int BIAS = 2;
+    /** {@link #inPlace}: y over x in the forward, dx over dy in the backward. */
+    static final int OVER_DY = 1;
+    /** {@link #inPlace}: y over x in the forward, dx over x in the backward. */
+    static final int OVER_X = 2;
 
     /**
      * Channels: below, at and above 4, 8 and 16 lanes (channels-last vectorizes across channels), with divisors
@@ -91,6 +96,7 @@ record GroupCase(int[] dims, int groups, Layout layout, Distribution distributio
         k.add(eps == 0 ? "eps = 0" : "eps > 0");
         k.add("affine " + affine);
         k.add(offset == 0 ? "offset 0" : "offset > 0");
+        k.add(inPlace == 0 ? "separate outputs" : inPlace == OVER_DY ? "in place, dx over dy" : "in place, dx over x");
         return k;
     }
 
@@ -99,7 +105,8 @@ record GroupCase(int[] dims, int groups, Layout layout, Distribution distributio
                 "layout CHANNELS_FIRST", "layout CHANNELS_LAST", "G = C (instance)", "G = 1", "1 < G < C",
                 "channels-last C: C < lanes", "channels-last C: C = lanes", "channels-last C: C > lanes",
                 "channels-first S: S < lanes", "channels-first S: S >= lanes", "N = 1", "N > 1", "eps = 0",
-                "eps > 0", "affine 0", "affine 1", "affine 2", "affine 3", "offset 0", "offset > 0"));
+                "eps > 0", "affine 0", "affine 1", "affine 2", "affine 3", "offset 0", "offset > 0",
+                "separate outputs", "in place, dx over dy", "in place, dx over x"));
         for (String t : List.of("S = 1", "1 < S < lanes - 1", "S = lanes - 1", "S = lanes", "S = lanes + 1",
                 "S > lanes, multiple of lanes", "S > lanes, with tail")) {
             all.add("vectorized extent: " + t);
@@ -113,7 +120,8 @@ record GroupCase(int[] dims, int groups, Layout layout, Distribution distributio
     @Override
     public String toString() {
         return Arrays.toString(dims) + " G=" + groups + " " + layout + " " + distribution + " eps=" + eps
-                + " affine=" + affine + " offset=" + offset + " seed=" + seed;
+                + " affine=" + affine + " offset=" + offset + (inPlace == 0 ? "" : inPlace == OVER_DY
+                        ? " in place (dx over dy)" : " in place (dx over x)") + " seed=" + seed;
     }
 
     /** Cases of at most {@code maxElements} elements (a single sample may be larger when C * S alone is). */
@@ -133,6 +141,7 @@ record GroupCase(int[] dims, int groups, Layout layout, Distribution distributio
         Gen<Double> eps = Generators.eps();
         Gen<Integer> affine = integers().between(0, 3);
         Gen<Integer> offsets = Generate.pick(List.of(0, 0, 1, 3));
+        Gen<Integer> inPlace = Generate.pick(List.of(0, 0, 0, 0, OVER_DY, OVER_X));
         Gen<GroupCase> gen = in -> {
             Layout layout = layouts.generate(in);
             int r = rank.generate(in);
@@ -169,7 +178,7 @@ record GroupCase(int[] dims, int groups, Layout layout, Distribution distributio
             int index = divisorIndex.generate(in);
             int groups = kind == 0 ? 1 : kind == 1 || divisors.length == 0 ? c : divisors[index % divisors.length];
             return new GroupCase(dims, groups, layout, distributions.generate(in), seeds.generate(in),
-                    eps.generate(in), affine.generate(in), offsets.generate(in));
+                    eps.generate(in), affine.generate(in), offsets.generate(in), inPlace.generate(in));
         };
         return gen.describedAs(GroupCase::toString);
     }

@@ -64,7 +64,7 @@ class RegressionCasesTest {
     @Test
     void finiteDifferencesAtAnOffsetOf1e4() {
         LayerNormPropertiesTest.finiteDifferences(new RowCase(new int[] {2, 1}, 0, Distribution.LARGE_OFFSET, false,
-                1, 0.0, 0, 0));
+                1, 0.0, 0, 0, false));
     }
 
     /**
@@ -75,21 +75,21 @@ class RegressionCasesTest {
     @Test
     void engineGradientFromSavedStatisticsAgainstTheDerivative() {
         LayerNormPropertiesTest.finiteDifferences(new RowCase(new int[] {2}, 0, Distribution.LARGE_OFFSET, false, 1,
-                0.0, 0, 0));
+                0.0, 0, 0, false));
     }
 
     /** dgamma of 1e-12 next to beta terms of 1: each parameter is differenced on its own part of the loss. */
     @Test
     void weightDerivativeNextToALargeBias() {
         LayerNormPropertiesTest.finiteDifferences(new RowCase(new int[] {2}, 0, Distribution.TINY, false, 0,
-                3.33066907387547E-17, RowCase.BIAS, 0));
+                3.33066907387547E-17, RowCase.BIAS, 0, false));
     }
 
     /** A dgamma of 9.19e-42 is a float subnormal: not representable to a relative 1e-5. */
     @Test
     void subnormalWeightGradient() {
         RMSNormPropertiesTest.agreesWithFloat64(new RowCase(new int[] {1, 1, 1, 511}, 3, Distribution.MIXTURE, true,
-                16, 0.0, 0, 0));
+                16, 0.0, 0, 0, false));
     }
 
     /**
@@ -99,6 +99,6 @@ class RegressionCasesTest {
     @Test
     void float64MeanOfThreeCloseValuesAt1e4() {
         GroupNormPropertiesTest.finiteDifferences(new GroupCase(new int[] {1, 1, 1, 3}, 1, Layout.CHANNELS_FIRST,
-                Distribution.LARGE_OFFSET, 33, 0.0, 0, 0));
+                Distribution.LARGE_OFFSET, 33, 0.0, 0, 0, 0));
     }
 }

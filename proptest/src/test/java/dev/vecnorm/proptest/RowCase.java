@@ -18,11 +18,12 @@ import org.quicktheories.generators.Generate;
  * One generated LayerNorm or RMSNorm problem: a shape normalized from {@code axis} on (R rows of D elements),
  * data drawn from a distribution either row by row (each row from its own "channel" of the distribution: MIXTURE
  * gives rows of different magnitudes) or column by column (MIXTURE then mixes magnitudes inside a row), eps, which
- * of weight and bias are given, and the offset at which every tensor starts in its array. Tensors are derived from
- * the seed, so a shrunk case is reproduced by its toString.
+ * of weight and bias are given, the offset at which every tensor starts in its array, and whether the forward
+ * writes y over x (the backward must not overlap). Tensors are derived from the seed, so a shrunk case is
+ * reproduced by its toString.
  */
 record RowCase(int[] shape, int axis, Distribution distribution, boolean byColumn, long seed, double eps,
-        int affine, int offset) {
+        int affine, int offset, boolean inPlace) {
 
     static final int WEIGHT = 1;
     static final int BIAS = 2;
@@ -88,13 +89,14 @@ record RowCase(int[] shape, int axis, Distribution distribution, boolean byColum
         k.add(eps == 0 ? "eps = 0" : "eps > 0");
         k.add("affine " + affine);
         k.add(offset == 0 ? "offset 0" : "offset > 0");
+        k.add(inPlace ? "in place" : "separate output");
         return k;
     }
 
     static List<String> expectedClasses(boolean withBias) {
         List<String> all = new ArrayList<>(List.of("rank 1", "rank 2", "rank 3", "rank 4", "axis < 0", "axis >= 0",
                 "R = 1", "R > 1", "drawn by column", "drawn by row", "eps = 0", "eps > 0", "affine 0", "affine 1",
-                "offset 0", "offset > 0"));
+                "offset 0", "offset > 0", "in place", "separate output"));
         if (withBias) {
             all.addAll(List.of("affine 2", "affine 3"));
         }
@@ -111,7 +113,8 @@ record RowCase(int[] shape, int axis, Distribution distribution, boolean byColum
     @Override
     public String toString() {
         return "shape=" + Arrays.toString(shape) + " axis=" + axis + " " + distribution + (byColumn ? " by column"
-                : " by row") + " eps=" + eps + " affine=" + affine + " offset=" + offset + " seed=" + seed;
+                : " by row") + " eps=" + eps + " affine=" + affine + " offset=" + offset + (inPlace ? " in place" : "")
+                + " seed=" + seed;
     }
 
     /**
@@ -135,6 +138,7 @@ record RowCase(int[] shape, int axis, Distribution distribution, boolean byColum
         Gen<Double> eps = Generators.eps();
         Gen<Integer> affine = integers().between(0, withBias ? 3 : 1);
         Gen<Integer> offsets = Generate.pick(List.of(0, 0, 1, 3));
+        Gen<Boolean> inPlace = Generate.pick(List.of(false, false, false, true));
         Gen<RowCase> gen = in -> {
             int l = leadingCount.generate(in);
             int t = Math.min(trailingCount.generate(in), 4 - l);
@@ -163,7 +167,7 @@ record RowCase(int[] shape, int axis, Distribution distribution, boolean byColum
             System.arraycopy(trailing, 0, shape, l, t);
             int axis = negativeAxis.generate(in) ? l - shape.length : l;
             return new RowCase(shape, axis, distributions.generate(in), byColumn.generate(in), seeds.generate(in),
-                    eps.generate(in), affine.generate(in), offsets.generate(in));
+                    eps.generate(in), affine.generate(in), offsets.generate(in), inPlace.generate(in));
         };
         return gen.describedAs(RowCase::toString);
     }
