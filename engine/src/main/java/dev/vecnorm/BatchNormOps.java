@@ -6,10 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.Future;
 
 /**
  * The functional batch-normalization API over float32 NCHW tensors of rank 2 to 5 (like
@@ -1020,35 +1017,19 @@ public final class BatchNormOps {
 
     /** As above, for {@code work} = elements times tensors read. */
     void forEachTile(long work, List<Tile> tiles, TileWork job) {
-        int tasks = pool == null || work < PARALLEL_MIN_ELEMENTS ? 1 : Math.min(tiles.size(), pool.getParallelism());
-        if (tasks <= 1) {
+        if (pool == null || work < PARALLEL_MIN_ELEMENTS || tiles.size() == 1 || pool.getParallelism() == 1) {
+            // On the calling thread without a task object: the common case of small tensors allocates nothing.
             for (int i = 0; i < tiles.size(); i++) {
                 job.run(tiles.get(i));
             }
             return;
         }
         // Task t takes tiles t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
-        List<Callable<Void>> jobs = new ArrayList<>(tasks);
-        for (int t = 0; t < tasks; t++) {
-            int first = t;
-            int stride = tasks;
-            jobs.add(() -> {
-                for (int i = first; i < tiles.size(); i += stride) {
-                    job.run(tiles.get(i));
-                }
-                return null;
-            });
-        }
-        try {
-            for (Future<Void> f : pool.invokeAll(jobs)) {
-                f.get();
+        ParallelUnits.run(pool, tiles.size(), work, (first, stride) -> {
+            for (int i = first; i < tiles.size(); i += stride) {
+                job.run(tiles.get(i));
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for batch-norm workers", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("a batch-norm worker failed", e.getCause());
-        }
+        });
     }
 
     /** invstd, the two-float center and the folded scale and shift of channels [c0, c1). */
