@@ -17,8 +17,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** LayerNorm and RMSNorm forward and backward against float64, over shapes, axes and hostile data. */
 class LayerAndRmsNormTest {
 
-    private static final int[][] SHAPES = {{3, 4}, {2, 5, 33}, {4, 7, 64}, {2, 3, 4, 5}, {1, 4096}, {8, 768}};
-    private static final int[] AXES = {-1, 2, -1, 1, -1, 1};
+    /** The last shape has several row blocks in forward (~64K elements each) and two in backward. */
+    private static final int[][] SHAPES = {{3, 4}, {2, 5, 33}, {4, 7, 64}, {2, 3, 4, 5}, {1, 4096}, {8, 768},
+        {1100, 500}};
+    private static final int[] AXES = {-1, 2, -1, 1, -1, 1, -1};
 
     static List<BatchNormKernels> implementations() {
         List<BatchNormKernels> all = new ArrayList<>();
@@ -59,6 +61,8 @@ class LayerAndRmsNormTest {
                 double[] wantDg = new double[d];
                 double[] wantDb = new double[d];
                 double[] wantInv = new double[r];
+                double[] wantMean = new double[r];
+                double[] spread = new double[r];
                 for (int row = 0; row < r; row++) {
                     double mu = 0;
                     for (int j = 0; j < d; j++) {
@@ -71,6 +75,8 @@ class LayerAndRmsNormTest {
                     }
                     double inv = 1 / Math.sqrt(var / d + 1e-5);
                     wantInv[row] = inv;
+                    wantMean[row] = mu;
+                    spread[row] = Math.sqrt(var / d);
                     // Backward from the saved (float) statistics, as the API defines it.
                     double sm = mean[row];
                     double si = invStd[row];
@@ -93,6 +99,7 @@ class LayerAndRmsNormTest {
                 String tag = kernels.name() + " " + Arrays.toString(shape) + " axis " + AXES[t] + " " + dist;
                 Tolerance.assertClose(tag + " y", wantY, y);
                 Tolerance.assertCloseScaled(tag + " invStd", wantInv, invStd, new double[r]);
+                Tolerance.assertCloseScaled(tag + " mean", wantMean, mean, spread);
                 float[] dx = new float[x.length];
                 float[] dgamma = new float[d];
                 float[] dbeta = new float[d];
