@@ -29,6 +29,23 @@ final class Checks {
         }
     }
 
+    /**
+     * An array of one value per {@code unit} (e.g. "one per row"): required unless {@code optional}, and of length
+     * exactly {@code expected} when present. For the family, whose statistics are not per channel.
+     */
+    static void length(String name, float[] data, int expected, String unit, boolean optional) {
+        if (data == null) {
+            if (optional) {
+                return;
+            }
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (data.length != expected) {
+            throw new IllegalArgumentException(name + " has length " + data.length + ", expected " + expected
+                    + " (" + unit + ")");
+        }
+    }
+
     /** A per-channel array: required unless {@code optional}, and of length exactly C when present. */
     static void channels(String name, float[] data, int c, boolean optional) {
         if (data == null) {

@@ -128,8 +128,8 @@ public final class GroupNormOps {
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
         Dims d = check(layout, shape, groups, x, xOffset, "x", y, yOffset, "y", gamma, beta, eps);
         int ng = d.n() * groups;
-        Checks.channels("saveMean", saveMean, ng, true);
-        Checks.channels("saveInvStd", saveInvStd, ng, true);
+        Checks.length("saveMean", saveMean, ng, "one per (sample, group)", true);
+        Checks.length("saveInvStd", saveInvStd, ng, "one per (sample, group)", true);
         Checks.regions().input("x", x, xOffset, d.n() * d.sampleSize()).output("y", y, yOffset,
                 d.n() * d.sampleSize()).inPlace("y", "x").input("gamma", gamma).input("beta", beta)
                 .output("saveMean", saveMean).output("saveInvStd", saveInvStd).check();
@@ -271,8 +271,8 @@ public final class GroupNormOps {
         if (dx != null) {
             Checks.tensor("dx", dx, dxOffset, NcsShape.of(shape));
         }
-        Checks.channels("saveMean", saveMean, ng, false);
-        Checks.channels("saveInvStd", saveInvStd, ng, false);
+        Checks.length("saveMean", saveMean, ng, "one per (sample, group)", false);
+        Checks.length("saveInvStd", saveInvStd, ng, "one per (sample, group)", false);
         Checks.nonNegative("saveInvStd", saveInvStd);
         Checks.channels("dgamma", dgamma, c, true);
         Checks.channels("dbeta", dbeta, c, true);

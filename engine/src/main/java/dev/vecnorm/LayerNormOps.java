@@ -73,10 +73,10 @@ public final class LayerNormOps {
         NcsShape rows = rn.perRow();
         Checks.tensor("x", x, xOffset, rows);
         Checks.tensor("y", y, yOffset, rows);
-        Checks.channels("gamma", gamma, rn.width(), true);
-        Checks.channels("beta", beta, rn.width(), true);
-        Checks.channels("saveMean", saveMean, rn.rows(), true);
-        Checks.channels("saveInvStd", saveInvStd, rn.rows(), true);
+        Checks.length("gamma", gamma, rn.width(), "one per element of the normalized shape", true);
+        Checks.length("beta", beta, rn.width(), "one per element of the normalized shape", true);
+        Checks.length("saveMean", saveMean, rn.rows(), "one per row", true);
+        Checks.length("saveInvStd", saveInvStd, rn.rows(), "one per row", true);
         Checks.epsilon(eps);
         Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
                 .input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
@@ -175,12 +175,12 @@ public final class LayerNormOps {
         if (dx != null) {
             Checks.tensor("dx", dx, dxOffset, rows);
         }
-        Checks.channels("gamma", gamma, d, true);
-        Checks.channels("saveMean", saveMean, r, false);
-        Checks.channels("saveInvStd", saveInvStd, r, false);
+        Checks.length("gamma", gamma, d, "one per element of the normalized shape", true);
+        Checks.length("saveMean", saveMean, r, "one per row", false);
+        Checks.length("saveInvStd", saveInvStd, r, "one per row", false);
         Checks.nonNegative("saveInvStd", saveInvStd);
-        Checks.channels("dgamma", dgamma, d, true);
-        Checks.channels("dbeta", dbeta, d, true);
+        Checks.length("dgamma", dgamma, d, "one per element of the normalized shape", true);
+        Checks.length("dbeta", dbeta, d, "one per element of the normalized shape", true);
         Checks.regions().input("dy", dy, dyOffset, rn.size()).input("x", x, xOffset, rn.size())
                 .output("dx", dx, dxOffset, rn.size()).input("gamma", gamma).input("saveMean", saveMean)
                 .input("saveInvStd", saveInvStd).output("dgamma", dgamma).output("dbeta", dbeta).check();

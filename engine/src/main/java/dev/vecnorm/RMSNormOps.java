@@ -70,8 +70,8 @@ public final class RMSNormOps {
         RowNormalization rn = RowNormalization.of(shape, axis);
         Checks.tensor("x", x, xOffset, rn.perRow());
         Checks.tensor("y", y, yOffset, rn.perRow());
-        Checks.channels("gamma", gamma, rn.width(), true);
-        Checks.channels("saveInvRms", saveInvRms, rn.rows(), true);
+        Checks.length("gamma", gamma, rn.width(), "one per element of the normalized shape", true);
+        Checks.length("saveInvRms", saveInvRms, rn.rows(), "one per row", true);
         Checks.epsilon(eps);
         Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
                 .input("gamma", gamma).output("saveInvRms", saveInvRms).check();
@@ -159,10 +159,10 @@ public final class RMSNormOps {
         if (dx != null) {
             Checks.tensor("dx", dx, dxOffset, rn.perRow());
         }
-        Checks.channels("gamma", gamma, d, true);
-        Checks.channels("saveInvRms", saveInvRms, r, false);
+        Checks.length("gamma", gamma, d, "one per element of the normalized shape", true);
+        Checks.length("saveInvRms", saveInvRms, r, "one per row", false);
         Checks.nonNegative("saveInvRms", saveInvRms);
-        Checks.channels("dgamma", dgamma, d, true);
+        Checks.length("dgamma", dgamma, d, "one per element of the normalized shape", true);
         Checks.regions().input("dy", dy, dyOffset, rn.size()).input("x", x, xOffset, rn.size())
                 .output("dx", dx, dxOffset, rn.size()).input("gamma", gamma).input("saveInvRms", saveInvRms)
                 .output("dgamma", dgamma).check();

@@ -214,4 +214,16 @@ class FamilyBadInputTest {
             assertTrue(e.getMessage().contains("groups must divide C = 4, got groups = " + groups), e.getMessage());
         }
     }
+
+    @Test
+    void lengthMessagesSayWhatTheLengthCounts() {
+        Op[] forward = forwardOps();
+        rejects(forward[0], "saveMean has length 5, expected 4 (one per (sample, group))",
+                a -> a.saveMean = sentinel(5));
+        rejects(forward[2], "saveInvStd has length 23, expected 24 (one per row)", a -> a.saveInvStd = sentinel(23));
+        rejects(forward[3], "saveInvRms has length 25, expected 24 (one per row)", a -> a.saveInvStd = sentinel(25));
+        rejects(forward[2], "gamma has length 3, expected 2 (one per element of the normalized shape)",
+                a -> a.gamma = new float[3]);
+        rejects(forward[0], "gamma has length 3, expected C = 4", a -> a.gamma = new float[3]);
+    }
 }
