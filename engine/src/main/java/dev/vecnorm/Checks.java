@@ -34,6 +34,16 @@ final class Checks {
      * exactly {@code expected} when present. For the family, whose statistics are not per channel.
      */
     static void length(String name, float[] data, int expected, String unit, boolean optional) {
+        exactLength(name, data, expected, optional, unit);
+    }
+
+    /** A per-channel array: required unless {@code optional}, and of length exactly C when present. */
+    static void channels(String name, float[] data, int c, boolean optional) {
+        exactLength(name, data, c, optional, null);
+    }
+
+    /** The message is built only on failure (these checks run on every call): "C = 4", or "24 (one per row)". */
+    private static void exactLength(String name, float[] data, int expected, boolean optional, String unit) {
         if (data == null) {
             if (optional) {
                 return;
@@ -41,21 +51,8 @@ final class Checks {
             throw new IllegalArgumentException(name + " must not be null");
         }
         if (data.length != expected) {
-            throw new IllegalArgumentException(name + " has length " + data.length + ", expected " + expected
-                    + " (" + unit + ")");
-        }
-    }
-
-    /** A per-channel array: required unless {@code optional}, and of length exactly C when present. */
-    static void channels(String name, float[] data, int c, boolean optional) {
-        if (data == null) {
-            if (optional) {
-                return;
-            }
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (data.length != c) {
-            throw new IllegalArgumentException(name + " has length " + data.length + ", expected C = " + c);
+            throw new IllegalArgumentException(name + " has length " + data.length + ", expected "
+                    + (unit == null ? "C = " + expected : expected + " (" + unit + ")"));
         }
     }
 
