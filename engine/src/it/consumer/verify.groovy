@@ -14,6 +14,10 @@ def warning = 'vecnorm runs its scalar kernels (several times slower): the jdk.i
     def lines = text.readLines()
     assert lines.contains('module: ' + want.module) : run + ':\n' + text
     assert lines.contains(expectedY) : run + ':\n' + text
+    if (want.module != 'unnamed') {
+        // A named module exports its API only; the kernel SPI stays internal.
+        assert lines.contains('internal kernels exported: false') : run + ':\n' + text
+    }
     def kernels = lines.find { it.startsWith('kernels: ') }
     assert kernels != null : run + ':\n' + text
     def warnings = lines.count { it.contains('vecnorm runs its scalar kernels') }

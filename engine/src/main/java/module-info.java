@@ -8,6 +8,5 @@ module dev.vecnorm.engine {
     requires static jdk.incubator.vector;
 
     exports dev.vecnorm;
-    exports dev.vecnorm.kernels;
     exports dev.vecnorm.io;
 }

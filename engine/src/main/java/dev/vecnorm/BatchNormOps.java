@@ -1,7 +1,6 @@
 package dev.vecnorm;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,75 +39,61 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class BatchNormOps {
 
-    /**
-     * Channel blocks are sized so that a block stays in cache between the statistics and normalize passes. 4 MiB
-     * (a share of L3, not L2): each pass streams a block in memory order, and larger blocks mean fewer restarts
-     * of the prefetchers and fewer per-block costs. Measured on a Zen 5 host (1 MiB L2, 32 MiB L3), 1 thread,
-     * training: 32x256x56x56 at 55-59% of the copy floor vs 43-55% with 0.5-1 MiB blocks; 32x2048x7x7 1.3-1.5 ms
-     * vs 1.3-2.2 ms. The system property vecnorm.cacheBlockBytes overrides it (tests use tiny blocks to run
-     * many of them).
-     */
-    /** Runs shorter than this (in floats) count as short for tiling: no wider vector exists. */
-    private static final int SHORT_RUN = 16;
-
-    private static final long CACHE_BLOCK_BYTES = Long.getLong("vecnorm.cacheBlockBytes", 4L << 20);
+    // This class holds the entry points and the order of the passes. Beside it: Tiling (how a tensor is cut into
+    // tiles), TileScheduler (where tiles run), ChannelMath (the per-channel arithmetic between passes),
+    // BatchNormChecks (argument checks), SegmentPasses (the passes over MemorySegments) and the kernels
+    // (dev.vecnorm.internal.kernels, the loops themselves).
 
     /**
-     * Below this many elements (times the tensors a pass reads) a call stays on the calling thread. Measured on
-     * 2 cores: 256x1024 (262K elements) trains in 0.15 ms on one thread and 0.19 ms on two; 32x2048x7x7 (3.2M)
-     * in 2.9 ms on one and 1.75 ms on two. The system property vecnorm.parallelMinElements overrides it (the
-     * property tests set 0 to run their small tensors through the pool).
+     * Below this many elements (times the tensors a pass reads) a call stays on the calling thread; the system
+     * property vecnorm.parallelMinElements overrides it.
      */
-    public static final long PARALLEL_MIN_ELEMENTS = Long.getLong("vecnorm.parallelMinElements", 1 << 21);
+    public static final long PARALLEL_MIN_ELEMENTS = ParallelUnits.MIN_ELEMENTS;
 
-    private static final class DefaultPool {
-        static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
-    }
-
-    /** The pool {@link #get()} uses, shared with the other operations' {@code get()}. */
-    static ForkJoinPool defaultPool() {
-        return DefaultPool.POOL;
-    }
-
+    private final Backend backend;
     private final BatchNormKernels kernels;
-    /** Where channel blocks run; null: on the calling thread. */
-    private final ForkJoinPool pool;
+    /** Where channel blocks run; its pool is null for the calling thread. */
+    private final TileScheduler scheduler;
 
-    private BatchNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
-        this.kernels = kernels;
-        this.pool = pool;
+    private BatchNormOps(Backend backend, ForkJoinPool pool) {
+        this.backend = backend;
+        this.kernels = backend.kernels();
+        this.scheduler = new TileScheduler(pool);
     }
 
     /**
-     * The operations backed by {@link Kernels#preferred()} (Vector API when available), on the shared pool.
+     * The operations backed by {@link Backend#preferred()} (Vector API when available), on the shared pool.
      *
      * @throws IllegalStateException if -Dvecnorm.kernels asks for kernels that cannot run here
      */
     public static BatchNormOps get() {
-        return new BatchNormOps(Kernels.preferred(), DefaultPool.POOL);
+        return new BatchNormOps(Backend.preferred(), ParallelUnits.defaultPool());
     }
 
     /**
-     * The operations backed by the given kernels, e.g. {@link Kernels#scalar()} for the reference, on the calling
+     * The operations backed by the given implementation, e.g. {@link Backend#scalarReference()}, on the calling
      * thread (see {@link #parallel(ForkJoinPool)}).
      */
-    public static BatchNormOps using(BatchNormKernels kernels) {
-        return new BatchNormOps(Objects.requireNonNull(kernels, "kernels"), null);
+    public static BatchNormOps using(Backend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("backend must not be null");
+        }
+        return new BatchNormOps(backend, null);
     }
 
     /** The same operations, spreading large tensors over {@code pool} (its parallelism is the thread count). */
     public BatchNormOps parallel(ForkJoinPool pool) {
-        return new BatchNormOps(kernels, Objects.requireNonNull(pool, "pool"));
+        return new BatchNormOps(backend, Objects.requireNonNull(pool, "pool"));
     }
 
     /** The same operations on the calling thread only. */
     public BatchNormOps singleThreaded() {
-        return pool == null ? this : new BatchNormOps(kernels, null);
+        return scheduler.pool() == null ? this : new BatchNormOps(backend, null);
     }
 
-    /** The kernels behind this instance. */
-    public BatchNormKernels kernels() {
-        return kernels;
+    /** The implementation behind this instance. */
+    public Backend backend() {
+        return backend;
     }
 
     /**
@@ -139,26 +124,26 @@ public final class BatchNormOps {
         float[] centerLo = ws.floats(Workspace.Floats.CENTER_LO, c);
         float[] scale = ws.floats(Workspace.Floats.SCALE, c);
         float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
-        List<Tile> tiles = tiles(sh, 1);
-        if (!sliced(tiles, sh.n())) {
-            forEachTile(sh, 1, tiles, t -> {
+        List<Tile> tiles = Tiling.tiles(sh, 1);
+        if (!Tiling.sliced(tiles, sh.n())) {
+            scheduler.forEachTile(sh, 1, tiles, t -> {
                 // Statistics, then normalize, per block of channels: the second pass reads x from L2.
-                kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, mean, variance);
-                normalizationParameters(t.c0, t.c1, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo,
+                kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), mean, variance);
+                ChannelMath.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, centerHi, centerLo,
                         scale, shift);
-                normalize(x, xOffset, z, zOffset, y, yOffset, sh.n(), c, sh.s(), t.c0, t.c1, centerHi, centerLo,
+                normalize(x, xOffset, z, zOffset, y, yOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), centerHi, centerLo,
                         scale, shift, relu);
             });
         } else {
             // Sliced along N (channels larger than the budget, or row slices of short runs): moments of every
             // slice, merged per channel in slice order (Chan), then the normalize pass over the slices.
             statistics(sh, x, xOffset, mean, variance);
-            normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
-            forEachTile(sh, 1, streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), z,
-                    zOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, centerHi,
+            ChannelMath.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
+            scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), z,
+                    zOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), centerHi,
                     centerLo, scale, shift, relu));
         }
-        finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
+        ChannelMath.finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
     }
 
     /** The normalize pass, with the fused epilogue only when one is asked for. */
@@ -169,47 +154,6 @@ public final class BatchNormOps {
         } else {
             kernels.affineFused(x, xOffset, z, zOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale,
                     shift, relu);
-        }
-    }
-
-    /**
-     * Checks a training call's per-channel arguments, eps and the single-value rule, and returns their overlap
-     * check for the caller to add its tensors to (arrays) or run as is (segments).
-     */
-    private static Checks.Regions trainingParameters(int[] shape, int c, long perChannel, float[] gamma,
-            float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
-        Checks.channels("gamma", gamma, c, true);
-        Checks.channels("beta", beta, c, true);
-        Checks.channels("saveMean", saveMean, c, true);
-        Checks.channels("saveInvStd", saveInvStd, c, true);
-        if (running != null) {
-            Checks.channels("running mean", running.mean(), c, false);
-            Checks.channels("running variance", running.variance(), c, false);
-        }
-        Checks.epsilon(eps);
-        Checks.moreThanOneValuePerChannel(shape, perChannel);
-        return Checks.regions()
-                .input("gamma", gamma)
-                .input("beta", beta)
-                .output("saveMean", saveMean)
-                .output("saveInvStd", saveInvStd)
-                .output("running mean", running == null ? null : running.mean())
-                .output("running variance", running == null ? null : running.variance());
-    }
-
-    /** Writes the saved statistics and moves the running ones: the last writes of a training forward. */
-    static void finishTraining(int c, double[] mean, double[] variance, double[] invStd, float[] saveMean,
-            float[] saveInvStd, RunningStats running, long perChannel) {
-        for (int ch = 0; ch < c; ch++) {
-            if (saveMean != null) {
-                saveMean[ch] = (float) mean[ch];
-            }
-            if (saveInvStd != null) {
-                saveInvStd[ch] = (float) invStd[ch];
-            }
-        }
-        if (running != null) {
-            updateRunningStats(running, mean, variance, perChannel);
         }
     }
 
@@ -238,7 +182,7 @@ public final class BatchNormOps {
             float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma, float[] dbeta) {
         NcsShape sh = NcsShape.of(shape);
         int c = sh.c();
-        checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
+        BatchNormChecks.checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
                 "saveMean", saveMean, "saveInvStd", saveInvStd);
 
         try (Workspace ws = Workspace.acquire()) {
@@ -257,30 +201,30 @@ public final class BatchNormOps {
         double[] centeredScale = ws.doubles(Workspace.Doubles.CENTERED_SCALE, c);
         double[] shift = ws.doubles(Workspace.Doubles.SHIFT, c);
         double count = sh.perChannel();
-        List<Tile> tiles = tiles(sh, 2);
-        if (!sliced(tiles, sh.n())) {
-            forEachTile(sh, 2, tiles, t -> {
+        List<Tile> tiles = Tiling.tiles(sh, 2);
+        if (!Tiling.sliced(tiles, sh.n())) {
+            scheduler.forEachTile(sh, 2, tiles, t -> {
                 // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
-                kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, saveMean, sumDy,
+                kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), saveMean, sumDy,
                         sumDyCentered);
                 if (dx != null) {
-                    inputGradientParameters(t.c0, t.c1, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale,
+                    ChannelMath.inputGradientParameters(t.c0(), t.c1(), gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale,
                             centeredScale, shift);
-                    kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), t.c0, t.c1,
+                    kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), t.c0(), t.c1(),
                             saveMean, dyScale, centeredScale, shift);
                 }
             });
         } else {
             gradientSums(tiles, sh, dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered);
             if (dx != null) {
-                inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
+                ChannelMath.inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
                         shift);
-                forEachTile(sh, 2, streamTiles(sh, 2), t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x,
-                        xOffset + t.offset(sh), dx, dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
+                scheduler.forEachTile(sh, 2, Tiling.streamTiles(sh, 2), t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x,
+                        xOffset + t.offset(sh), dx, dxOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(),
                         saveMean, dyScale, centeredScale, shift));
             }
         }
-        writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+        ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
     }
 
     /**
@@ -293,7 +237,7 @@ public final class BatchNormOps {
             float[] mean, float[] variance, double eps, float[] dx, int dxOffset, float[] dgamma, float[] dbeta) {
         NcsShape sh = NcsShape.of(shape);
         int c = sh.c();
-        checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
+        BatchNormChecks.checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta,
                 "mean", mean, "variance", variance);
         Checks.epsilon(eps);
 
@@ -304,11 +248,11 @@ public final class BatchNormOps {
         if (dgamma != null || dbeta != null) {
             double[] sumDy = new double[c];
             double[] sumDyCentered = new double[c];
-            gradientSums(tiles(sh, 2), sh, dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered);
+            gradientSums(Tiling.tiles(sh, 2), sh, dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered);
             if (dx != null) {
                 frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
             }
-            writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
+            ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
         } else if (dx != null) {
             frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
         }
@@ -325,7 +269,7 @@ public final class BatchNormOps {
      * @throws IllegalArgumentException on a null layout, a bad shape, or an offset or length that does not fit
      */
     public ChannelMoments moments(Layout layout, int[] shape, float[] x, int xOffset) {
-        NcsShape sh = NcsShape.of(checkedMemoryShape(layout, shape));
+        NcsShape sh = NcsShape.of(BatchNormChecks.checkedMemoryShape(layout, shape));
         Checks.tensor("x", x, xOffset, sh);
         double[] mean = new double[sh.c()];
         double[] variance = new double[sh.c()];
@@ -339,7 +283,7 @@ public final class BatchNormOps {
      * @throws IllegalArgumentException on a null layout, a bad shape, or a range that does not fit the segment
      */
     public ChannelMoments moments(Layout layout, int[] shape, MemorySegment x, long xOffset) {
-        int[] memoryShape = checkedMemoryShape(layout, shape);
+        int[] memoryShape = BatchNormChecks.checkedMemoryShape(layout, shape);
         long[] ncs = NcsShape.reduce(memoryShape);
         Checks.segment("x", x, xOffset, ncs[3], false);
         float[] xArray = SegmentPasses.backingArray(x);
@@ -356,30 +300,23 @@ public final class BatchNormOps {
     /** Mean and biased variance per channel, tiled and merged exactly as in {@link #trainArrays}. */
     private void statistics(NcsShape sh, float[] x, int xOffset, double[] mean, double[] variance) {
         int c = sh.c();
-        List<Tile> tiles = tiles(sh, 1);
-        if (!sliced(tiles, sh.n())) {
-            forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0, t.c1, mean,
+        List<Tile> tiles = Tiling.tiles(sh, 1);
+        if (!Tiling.sliced(tiles, sh.n())) {
+            scheduler.forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), mean,
                     variance));
             return;
         }
-        int slices = sliceCount(tiles);
+        int slices = Tiling.sliceCount(tiles);
         double[][] sliceMean = new double[slices][c];
         double[][] sliceVar = new double[slices][c];
-        forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0,
-                t.c1, sliceMean[t.slice], sliceVar[t.slice]));
-        mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
+        scheduler.forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(),
+                t.c1(), sliceMean[t.slice()], sliceVar[t.slice()]));
+        ChannelMath.mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
     }
 
     // ----------------------------------------------------------------------------------------------------------
     // Explicit layouts. A channels-last tensor (N, spatial..., C in memory) is walked as the channels-first view
     // (N * spatial, C): the same per-channel reductions, vectorized across channels, no transposes.
-
-    private static int[] checkedMemoryShape(Layout layout, int[] shape) {
-        if (layout == null) {
-            throw new IllegalArgumentException("layout must not be null");
-        }
-        return layout.memoryShape(shape);
-    }
 
     /**
      * Training forward of {@code x} (either layout) into a new tensor, with the batch statistics saved for
@@ -389,8 +326,8 @@ public final class BatchNormOps {
      * @throws IllegalArgumentException as the raw overload, or if x or affine is null
      */
     public Normalized forwardTraining(Tensor x, Affine affine, double eps, RunningStats running) {
-        requireTensor("x", x);
-        requireAffine(affine);
+        BatchNormChecks.requireTensor("x", x);
+        BatchNormChecks.requireAffine(affine);
         int c = channels(x);
         Tensor y = x.zerosLike();
         SavedStatistics saved = new SavedStatistics(new float[c], new float[c]);
@@ -405,9 +342,9 @@ public final class BatchNormOps {
      * @throws IllegalArgumentException as the raw overload, or if x, affine or statistics is null
      */
     public Tensor forwardInference(Tensor x, Affine affine, MeanVariance statistics, double eps) {
-        requireTensor("x", x);
-        requireAffine(affine);
-        requireStatistics(statistics);
+        BatchNormChecks.requireTensor("x", x);
+        BatchNormChecks.requireAffine(affine);
+        BatchNormChecks.requireStatistics(statistics);
         Tensor y = x.zerosLike();
         forwardInference(x.layout(), x.shapeUnsafe(), x.data(), x.offset(), y.data(), y.offset(), affine.weight(),
                 affine.bias(), statistics.mean(), statistics.variance(), eps);
@@ -421,7 +358,7 @@ public final class BatchNormOps {
      * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
      */
     public NormGradients backward(Tensor dy, Tensor x, float[] weight, SavedStatistics saved) {
-        requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireSameShape("x", "dy", dy);
         if (saved == null) {
             throw new IllegalArgumentException("saved must not be null");
@@ -440,33 +377,15 @@ public final class BatchNormOps {
      * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
      */
     public NormGradients backwardFrozen(Tensor dy, Tensor x, float[] weight, MeanVariance statistics, double eps) {
-        requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireSameShape("x", "dy", dy);
-        requireStatistics(statistics);
+        BatchNormChecks.requireStatistics(statistics);
         int c = channels(x);
         Tensor dx = x.zerosLike();
         NormGradients g = new NormGradients(dx, new float[c], new float[c]);
         backwardFrozen(x.layout(), x.shapeUnsafe(), dy.data(), dy.offset(), x.data(), x.offset(), weight,
                 statistics.mean(), statistics.variance(), eps, dx.data(), dx.offset(), g.dWeight(), g.dBias());
         return g;
-    }
-
-    static void requireTensor(String name, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-    }
-
-    static void requireAffine(Affine affine) {
-        if (affine == null) {
-            throw new IllegalArgumentException("affine must not be null (Affine.NONE for no weight and bias)");
-        }
-    }
-
-    private static void requireStatistics(MeanVariance statistics) {
-        if (statistics == null) {
-            throw new IllegalArgumentException("statistics must not be null");
-        }
     }
 
     /** C of a (N, C, spatial...) tensor, after the shape checks of the raw overloads. */
@@ -492,7 +411,7 @@ public final class BatchNormOps {
     public void backward(Layout layout, int[] shape, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, float[] dgamma,
             float[] dbeta) {
-        backward(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
+        backward(BatchNormChecks.checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
                 dxOffset, dgamma, dbeta);
     }
 
@@ -500,7 +419,7 @@ public final class BatchNormOps {
     public void backwardFrozen(Layout layout, int[] shape, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] gamma, float[] mean, float[] variance, double eps, float[] dx, int dxOffset, float[] dgamma,
             float[] dbeta) {
-        backwardFrozen(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
+        backwardFrozen(BatchNormChecks.checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
                 dxOffset, dgamma, dbeta);
     }
 
@@ -508,7 +427,7 @@ public final class BatchNormOps {
     public void forwardTraining(Layout layout, int[] shape, MemorySegment x, long xOffset, MemorySegment y,
             long yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd,
             RunningStats running) {
-        int[] view = checkedMemoryShape(layout, shape);
+        int[] view = BatchNormChecks.checkedMemoryShape(layout, shape);
         long[] ncs = NcsShape.reduce(shape);
         Checks.moreThanOneValuePerChannel(shape, ncs[0] * ncs[2]);
         forwardTraining(view, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd, running);
@@ -517,7 +436,7 @@ public final class BatchNormOps {
     /** As the overload without a layout, for a tensor of logical shape (N, C, spatial...) in {@code layout}. */
     public void forwardInference(Layout layout, int[] shape, MemorySegment x, long xOffset, MemorySegment y,
             long yOffset, float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
-        forwardInference(checkedMemoryShape(layout, shape), x, xOffset, y, yOffset, gamma, beta, mean, variance,
+        forwardInference(BatchNormChecks.checkedMemoryShape(layout, shape), x, xOffset, y, yOffset, gamma, beta, mean, variance,
                 eps);
     }
 
@@ -525,7 +444,7 @@ public final class BatchNormOps {
     public void backward(Layout layout, int[] shape, MemorySegment dy, long dyOffset, MemorySegment x,
             long xOffset, float[] gamma, float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset,
             float[] dgamma, float[] dbeta) {
-        backward(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
+        backward(BatchNormChecks.checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
                 dxOffset, dgamma, dbeta);
     }
 
@@ -533,7 +452,7 @@ public final class BatchNormOps {
     public void backwardFrozen(Layout layout, int[] shape, MemorySegment dy, long dyOffset, MemorySegment x,
             long xOffset, float[] gamma, float[] mean, float[] variance, double eps, MemorySegment dx, long dxOffset,
             float[] dgamma, float[] dbeta) {
-        backwardFrozen(checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
+        backwardFrozen(BatchNormChecks.checkedMemoryShape(layout, shape), dy, dyOffset, x, xOffset, gamma, mean, variance, eps, dx,
                 dxOffset, dgamma, dbeta);
     }
 
@@ -552,7 +471,7 @@ public final class BatchNormOps {
     public void forwardTrainingFused(Layout layout, int[] shape, float[] x, int xOffset, float[] residual,
             int residualOffset, float[] y, int yOffset, float[] gamma, float[] beta, double eps, float[] saveMean,
             float[] saveInvStd, RunningStats running, boolean relu) {
-        int[] view = checkedMemoryShape(layout, shape);
+        int[] view = BatchNormChecks.checkedMemoryShape(layout, shape);
         NcsShape sh = NcsShape.of(view);
         Checks.moreThanOneValuePerChannel(shape, sh.perChannel());
         Checks.tensor("x", x, xOffset, sh);
@@ -560,7 +479,7 @@ public final class BatchNormOps {
         if (residual != null) {
             Checks.tensor("residual", residual, residualOffset, sh);
         }
-        trainingParameters(shape, sh.c(), sh.perChannel(), gamma, beta, eps, saveMean, saveInvStd, running)
+        BatchNormChecks.trainingParameters(shape, sh.c(), sh.perChannel(), gamma, beta, eps, saveMean, saveInvStd, running)
                 .input("x", x, xOffset, sh.size())
                 .input("residual", residual, residualOffset, sh.size())
                 .output("y", y, yOffset, sh.size())
@@ -582,7 +501,7 @@ public final class BatchNormOps {
     public void forwardInferenceFused(Layout layout, int[] shape, float[] x, int xOffset, float[] residual,
             int residualOffset, float[] y, int yOffset, float[] gamma, float[] beta, float[] mean, float[] variance,
             double eps, boolean relu) {
-        NcsShape sh = NcsShape.of(checkedMemoryShape(layout, shape));
+        NcsShape sh = NcsShape.of(BatchNormChecks.checkedMemoryShape(layout, shape));
         int c = sh.c();
         Checks.tensor("x", x, xOffset, sh);
         Checks.tensor("y", y, yOffset, sh);
@@ -610,12 +529,9 @@ public final class BatchNormOps {
             float[] centerLo = ws.zeroedFloats(Workspace.Floats.CENTER_LO, c);
             float[] scale = ws.floats(Workspace.Floats.SCALE, c);
             float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
-            for (int ch = 0; ch < c; ch++) {
-                scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
-                shift[ch] = betaOf(beta, ch);
-            }
-            forEachTile(sh, 1, streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), residual,
-                    residualOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1,
+            ChannelMath.inferenceScaleShift(c, gamma, beta, variance, eps, scale, shift);
+            scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), residual,
+                    residualOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(),
                     mean, centerLo, scale, shift, relu));
         }
     }
@@ -633,12 +549,12 @@ public final class BatchNormOps {
     public void backwardFused(Layout layout, int[] shape, float[] dy, int dyOffset, float[] y, int yOffset,
             float[] x, int xOffset, float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset,
             float[] dResidual, int dResidualOffset, float[] dgamma, float[] dbeta, boolean relu) {
-        int[] view = checkedMemoryShape(layout, shape);
+        int[] view = BatchNormChecks.checkedMemoryShape(layout, shape);
         NcsShape sh = NcsShape.of(view);
         if (dx == null && dResidual == null) {
             throw new IllegalArgumentException("backwardFused needs dx or dResidual to stage the masked gradient");
         }
-        checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
+        BatchNormChecks.checkBackward(sh, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
                 "saveInvStd", saveInvStd);
         Checks.tensor("y", y, yOffset, sh);
         if (dResidual != null) {
@@ -655,8 +571,8 @@ public final class BatchNormOps {
                 .check();
         float[] staged = dResidual != null ? dResidual : dx;
         int stagedOffset = dResidual != null ? dResidualOffset : dxOffset;
-        forEachTile(sh, 2, streamTiles(sh, 2), t -> maskedGradient(dy, dyOffset + t.offset(sh), y,
-                yOffset + t.offset(sh), staged, stagedOffset + t.offset(sh), t.n1 - t.n0, t.c0, t.c1, sh, relu));
+        scheduler.forEachTile(sh, 2, Tiling.streamTiles(sh, 2), t -> maskedGradient(dy, dyOffset + t.offset(sh), y,
+                yOffset + t.offset(sh), staged, stagedOffset + t.offset(sh), t.n1() - t.n0(), t.c0(), t.c1(), sh, relu));
         backward(view, staged, stagedOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgamma, dbeta);
     }
 
@@ -694,7 +610,7 @@ public final class BatchNormOps {
         Checks.segment("x", x, xOffset, ncs[3], false);
         Checks.segment("y", y, yOffset, ncs[3], true);
         Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
-        trainingParameters(shape, c, ncs[0] * ncs[2], gamma, beta, eps, saveMean, saveInvStd, running).check();
+        BatchNormChecks.trainingParameters(shape, c, ncs[0] * ncs[2], gamma, beta, eps, saveMean, saveInvStd, running).check();
         float[] xArray = SegmentPasses.backingArray(x);
         float[] yArray = SegmentPasses.backingArray(y);
         if (xArray != null && yArray != null) {
@@ -707,7 +623,7 @@ public final class BatchNormOps {
         double[] variance = new double[c];
         double[] invStd = new double[c];
         passes(ncs, x, y).forwardTraining(x, xOffset, y, yOffset, gamma, beta, eps, mean, variance, invStd);
-        finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
+        ChannelMath.finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
     }
 
     /**
@@ -739,10 +655,7 @@ public final class BatchNormOps {
 
         float[] scale = new float[c];
         float[] shift = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
-            shift[ch] = betaOf(beta, ch);
-        }
+        ChannelMath.inferenceScaleShift(c, gamma, beta, variance, eps, scale, shift);
         passes(ncs, x, y).forwardInference(x, xOffset, y, yOffset, mean, scale, shift);
     }
 
@@ -756,7 +669,7 @@ public final class BatchNormOps {
             float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset, float[] dgamma, float[] dbeta) {
         long[] ncs = NcsShape.reduce(shape);
         int c = (int) ncs[1];
-        checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
+        BatchNormChecks.checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
                 "saveInvStd", saveInvStd);
         if (onArrays(dy, x, dx)) {
             backward(shape, SegmentPasses.backingArray(dy), SegmentPasses.arrayOffset(dy, dyOffset),
@@ -770,7 +683,7 @@ public final class BatchNormOps {
         double[] sumDyCentered = new double[c];
         passes(ncs, dy, x, dx).backward(dy, dyOffset, x, xOffset, dx, dxOffset, gamma, saveMean, saveInvStd, sumDy,
                 sumDyCentered);
-        writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+        ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
     }
 
     /**
@@ -784,7 +697,7 @@ public final class BatchNormOps {
             float[] dgamma, float[] dbeta) {
         long[] ncs = NcsShape.reduce(shape);
         int c = (int) ncs[1];
-        checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "mean", mean,
+        BatchNormChecks.checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "mean", mean,
                 "variance", variance);
         Checks.epsilon(eps);
         if (onArrays(dy, x, dx)) {
@@ -800,7 +713,7 @@ public final class BatchNormOps {
         float[] scale = new float[c];
         for (int ch = 0; ch < c; ch++) {
             invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
-            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+            scale[ch] = (float) (ChannelMath.gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
         }
         double[] sumDy = new double[c];
         double[] sumDyCentered = new double[c];
@@ -809,10 +722,10 @@ public final class BatchNormOps {
         }
         if (dx != null) {
             float[] zero = new float[c];
-            passes.affine(dy, dyOffset, dx, dxOffset, streamTiles((int) ncs[0], c, (int) ncs[2], 1), zero, zero, scale,
+            passes.affine(dy, dyOffset, dx, dxOffset, Tiling.streamTiles((int) ncs[0], c, (int) ncs[2], 1), zero, zero, scale,
                     zero);
         }
-        writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
+        ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
     }
 
     /** True if dy and x (and dx, when given) are float[]-backed heap segments: the array path runs on them. */
@@ -822,41 +735,7 @@ public final class BatchNormOps {
     }
 
     private SegmentPasses passes(long[] ncs, MemorySegment... segments) {
-        return new SegmentPasses(this, kernels, (int) ncs[0], (int) ncs[1], (int) ncs[2], segments);
-    }
-
-    private static void checkSegmentBackward(long[] ncs, MemorySegment dy, long dyOffset, MemorySegment x,
-            long xOffset, float[] gamma, MemorySegment dx, long dxOffset, float[] dgamma, float[] dbeta,
-            String meanName, float[] mean, String spreadName, float[] spread) {
-        int c = (int) ncs[1];
-        Checks.segment("dy", dy, dyOffset, ncs[3], false);
-        Checks.segment("x", x, xOffset, ncs[3], false);
-        if (dx != null) {
-            Checks.segment("dx", dx, dxOffset, ncs[3], true);
-            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, ncs[3], true);
-            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, ncs[3], true);
-        }
-        backwardParameters(c, gamma, dgamma, dbeta, meanName, mean, spreadName, spread).check();
-    }
-
-    /**
-     * Checks a backward call's per-channel arguments and returns their overlap check for the caller to add its
-     * tensors to (arrays) or run as is (segments).
-     */
-    private static Checks.Regions backwardParameters(int c, float[] gamma, float[] dgamma, float[] dbeta,
-            String meanName, float[] mean, String spreadName, float[] spread) {
-        Checks.channels("gamma", gamma, c, true);
-        Checks.channels(meanName, mean, c, false);
-        Checks.channels(spreadName, spread, c, false);
-        Checks.nonNegative(spreadName, spread);
-        Checks.channels("dgamma", dgamma, c, true);
-        Checks.channels("dbeta", dbeta, c, true);
-        return Checks.regions()
-                .input("gamma", gamma)
-                .input(meanName, mean)
-                .input(spreadName, spread)
-                .output("dgamma", dgamma)
-                .output("dbeta", dbeta);
+        return new SegmentPasses(scheduler, kernels, (int) ncs[0], (int) ncs[1], (int) ncs[2], segments);
     }
 
     private void frozenInputGradient(NcsShape sh, float[] dy, int dyOffset, float[] gamma, float[] variance,
@@ -864,260 +743,27 @@ public final class BatchNormOps {
         int c = sh.c();
         float[] zero = new float[c];
         float[] scale = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            scale[ch] = (float) (gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
-        }
+        ChannelMath.inferenceScaleShift(c, gamma, null, variance, eps, scale, null);
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        forEachTile(sh, 1, streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx,
-                dxOffset + t.offset(sh), t.n1 - t.n0, c, sh.s(), t.c0, t.c1, zero, zero, scale, zero));
-    }
-
-    private static void checkBackward(NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
-            float[] gamma, float[] dx, int dxOffset, float[] dgamma, float[] dbeta,
-            String meanName, float[] mean, String spreadName, float[] spread) {
-        int c = sh.c();
-        Checks.tensor("dy", dy, dyOffset, sh);
-        Checks.tensor("x", x, xOffset, sh);
-        if (dx != null) {
-            Checks.tensor("dx", dx, dxOffset, sh);
-        }
-        backwardParameters(c, gamma, dgamma, dbeta, meanName, mean, spreadName, spread)
-                .input("dy", dy, dyOffset, sh.size())
-                .input("x", x, xOffset, sh.size())
-                .output("dx", dx, dxOffset, sh.size())
-                .inPlace("dx", "dy")
-                .inPlace("dx", "x")
-                .check();
-    }
-
-    static void writeParameterGradients(int c, double[] sumDy, double[] sumDyCentered, float[] invStd,
-            float[] dgamma, float[] dbeta) {
-        for (int ch = 0; ch < c; ch++) {
-            if (dgamma != null) {
-                dgamma[ch] = (float) (sumDyCentered[ch] * invStd[ch]);
-            }
-            if (dbeta != null) {
-                dbeta[ch] = (float) sumDy[ch];
-            }
-        }
-    }
-
-    private static void updateRunningStats(RunningStats running, double[] mean, double[] variance, long count) {
-        RunningStatsConvention convention = running.convention();
-        double m = running.momentum();
-        float[] runningMean = running.mean();
-        float[] runningVar = running.variance();
-        for (int ch = 0; ch < runningMean.length; ch++) {
-            runningMean[ch] = (float) convention.mix(runningMean[ch], mean[ch], m);
-            runningVar[ch] = (float) convention.mix(runningVar[ch],
-                    convention.varianceToAverage(variance[ch], count), m);
-        }
-    }
-
-    /**
-     * A rectangle of work: channels [c0, c1) of batch entries [n0, n1), slice number {@code slice} along N. How a
-     * tensor is cut into tiles depends on its shape only, never on the thread count: that fixes the reduction tree.
-     */
-    record Tile(int c0, int c1, int n0, int n1, int slice) {
-        /** Offset of the tile's first batch entry in a dense tensor of the shape. */
-        int offset(NcsShape sh) {
-            return n0 * sh.c() * sh.s();
-        }
-    }
-
-    interface TileWork {
-        void run(Tile tile);
-    }
-
-    /**
-     * Blocks of channels that fit the cache budget together; a channel that is larger than twice the budget is
-     * instead cut along N into slices of about the budget each, so that few large channels still make many tiles.
-     */
-    private static List<Tile> tiles(NcsShape sh, int tensors) {
-        return TilePlans.of(TilePlans.Kind.BLOCKS, sh.n(), sh.c(), sh.s(), tensors);
-    }
-
-    static List<Tile> tiles(int n, int c, int s, int tensors) {
-        List<Tile> tiles = new ArrayList<>();
-        long bytesPerRun = 4L * tensors * s;
-        long bytesPerRow = bytesPerRun * c;
-        if (s < SHORT_RUN && n > 1 && bytesPerRow * n > 2 * CACHE_BLOCK_BYTES && bytesPerRow <= CACHE_BLOCK_BYTES) {
-            // Short runs (rank 2, channels-last): every channel has a value in every row, so a channel block
-            // would walk all rows with a stride; slices of whole rows stream in memory order instead, and
-            // their moments merge per channel in slice order.
-            int rows = (int) (CACHE_BLOCK_BYTES / bytesPerRow);
-            for (int n0 = 0, k = 0; n0 < n; n0 += rows, k++) {
-                tiles.add(new Tile(0, c, n0, Math.min(n, n0 + rows), k));
-            }
-            return tiles;
-        }
-        if (n > 1 && bytesPerRun * n > 2 * CACHE_BLOCK_BYTES) {
-            int slice = (int) Math.max(1, CACHE_BLOCK_BYTES / bytesPerRun);
-            for (int ch = 0; ch < c; ch++) {
-                for (int n0 = 0, k = 0; n0 < n; n0 += slice, k++) {
-                    tiles.add(new Tile(ch, ch + 1, n0, Math.min(n, n0 + slice), k));
-                }
-            }
-            return tiles;
-        }
-        long bytesPerChannel = bytesPerRun * n;
-        int block = (int) Math.max(1, Math.min(c, CACHE_BLOCK_BYTES / bytesPerChannel));
-        for (int c0 = 0; c0 < c; c0 += block) {
-            tiles.add(new Tile(c0, Math.min(c, c0 + block), 0, n, 0));
-        }
-        return tiles;
-    }
-
-    /**
-     * Tiles for the element-wise passes (normalize with known statistics, dx with known sums), which need no
-     * channel whole: stretches of memory of about the cache budget (whole batch rows, or blocks of channels
-     * within a row when a row is larger than twice the budget), so that each pass streams in memory order rather
-     * than jumping from run to run of one channel.
-     */
-    static List<Tile> streamTiles(int n, int c, int s, int tensors) {
-        List<Tile> tiles = new ArrayList<>();
-        long bytesPerRow = 4L * tensors * c * s;
-        if (bytesPerRow > 2 * CACHE_BLOCK_BYTES) {
-            int block = (int) Math.max(1, Math.min(c, CACHE_BLOCK_BYTES / (4L * tensors * s)));
-            for (int i = 0; i < n; i++) {
-                for (int c0 = 0; c0 < c; c0 += block) {
-                    tiles.add(new Tile(c0, Math.min(c, c0 + block), i, i + 1, 0));
-                }
-            }
-            return tiles;
-        }
-        int rows = (int) Math.max(1, CACHE_BLOCK_BYTES / bytesPerRow);
-        for (int n0 = 0; n0 < n; n0 += rows) {
-            tiles.add(new Tile(0, c, n0, Math.min(n, n0 + rows), 0));
-        }
-        return tiles;
-    }
-
-    private static List<Tile> streamTiles(NcsShape sh, int tensors) {
-        return TilePlans.of(TilePlans.Kind.STREAM, sh.n(), sh.c(), sh.s(), tensors);
-    }
-
-    /** True if {@link #tiles} cut the channels along N (their statistics then need a merge across slices). */
-    static boolean sliced(List<Tile> tiles, int n) {
-        return tiles.get(0).n1 < n;
-    }
-
-    static int sliceCount(List<Tile> tiles) {
-        return tiles.stream().mapToInt(Tile::slice).max().orElse(0) + 1;
-    }
-
-    /**
-     * Runs work on every tile, on the pool when there is enough work for more than one thread. Each tile's
-     * result depends only on its own data, never on which thread computed it, so results are bitwise identical
-     * for any number of threads.
-     */
-    private void forEachTile(NcsShape sh, int tensors, List<Tile> tiles, TileWork work) {
-        forEachTile((long) sh.size() * tensors, tiles, work);
-    }
-
-    /** As above, for {@code work} = elements times tensors read. */
-    void forEachTile(long work, List<Tile> tiles, TileWork job) {
-        if (pool == null || work < PARALLEL_MIN_ELEMENTS || tiles.size() == 1 || pool.getParallelism() == 1) {
-            // On the calling thread without a task object: the common case of small tensors allocates nothing.
-            for (int i = 0; i < tiles.size(); i++) {
-                job.run(tiles.get(i));
-            }
-            return;
-        }
-        // Task t takes tiles t, t + tasks, t + 2*tasks...: neighbours share the memory bus evenly.
-        ParallelUnits.run(pool, tiles.size(), work, (first, stride) -> {
-            for (int i = first; i < tiles.size(); i += stride) {
-                job.run(tiles.get(i));
-            }
-        });
-    }
-
-    /** invstd, the two-float center and the folded scale and shift of channels [c0, c1). */
-    static void normalizationParameters(int c0, int c1, double[] mean, double[] variance, float[] gamma,
-            float[] beta, double eps, double[] invStd, float[] centerHi, float[] centerLo, float[] scale,
-            float[] shift) {
-        for (int ch = c0; ch < c1; ch++) {
-            invStd[ch] = 1.0 / Math.sqrt(variance[ch] + eps);
-            centerHi[ch] = (float) mean[ch];
-            centerLo[ch] = (float) (mean[ch] - centerHi[ch]);
-            scale[ch] = (float) (gammaOf(gamma, ch) * invStd[ch]);
-            shift[ch] = betaOf(beta, ch);
-        }
-    }
-
-    /** Chan's merge of the slices' moments, per channel in slice order. */
-    static void mergeMoments(List<Tile> tiles, int channels, int s, double[][] sliceMean, double[][] sliceVar,
-            double[] mean, double[] variance) {
-        for (int ch = 0; ch < channels; ch++) {
-            double count = 0;
-            double mu = 0;
-            double m2 = 0;
-            for (Tile t : tiles) {
-                if (ch < t.c0 || ch >= t.c1) {
-                    continue;
-                }
-                double nb = (double) (t.n1 - t.n0) * s;
-                double delta = sliceMean[t.slice][ch] - mu;
-                double total = count + nb;
-                mu += delta * (nb / total);
-                m2 += sliceVar[t.slice][ch] * nb + delta * delta * (count * nb / total);
-                count = total;
-            }
-            mean[ch] = mu;
-            variance[ch] = m2 / count;
-        }
-    }
-
-    /**
-     * dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma), as dy * dyScale - (x - mean) * centeredScale - shift.
-     */
-    static void inputGradientParameters(int c0, int c1, float[] gamma, float[] invStdOf, double[] sumDy,
-            double[] sumDyCentered, double count, double[] dyScale, double[] centeredScale, double[] shift) {
-        for (int ch = c0; ch < c1; ch++) {
-            double invStd = invStdOf[ch];
-            double k = gammaOf(gamma, ch) * invStd;
-            dyScale[ch] = k;
-            centeredScale[ch] = k * invStd * invStd * sumDyCentered[ch] / count;
-            shift[ch] = k * sumDy[ch] / count;
-        }
+        scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx,
+                dxOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), zero, zero, scale, zero));
     }
 
     /** Backward sums over the tiles; sliced channels add their slices' sums in slice order. */
     private void gradientSums(List<Tile> tiles, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] center, double[] sumDy, double[] sumDyCentered) {
         int c = sh.c();
-        if (!sliced(tiles, sh.n())) {
-            forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0,
-                    t.c1, center, sumDy, sumDyCentered));
+        if (!Tiling.sliced(tiles, sh.n())) {
+            scheduler.forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0(),
+                    t.c1(), center, sumDy, sumDyCentered));
             return;
         }
-        int slices = sliceCount(tiles);
+        int slices = Tiling.sliceCount(tiles);
         double[][] partDy = new double[slices][c];
         double[][] partDyCentered = new double[slices][c];
-        forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
-                t.n1 - t.n0, c, sh.s(), t.c0, t.c1, center, partDy[t.slice], partDyCentered[t.slice]));
-        addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
+        scheduler.forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
+                t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), center, partDy[t.slice()], partDyCentered[t.slice()]));
+        ChannelMath.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
     }
 
-    /** Per channel, the slices' backward sums added in slice order (a fixed order: bitwise reproducible). */
-    static void addSlices(double[][] partDy, double[][] partDyCentered, double[] sumDy, double[] sumDyCentered) {
-        for (int ch = 0; ch < partDy[0].length; ch++) {
-            double a = 0;
-            double b = 0;
-            for (int k = 0; k < partDy.length; k++) {
-                a += partDy[k][ch];
-                b += partDyCentered[k][ch];
-            }
-            sumDy[ch] = a;
-            sumDyCentered[ch] = b;
-        }
-    }
-
-    static double gammaOf(float[] gamma, int ch) {
-        return gamma == null ? 1.0 : gamma[ch];
-    }
-
-    static float betaOf(float[] beta, int ch) {
-        return beta == null ? 0f : beta[ch];
-    }
 }

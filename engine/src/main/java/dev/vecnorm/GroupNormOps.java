@@ -1,7 +1,6 @@
 package dev.vecnorm;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
@@ -24,12 +23,14 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class GroupNormOps {
 
+    private final Backend backend;
     private final BatchNormKernels kernels;
     /** Where samples run; null: on the calling thread. */
     private final ForkJoinPool pool;
 
-    private GroupNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
-        this.kernels = kernels;
+    private GroupNormOps(Backend backend, ForkJoinPool pool) {
+        this.backend = backend;
+        this.kernels = backend.kernels();
         this.pool = pool;
     }
 
@@ -38,15 +39,15 @@ public final class GroupNormOps {
      * tensors spread over the shared pool by sample.
      */
     public static GroupNormOps get() {
-        return new GroupNormOps(Kernels.preferred(), BatchNormOps.defaultPool());
+        return new GroupNormOps(Backend.preferred(), ParallelUnits.defaultPool());
     }
 
-    /** The given kernels, e.g. {@code Kernels.scalar()}, on the calling thread. */
-    public static GroupNormOps using(BatchNormKernels kernels) {
-        if (kernels == null) {
-            throw new IllegalArgumentException("kernels must not be null");
+    /** The given implementation, e.g. {@link Backend#scalarReference()}, on the calling thread. */
+    public static GroupNormOps using(Backend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("backend must not be null");
         }
-        return new GroupNormOps(kernels, null);
+        return new GroupNormOps(backend, null);
     }
 
     /**
@@ -57,12 +58,17 @@ public final class GroupNormOps {
         if (pool == null) {
             throw new IllegalArgumentException("pool must not be null");
         }
-        return new GroupNormOps(kernels, pool);
+        return new GroupNormOps(backend, pool);
     }
 
     /** The same operations on the calling thread only. */
     public GroupNormOps singleThreaded() {
-        return new GroupNormOps(kernels, null);
+        return new GroupNormOps(backend, null);
+    }
+
+    /** The implementation behind this instance. */
+    public Backend backend() {
+        return backend;
     }
 
     /** The sizes: n, c, s of the tensor, g groups, and its layout. */
@@ -214,8 +220,8 @@ public final class GroupNormOps {
      * @throws IllegalArgumentException as the raw overload, on a null tensor or a null affine
      */
     public Normalized forward(Tensor x, int groups, Affine affine, double eps) {
-        BatchNormOps.requireTensor("x", x);
-        BatchNormOps.requireAffine(affine);
+        BatchNormChecks.requireTensor("x", x);
+        BatchNormChecks.requireAffine(affine);
         NcsShape sh = NcsShape.of(x.shapeUnsafe());
         checkGroups(sh.c(), groups);
         int statistics = sh.n() * groups;
@@ -233,7 +239,7 @@ public final class GroupNormOps {
      * @throws IllegalArgumentException as the raw overload, or on tensors that disagree in shape or layout
      */
     public NormGradients backward(Tensor dy, Tensor x, int groups, float[] weight, SavedStatistics saved) {
-        BatchNormOps.requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireSameShape("x", "dy", dy);
         if (saved == null) {
             throw new IllegalArgumentException("saved must not be null");

@@ -1,7 +1,6 @@
 package dev.vecnorm;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
@@ -20,12 +19,14 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class LayerNormOps {
 
+    private final Backend backend;
     private final BatchNormKernels kernels;
     /** Where row blocks run; null: on the calling thread. */
     private final ForkJoinPool pool;
 
-    private LayerNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
-        this.kernels = kernels;
+    private LayerNormOps(Backend backend, ForkJoinPool pool) {
+        this.backend = backend;
+        this.kernels = backend.kernels();
         this.pool = pool;
     }
 
@@ -34,15 +35,15 @@ public final class LayerNormOps {
      * tensors spread over the shared pool by blocks of rows.
      */
     public static LayerNormOps get() {
-        return new LayerNormOps(Kernels.preferred(), BatchNormOps.defaultPool());
+        return new LayerNormOps(Backend.preferred(), ParallelUnits.defaultPool());
     }
 
-    /** The given kernels, e.g. {@code Kernels.scalar()}, on the calling thread. */
-    public static LayerNormOps using(BatchNormKernels kernels) {
-        if (kernels == null) {
-            throw new IllegalArgumentException("kernels must not be null");
+    /** The given implementation, e.g. {@link Backend#scalarReference()}, on the calling thread. */
+    public static LayerNormOps using(Backend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("backend must not be null");
         }
-        return new LayerNormOps(kernels, null);
+        return new LayerNormOps(backend, null);
     }
 
     /** The same operations, spreading large tensors over {@code pool}: bitwise the results of one thread. */
@@ -50,12 +51,17 @@ public final class LayerNormOps {
         if (pool == null) {
             throw new IllegalArgumentException("pool must not be null");
         }
-        return new LayerNormOps(kernels, pool);
+        return new LayerNormOps(backend, pool);
     }
 
     /** The same operations on the calling thread only. */
     public LayerNormOps singleThreaded() {
-        return new LayerNormOps(kernels, null);
+        return new LayerNormOps(backend, null);
+    }
+
+    /** The implementation behind this instance. */
+    public Backend backend() {
+        return backend;
     }
 
     /**
@@ -86,7 +92,7 @@ public final class LayerNormOps {
                 x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
     }
 
-    /** Blocks first, first + stride, ...: statistics, normalize and the element-wise affine, block by block. */
+    /** Blocks first, first + stride, ...: statistics, then normalize with the element-wise affine, block by block. */
     private void forwardBlocks(RowBlocks blocks, int first, int stride, float[] x, int xOffset, float[] y,
             int yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
         int width = blocks.width();
@@ -96,7 +102,6 @@ public final class LayerNormOps {
         float[] hi = new float[most];
         float[] lo = new float[most];
         float[] scale = new float[most];
-        float[] zero = new float[most];
         for (int block = first; block < blocks.count(); block += stride) {
             int r0 = blocks.first(block);
             int r = blocks.end(block) - r0;
@@ -114,8 +119,7 @@ public final class LayerNormOps {
                     saveInvStd[r0 + k] = scale[k];
                 }
             }
-            kernels.affine(x, xOffset + at, y, yOffset + at, 1, r, width, 0, r, hi, lo, scale, zero);
-            ElementAffine.apply(kernels, r, width, y, yOffset + at, gamma, beta);
+            kernels.normalizeRows(x, xOffset + at, y, yOffset + at, r, width, hi, lo, scale, gamma, beta);
         }
     }
 
@@ -126,9 +130,9 @@ public final class LayerNormOps {
      * @throws IllegalArgumentException as the raw overload, on a channels-last or null tensor, or a null affine
      */
     public Normalized forward(Tensor x, int axis, Affine affine, double eps) {
-        BatchNormOps.requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireChannelsFirst("LayerNorm");
-        BatchNormOps.requireAffine(affine);
+        BatchNormChecks.requireAffine(affine);
         int rows = RowNormalization.of(x.shapeUnsafe(), axis).rows();
         Tensor y = x.zerosLike();
         SavedStatistics saved = new SavedStatistics(new float[rows], new float[rows]);
@@ -144,7 +148,7 @@ public final class LayerNormOps {
      * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
      */
     public NormGradients backward(Tensor dy, Tensor x, int axis, float[] weight, SavedStatistics saved) {
-        BatchNormOps.requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireChannelsFirst("LayerNorm");
         x.requireSameShape("x", "dy", dy);
         if (saved == null) {

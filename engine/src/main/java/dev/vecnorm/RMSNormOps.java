@@ -1,7 +1,6 @@
 package dev.vecnorm;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
@@ -19,12 +18,14 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class RMSNormOps {
 
+    private final Backend backend;
     private final BatchNormKernels kernels;
     /** Where row blocks run; null: on the calling thread. */
     private final ForkJoinPool pool;
 
-    private RMSNormOps(BatchNormKernels kernels, ForkJoinPool pool) {
-        this.kernels = kernels;
+    private RMSNormOps(Backend backend, ForkJoinPool pool) {
+        this.backend = backend;
+        this.kernels = backend.kernels();
         this.pool = pool;
     }
 
@@ -33,15 +34,15 @@ public final class RMSNormOps {
      * tensors spread over the shared pool by blocks of rows.
      */
     public static RMSNormOps get() {
-        return new RMSNormOps(Kernels.preferred(), BatchNormOps.defaultPool());
+        return new RMSNormOps(Backend.preferred(), ParallelUnits.defaultPool());
     }
 
-    /** The given kernels, e.g. {@code Kernels.scalar()}, on the calling thread. */
-    public static RMSNormOps using(BatchNormKernels kernels) {
-        if (kernels == null) {
-            throw new IllegalArgumentException("kernels must not be null");
+    /** The given implementation, e.g. {@link Backend#scalarReference()}, on the calling thread. */
+    public static RMSNormOps using(Backend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("backend must not be null");
         }
-        return new RMSNormOps(kernels, null);
+        return new RMSNormOps(backend, null);
     }
 
     /** The same operations, spreading large tensors over {@code pool}: bitwise the results of one thread. */
@@ -49,12 +50,17 @@ public final class RMSNormOps {
         if (pool == null) {
             throw new IllegalArgumentException("pool must not be null");
         }
-        return new RMSNormOps(kernels, pool);
+        return new RMSNormOps(backend, pool);
     }
 
     /** The same operations on the calling thread only. */
     public RMSNormOps singleThreaded() {
-        return new RMSNormOps(kernels, null);
+        return new RMSNormOps(backend, null);
+    }
+
+    /** The implementation behind this instance. */
+    public Backend backend() {
+        return backend;
     }
 
     /**
@@ -100,8 +106,7 @@ public final class RMSNormOps {
                     saveInvRms[r0 + k] = scale[k];
                 }
             }
-            kernels.affine(x, xOffset + at, y, yOffset + at, 1, r, width, 0, r, zero, zero, scale, zero);
-            ElementAffine.apply(kernels, r, width, y, yOffset + at, gamma, null);
+            kernels.normalizeRows(x, xOffset + at, y, yOffset + at, r, width, zero, zero, scale, gamma, null);
         }
     }
 
@@ -113,7 +118,7 @@ public final class RMSNormOps {
      * @throws IllegalArgumentException as the raw overload, or on a channels-last or null tensor
      */
     public Normalized forward(Tensor x, int axis, float[] weight, double eps) {
-        BatchNormOps.requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireChannelsFirst("RMSNorm");
         int rows = RowNormalization.of(x.shapeUnsafe(), axis).rows();
         Tensor y = x.zerosLike();
@@ -129,7 +134,7 @@ public final class RMSNormOps {
      * @throws IllegalArgumentException as the raw overload, or on tensors that disagree
      */
     public NormGradients backward(Tensor dy, Tensor x, int axis, float[] weight, SavedStatistics saved) {
-        BatchNormOps.requireTensor("x", x);
+        BatchNormChecks.requireTensor("x", x);
         x.requireChannelsFirst("RMSNorm");
         x.requireSameShape("x", "dy", dy);
         if (saved == null) {

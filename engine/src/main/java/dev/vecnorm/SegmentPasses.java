@@ -1,8 +1,7 @@
 package dev.vecnorm;
 
-import dev.vecnorm.BatchNormOps.Tile;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.SegmentKernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.SegmentKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -31,7 +30,7 @@ final class SegmentPasses {
     private static final Thread ANY_OTHER_THREAD = new Thread(() -> { });
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[2][0]);
 
-    private final BatchNormOps ops;
+    private final TileScheduler scheduler;
     private final BatchNormKernels kernels;
     /** The kernels' segment loops when every segment is float-aligned, else null (copy through buffers). */
     private final SegmentKernels direct;
@@ -42,14 +41,14 @@ final class SegmentPasses {
     /**
      * @param segments the call's segments: if one is confined to the calling thread, the passes stay on it
      */
-    SegmentPasses(BatchNormOps ops, BatchNormKernels kernels, int n, int c, int s, MemorySegment... segments) {
+    SegmentPasses(TileScheduler scheduler, BatchNormKernels kernels, int n, int c, int s, MemorySegment... segments) {
         boolean shareable = true;
         boolean aligned = true;
         for (MemorySegment segment : segments) {
             shareable &= segment == null || segment.isAccessibleBy(ANY_OTHER_THREAD);
             aligned &= segment == null || segment.maxByteAlignment() >= Float.BYTES;
         }
-        this.ops = shareable ? ops : ops.singleThreaded();
+        this.scheduler = shareable ? scheduler : new TileScheduler(null);
         this.kernels = kernels;
         this.direct = aligned && kernels instanceof SegmentKernels segmentKernels ? segmentKernels : null;
         this.n = n;
@@ -117,12 +116,12 @@ final class SegmentPasses {
 
     /** Statistics only: mean and biased variance per channel, tiled and merged as in {@link #forwardTraining}. */
     void statistics(MemorySegment x, long xOffset, double[] mean, double[] variance) {
-        List<Tile> tiles = BatchNormOps.tiles(n, c, s, 1);
-        boolean sliced = BatchNormOps.sliced(tiles, n);
-        int slices = sliced ? BatchNormOps.sliceCount(tiles) : 1;
+        List<Tile> tiles = Tiling.tiles(n, c, s, 1);
+        boolean sliced = Tiling.sliced(tiles, n);
+        int slices = sliced ? Tiling.sliceCount(tiles) : 1;
         double[][] sliceMean = new double[slices][c];
         double[][] sliceVar = new double[slices][c];
-        ops.forEachTile(elements(), tiles, t -> {
+        scheduler.forEachTile(elements(), tiles, t -> {
             int tc = t.c1() - t.c0();
             double[] m = new double[tc];
             double[] v = new double[tc];
@@ -131,7 +130,7 @@ final class SegmentPasses {
             System.arraycopy(v, 0, sliced ? sliceVar[t.slice()] : variance, t.c0(), tc);
         });
         if (sliced) {
-            BatchNormOps.mergeMoments(tiles, c, s, sliceMean, sliceVar, mean, variance);
+            ChannelMath.mergeMoments(tiles, c, s, sliceMean, sliceVar, mean, variance);
         }
     }
 
@@ -142,9 +141,9 @@ final class SegmentPasses {
         float[] lo = new float[c];
         float[] scale = new float[c];
         float[] shift = new float[c];
-        List<Tile> tiles = BatchNormOps.tiles(n, c, s, 1);
-        if (!BatchNormOps.sliced(tiles, n)) {
-            ops.forEachTile(elements(), tiles, t -> {
+        List<Tile> tiles = Tiling.tiles(n, c, s, 1);
+        if (!Tiling.sliced(tiles, n)) {
+            scheduler.forEachTile(elements(), tiles, t -> {
                 int tc = t.c1() - t.c0();
                 float[] tile = gather(0, x, xOffset, t);
                 double[] tileMean = new double[tc];
@@ -152,7 +151,7 @@ final class SegmentPasses {
                 kernels.moments(tile, 0, n, tc, s, 0, tc, tileMean, tileVar);
                 System.arraycopy(tileMean, 0, mean, t.c0(), tc);
                 System.arraycopy(tileVar, 0, variance, t.c0(), tc);
-                BatchNormOps.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, hi,
+                ChannelMath.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, hi,
                         lo, scale, shift);
                 if (direct != null) {
                     // x is in cache from the copy: normalize it straight into y. (Reading the copy instead
@@ -167,14 +166,14 @@ final class SegmentPasses {
             return;
         }
         statistics(x, xOffset, mean, variance);
-        BatchNormOps.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, hi, lo, scale, shift);
-        affine(x, xOffset, y, yOffset, BatchNormOps.streamTiles(n, c, s, 1), hi, lo, scale, shift);
+        ChannelMath.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, hi, lo, scale, shift);
+        affine(x, xOffset, y, yOffset, Tiling.streamTiles(n, c, s, 1), hi, lo, scale, shift);
     }
 
     /** y = ((x - hi) - lo) * scale + shift per channel, tile by tile. */
     void affine(MemorySegment x, long xOffset, MemorySegment y, long yOffset, List<Tile> tiles, float[] hi,
             float[] lo, float[] scale, float[] shift) {
-        ops.forEachTile(elements(), tiles, t -> {
+        scheduler.forEachTile(elements(), tiles, t -> {
             int tc = t.c1() - t.c0();
             if (direct != null) {
                 long first = (long) t.n0() * c * s;
@@ -192,7 +191,7 @@ final class SegmentPasses {
     /** Inference: the affine map with the given statistics. */
     void forwardInference(MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] mean,
             float[] scale, float[] shift) {
-        affine(x, xOffset, y, yOffset, BatchNormOps.streamTiles(n, c, s, 1), mean, new float[c], scale, shift);
+        affine(x, xOffset, y, yOffset, Tiling.streamTiles(n, c, s, 1), mean, new float[c], scale, shift);
     }
 
     /**
@@ -206,12 +205,12 @@ final class SegmentPasses {
         double[] centeredScale = new double[c];
         double[] shift = new double[c];
         double count = (double) n * s;
-        List<Tile> tiles = BatchNormOps.tiles(n, c, s, 2);
-        if (!BatchNormOps.sliced(tiles, n)) {
-            ops.forEachTile(2 * elements(), tiles, t -> {
+        List<Tile> tiles = Tiling.tiles(n, c, s, 2);
+        if (!Tiling.sliced(tiles, n)) {
+            scheduler.forEachTile(2 * elements(), tiles, t -> {
                 TileCopies copies = tileSums(t, dy, dyOffset, x, xOffset, center, sumDy, sumDyCentered);
                 if (dx != null) {
-                    BatchNormOps.inputGradientParameters(t.c0(), t.c1(), gamma, invStd, sumDy, sumDyCentered, count,
+                    ChannelMath.inputGradientParameters(t.c0(), t.c1(), gamma, invStd, sumDy, sumDyCentered, count,
                             dyScale, centeredScale, shift);
                     gradientInput(t, dy, dyOffset, x, xOffset, copies, dx, dxOffset, center, dyScale, centeredScale,
                             shift);
@@ -219,16 +218,16 @@ final class SegmentPasses {
             });
             return;
         }
-        int slices = BatchNormOps.sliceCount(tiles);
+        int slices = Tiling.sliceCount(tiles);
         double[][] partDy = new double[slices][c];
         double[][] partDyCentered = new double[slices][c];
-        ops.forEachTile(2 * elements(), tiles, t -> tileSums(t, dy, dyOffset, x, xOffset, center, partDy[t.slice()],
+        scheduler.forEachTile(2 * elements(), tiles, t -> tileSums(t, dy, dyOffset, x, xOffset, center, partDy[t.slice()],
                 partDyCentered[t.slice()]));
-        BatchNormOps.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
+        ChannelMath.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
         if (dx != null) {
-            BatchNormOps.inputGradientParameters(0, c, gamma, invStd, sumDy, sumDyCentered, count, dyScale,
+            ChannelMath.inputGradientParameters(0, c, gamma, invStd, sumDy, sumDyCentered, count, dyScale,
                     centeredScale, shift);
-            ops.forEachTile(2 * elements(), BatchNormOps.streamTiles(n, c, s, 2), t -> gradientInput(t, dy, dyOffset,
+            scheduler.forEachTile(2 * elements(), Tiling.streamTiles(n, c, s, 2), t -> gradientInput(t, dy, dyOffset,
                     x, xOffset, null, dx, dxOffset, center, dyScale, centeredScale, shift));
         }
     }

@@ -16,17 +16,17 @@ final class TilePlans {
 
     private final long[] keys = new long[2 * SIZE];
     @SuppressWarnings("unchecked")
-    private final List<BatchNormOps.Tile>[] plans = new List[SIZE];
+    private final List<Tile>[] plans = new List[SIZE];
     private int next;
 
     private TilePlans() {
     }
 
-    static List<BatchNormOps.Tile> of(Kind kind, int n, int c, int s, int tensors) {
+    static List<Tile> of(Kind kind, int n, int c, int s, int tensors) {
         return OWN.get().lookup(kind, n, c, s, tensors);
     }
 
-    private List<BatchNormOps.Tile> lookup(Kind kind, int n, int c, int s, int tensors) {
+    private List<Tile> lookup(Kind kind, int n, int c, int s, int tensors) {
         long k0 = ((long) n << 32) | (c & 0xffffffffL);
         long k1 = ((long) s << 32) | ((long) tensors << 1) | kind.ordinal();
         for (int i = 0; i < SIZE; i++) {
@@ -34,8 +34,8 @@ final class TilePlans {
                 return plans[i];
             }
         }
-        List<BatchNormOps.Tile> made = List.copyOf(kind == Kind.BLOCKS
-                ? BatchNormOps.tiles(n, c, s, tensors) : BatchNormOps.streamTiles(n, c, s, tensors));
+        List<Tile> made = List.copyOf(kind == Kind.BLOCKS
+                ? Tiling.tiles(n, c, s, tensors) : Tiling.streamTiles(n, c, s, tensors));
         int i = next;
         next = (next + 1) % SIZE;
         keys[2 * i] = k0;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Float64Reference;
 import java.lang.foreign.Arena;
@@ -15,9 +15,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Channels-last BatchNorm: the results of the channels-first tensor transposed, checked against float64 on the
@@ -58,7 +58,7 @@ class ChannelsLastTest {
     @ParameterizedTest
     @MethodSource("implementations")
     void trainingInferenceAndBackwardMatchFloat64OnTheTransposedTensor(BatchNormKernels kernels) {
-        BatchNormOps ops = BatchNormOps.using(kernels);
+        BatchNormOps ops = BatchNormOps.using(TestBackends.of(kernels));
         for (int[] dims : SHAPES) {
             NcsShape sh = NcsShape.of(dims);
             int c = sh.c();
@@ -153,13 +153,13 @@ class ChannelsLastTest {
         float[] gamma = Distribution.uniform(sh.c(), 0.5f, 2f, 22);
         float[] one = new float[sh.size()];
         float[] meanOne = new float[sh.c()];
-        BatchNormOps.using(kernels).singleThreaded().forwardTraining(Layout.CHANNELS_LAST, dims, xl, 0, one, 0,
+        BatchNormOps.using(TestBackends.of(kernels)).singleThreaded().forwardTraining(Layout.CHANNELS_LAST, dims, xl, 0, one, 0,
                 gamma, null, 1e-5, meanOne, null, null);
         ForkJoinPool pool = new ForkJoinPool(3);
         try {
             float[] three = new float[sh.size()];
             float[] meanThree = new float[sh.c()];
-            BatchNormOps.using(kernels).parallel(pool).forwardTraining(Layout.CHANNELS_LAST, dims, xl, 0, three, 0,
+            BatchNormOps.using(TestBackends.of(kernels)).parallel(pool).forwardTraining(Layout.CHANNELS_LAST, dims, xl, 0, three, 0,
                     gamma, null, 1e-5, meanThree, null, null);
             assertArrayEquals(one, three);
             assertArrayEquals(meanOne, meanThree);
@@ -171,7 +171,7 @@ class ChannelsLastTest {
             MemorySegment.copy(xl, 0, x, ValueLayout.JAVA_FLOAT, 0, sh.size());
             MemorySegment y = arena.allocate((long) sh.size() * Float.BYTES, 64);
             float[] meanSeg = new float[sh.c()];
-            BatchNormOps.using(kernels).singleThreaded().forwardTraining(Layout.CHANNELS_LAST, dims, x, 0, y, 0,
+            BatchNormOps.using(TestBackends.of(kernels)).singleThreaded().forwardTraining(Layout.CHANNELS_LAST, dims, x, 0, y, 0,
                     gamma, null, 1e-5, meanSeg, null, null);
             assertArrayEquals(one, y.toArray(ValueLayout.JAVA_FLOAT));
             assertArrayEquals(meanOne, meanSeg);

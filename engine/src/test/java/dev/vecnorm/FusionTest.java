@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Float64Reference;
 import java.util.ArrayList;
@@ -45,7 +45,7 @@ class FusionTest {
     @ParameterizedTest
     @MethodSource("cases")
     void fusedForwardIsBatchNormPlusResidualThenReluInFloat64(BatchNormKernels kernels, Layout layout) {
-        BatchNormOps ops = BatchNormOps.using(kernels);
+        BatchNormOps ops = BatchNormOps.using(TestBackends.of(kernels));
         for (int[] dims : SHAPES) {
             NcsShape sh = NcsShape.of(dims);
             // The logical tensor in channels-first order; for channels-last the data is only reinterpreted, so
@@ -85,7 +85,7 @@ class FusionTest {
     @ParameterizedTest
     @MethodSource("cases")
     void fusedBackwardMasksByTheOutputAndGivesTheResidualItsGradient(BatchNormKernels kernels, Layout layout) {
-        BatchNormOps ops = BatchNormOps.using(kernels);
+        BatchNormOps ops = BatchNormOps.using(TestBackends.of(kernels));
         for (int[] dims : SHAPES) {
             NcsShape sh = NcsShape.of(dims);
             NcsShape view = NcsShape.of(layout.memoryShape(dims));

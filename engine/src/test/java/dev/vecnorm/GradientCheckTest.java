@@ -2,8 +2,8 @@ package dev.vecnorm;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +72,7 @@ class GradientCheckTest {
             double[] gd = widen(gamma);
             double[] bd = widen(beta);
             for (BatchNormKernels k : impls) {
-                BatchNormOps ops = BatchNormOps.using(k);
+                BatchNormOps ops = BatchNormOps.using(TestBackends.of(k));
                 float[] mean = new float[sh.c()];
                 float[] invStd = new float[sh.c()];
                 ops.forwardTraining(dims, x, 0, new float[sh.size()], 0, gamma, beta, eps, mean, invStd, null);

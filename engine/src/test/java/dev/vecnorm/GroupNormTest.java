@@ -3,8 +3,8 @@ package dev.vecnorm;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Tolerance;
 import java.util.ArrayList;
@@ -97,7 +97,7 @@ class GroupNormTest {
     @ParameterizedTest
     @MethodSource("implementations")
     void forwardAndBackwardMatchFloat64(BatchNormKernels kernels) {
-        GroupNormOps ops = GroupNormOps.using(kernels);
+        GroupNormOps ops = GroupNormOps.using(TestBackends.of(kernels));
         for (int t = 0; t < SHAPES.length; t++) {
             int[] dims = SHAPES[t];
             int groups = GROUPS[t];

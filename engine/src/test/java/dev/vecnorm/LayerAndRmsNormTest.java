@@ -3,8 +3,8 @@ package dev.vecnorm;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Tolerance;
 import java.util.ArrayList;
@@ -40,7 +40,7 @@ class LayerAndRmsNormTest {
     @ParameterizedTest
     @MethodSource("implementations")
     void layerNormMatchesFloat64(BatchNormKernels kernels) {
-        LayerNormOps ops = LayerNormOps.using(kernels);
+        LayerNormOps ops = LayerNormOps.using(TestBackends.of(kernels));
         for (int t = 0; t < SHAPES.length; t++) {
             int[] shape = SHAPES[t];
             RowNormalization rn = RowNormalization.of(shape, AXES[t]);
@@ -116,7 +116,7 @@ class LayerAndRmsNormTest {
     @ParameterizedTest
     @MethodSource("implementations")
     void rmsNormMatchesFloat64(BatchNormKernels kernels) {
-        RMSNormOps ops = RMSNormOps.using(kernels);
+        RMSNormOps ops = RMSNormOps.using(TestBackends.of(kernels));
         for (int t = 0; t < SHAPES.length; t++) {
             int[] shape = SHAPES[t];
             RowNormalization rn = RowNormalization.of(shape, AXES[t]);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -114,18 +114,18 @@ class SegmentApiTest {
 
     @Test
     void bitwiseTheArrayResultsOnHeapAndNativeSegmentsAtAnyAlignment() {
-        List<BatchNormOps> variants = new ArrayList<>(List.of(BatchNormOps.using(Kernels.scalar())));
-        Kernels.vector().ifPresent(k -> variants.add(BatchNormOps.using(k)));
+        List<BatchNormOps> variants = new ArrayList<>(List.of(BatchNormOps.using(Backend.scalarReference())));
+        Kernels.vector().ifPresent(k -> variants.add(BatchNormOps.using(TestBackends.of(k))));
         ForkJoinPool pool = new ForkJoinPool(3);
         try {
-            Kernels.vector().ifPresent(k -> variants.add(BatchNormOps.using(k).parallel(pool)));
+            Kernels.vector().ifPresent(k -> variants.add(BatchNormOps.using(TestBackends.of(k)).parallel(pool)));
             for (int[] dims : SHAPES) {
                 NcsShape sh = NcsShape.of(dims);
                 float[] x = Distribution.MIXTURE.tensor(sh, 1);
                 float[] dy = Distribution.NORMAL.tensor(sh, 2);
                 for (BatchNormOps ops : variants) {
                     float[] expected = viaArrays(ops, dims, x, dy);
-                    String tag = ops.kernels().name() + " " + java.util.Arrays.toString(dims);
+                    String tag = ops.backend().name() + " " + java.util.Arrays.toString(dims);
                     // float[]: the array path itself; byte[] and a float[] cut mid-float: through copies.
                     float[] heap = new float[7 + 6 * sh.size()];
                     assertArrayEquals(expected, viaSegments(ops, dims, x, dy, MemorySegment.ofArray(heap), 7),
@@ -173,12 +173,12 @@ class SegmentApiTest {
     void vectorKernelsReadAlignedSegmentsDirectlyAndCopyMisalignedOnes() {
         BatchNormKernels vector = Kernels.vector().orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(vector != null, "needs jdk.incubator.vector");
-        BatchNormOps ops = BatchNormOps.using(vector);
+        TileScheduler onCaller = new TileScheduler(null);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment memory = arena.allocate(4096, 64);
-            assertTrue(new SegmentPasses(ops, vector, 2, 3, 4, memory, memory.asSlice(4)).direct());
-            assertTrue(!new SegmentPasses(ops, vector, 2, 3, 4, memory, memory.asSlice(2)).direct());
-            assertTrue(!new SegmentPasses(ops, Kernels.scalar(), 2, 3, 4, memory).direct());
+            assertTrue(new SegmentPasses(onCaller, vector, 2, 3, 4, memory, memory.asSlice(4)).direct());
+            assertTrue(!new SegmentPasses(onCaller, vector, 2, 3, 4, memory, memory.asSlice(2)).direct());
+            assertTrue(!new SegmentPasses(onCaller, Kernels.scalar(), 2, 3, 4, memory).direct());
         }
         float[] array = new float[8];
         assertEquals(array, SegmentPasses.backingArray(MemorySegment.ofArray(array).asSlice(8)));

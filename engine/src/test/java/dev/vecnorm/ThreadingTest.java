@@ -3,8 +3,8 @@ package dev.vecnorm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,11 +62,11 @@ class ThreadingTest {
         Kernels.vector().ifPresent(impls::add);
         for (BatchNormKernels k : impls) {
             for (int[] dims : SHAPES) {
-                float[] expected = everything(BatchNormOps.using(k), dims);
+                float[] expected = everything(BatchNormOps.using(TestBackends.of(k)), dims);
                 for (int threads : new int[] {1, 2, 3, 7}) {
                     ForkJoinPool pool = new ForkJoinPool(threads);
                     try {
-                        float[] got = everything(BatchNormOps.using(k).parallel(pool), dims);
+                        float[] got = everything(BatchNormOps.using(TestBackends.of(k)).parallel(pool), dims);
                         assertArrayEquals(expected, got, k.name() + " " + Arrays.toString(dims) + " with " + threads
                                 + " threads");
                     } finally {

@@ -3,7 +3,6 @@ package dev.vecnorm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.BatchNormOps.Tile;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -35,7 +34,7 @@ class TilesTest {
     void reductionTilesCoverEveryRunOnceAndKeepChannelsWholeOrSlicedAlongN() {
         for (int[] d : SHAPES) {
             for (int tensors = 1; tensors <= 2; tensors++) {
-                List<Tile> tiles = BatchNormOps.tiles(d[0], d[1], d[2], tensors);
+                List<Tile> tiles = Tiling.tiles(d[0], d[1], d[2], tensors);
                 coversOnce(tiles, d[0], d[1], d[2]);
                 boolean sliced = tiles.get(0).n1() < d[0];
                 for (Tile t : tiles) {
@@ -52,7 +51,7 @@ class TilesTest {
     @Test
     void streamTilesCoverEveryRunOnceAsContiguousStretchesInMemoryOrder() {
         for (int[] d : SHAPES) {
-            List<Tile> tiles = BatchNormOps.streamTiles(d[0], d[1], d[2], 1);
+            List<Tile> tiles = Tiling.streamTiles(d[0], d[1], d[2], 1);
             coversOnce(tiles, d[0], d[1], d[2]);
             long next = 0;
             for (Tile t : tiles) {
@@ -70,7 +69,7 @@ class TilesTest {
     @Test
     void shortRunsWithManyRowsAreCutIntoSlicesOfWholeRows() {
         // Channels-last 32x56x56x256 as a rank-2 view: 100352 rows of 256 channels.
-        List<Tile> tiles = BatchNormOps.tiles(100352, 256, 1, 1);
+        List<Tile> tiles = Tiling.tiles(100352, 256, 1, 1);
         assertTrue(tiles.size() > 1);
         for (int k = 0; k < tiles.size(); k++) {
             Tile t = tiles.get(k);

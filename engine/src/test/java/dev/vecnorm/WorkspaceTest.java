@@ -54,12 +54,12 @@ class WorkspaceTest {
 
     @Test
     void plansAreCachedPerShapeAndDifferAcrossKinds() {
-        List<BatchNormOps.Tile> blocks = TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 1);
+        List<Tile> blocks = TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 1);
         assertSame(blocks, TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 1));
-        assertTrue(blocks.equals(BatchNormOps.tiles(4, 64, 3136, 1)));
+        assertTrue(blocks.equals(Tiling.tiles(4, 64, 3136, 1)));
         assertTrue(TilePlans.of(TilePlans.Kind.STREAM, 4, 64, 3136, 1)
-                .equals(BatchNormOps.streamTiles(4, 64, 3136, 1)));
-        assertTrue(TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 2).equals(BatchNormOps.tiles(4, 64, 3136, 2)));
+                .equals(Tiling.streamTiles(4, 64, 3136, 1)));
+        assertTrue(TilePlans.of(TilePlans.Kind.BLOCKS, 4, 64, 3136, 2).equals(Tiling.tiles(4, 64, 3136, 2)));
     }
 
     @Test

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.quicktheories.QuickTheory.qt;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNorm;
 import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.ChannelMoments;
+import dev.vecnorm.Layout;
 import dev.vecnorm.NcsShape;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.RunningStatsConvention;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Float64Reference;
 import dev.vecnorm.testing.Tolerance;
@@ -30,9 +31,9 @@ import org.quicktheories.core.Gen;
  */
 class BatchNormPropertiesTest {
 
-    private static final List<BatchNormKernels> IMPLEMENTATIONS = List.of(Kernels.scalar(),
-            Kernels.vector().orElseThrow(() -> new AssertionError("proptest runs with --add-modules "
-                    + "jdk.incubator.vector: " + Kernels.vectorUnavailableReason().orElse(""))));
+    private static final List<Backend> IMPLEMENTATIONS = List.of(Backend.scalarReference(),
+            Backend.vector().orElseThrow(() -> new AssertionError("proptest runs with --add-modules "
+                    + "jdk.incubator.vector: " + Backend.vectorUnavailableReason().orElse(""))));
     private static final double TOL = Tolerance.RELATIVE;
     private static final Coverage COVERAGE = new Coverage();
 
@@ -52,7 +53,7 @@ class BatchNormPropertiesTest {
     private record Trained(float[] y, float[] mean, float[] invStd) {
     }
 
-    private static Trained train(BatchNormKernels k, BnCase c, float[] x, float[] gamma, float[] beta) {
+    private static Trained train(Backend k, BnCase c, float[] x, float[] gamma, float[] beta) {
         NcsShape sh = c.shape();
         Trained t = new Trained(new float[sh.size()], new float[sh.c()], new float[sh.c()]);
         BatchNormOps.using(k).forwardTraining(c.dims(), x, 0, t.y, 0, gamma, beta, c.eps(), t.mean, t.invStd, null);
@@ -73,7 +74,7 @@ class BatchNormPropertiesTest {
         float[] x = c.x();
         double[] mean = Float64Reference.mean(sh, x);
         double[] var = Float64Reference.variance(sh, x, mean);
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             float[] y = train(k, c, x, null, null).y;
             for (int ch = 0; ch < sh.c(); ch++) {
                 double[] m = channelMoments(sh, y, ch);
@@ -129,7 +130,7 @@ class BatchNormPropertiesTest {
         Float64Reference.Training ref = Float64Reference.training(sh, x, c.gamma(), c.beta(), c.eps());
         float[][] ys = new float[IMPLEMENTATIONS.size()][];
         for (int i = 0; i < ys.length; i++) {
-            BatchNormKernels k = IMPLEMENTATIONS.get(i);
+            Backend k = IMPLEMENTATIONS.get(i);
             float[] y = new float[sh.size()];
             float[] mean = new float[sh.c()];
             float[] invStd = new float[sh.c()];
@@ -176,7 +177,7 @@ class BatchNormPropertiesTest {
         double[] ref = Float64Reference.inference(sh, x, c.gamma(), c.beta(), mean, var, c.eps());
         float[][] ys = new float[IMPLEMENTATIONS.size()][];
         for (int i = 0; i < ys.length; i++) {
-            BatchNormKernels k = IMPLEMENTATIONS.get(i);
+            Backend k = IMPLEMENTATIONS.get(i);
             ys[i] = new float[sh.size()];
             BatchNormOps.using(k).forwardInference(c.dims(), x, 0, ys[i], 0, c.gamma(), c.beta(), mean, var,
                     c.eps());
@@ -195,7 +196,7 @@ class BatchNormPropertiesTest {
         float[] x = c.x();
         float[] gamma = Distribution.uniform(sh.c(), -3, 3, c.seed() + 9);
         float[] beta = Distribution.uniform(sh.c(), -3, 3, c.seed() + 10);
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             float[] unit = train(k, c, x, null, null).y;
             float[] y = train(k, c, x, gamma, beta).y;
             for (int e = 0; e < y.length; e++) {
@@ -234,7 +235,7 @@ class BatchNormPropertiesTest {
         double[] mean = Float64Reference.mean(sh, x);
         double[] var = Float64Reference.variance(sh, x, mean);
         double[] movedVar = Float64Reference.variance(sh, moved, Float64Reference.mean(sh, moved));
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             // eps = 0: y is then exactly invariant in real arithmetic.
             BnCase exact = new BnCase(c.dims(), c.distribution(), c.seed(), 0.0, false);
             float[] y0 = train(k, exact, x, null, null).y;
@@ -281,7 +282,7 @@ class BatchNormPropertiesTest {
             var[ch] = (float) v[ch];
         }
         float[] gamma = c.gamma();
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             float[] trained = train(k, c, x, gamma, c.beta()).y;
             float[] inferred = new float[sh.size()];
             BatchNormOps.using(k).forwardInference(c.dims(), x, 0, inferred, 0, gamma, c.beta(), mean, var,
@@ -323,7 +324,7 @@ class BatchNormPropertiesTest {
         }
         float[] beta = Distribution.uniform(sh.c(), -1, 1, c.seed());
         double eps = c.eps() > 0 ? c.eps() : 1e-5;
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             float[] y = new float[sh.size()];
             BatchNormOps.using(k).forwardTraining(c.dims(), x, 0, y, 0, c.gamma(), beta, eps, null, null, null);
             for (int i = 0; i < sh.n(); i++) {
@@ -350,7 +351,7 @@ class BatchNormPropertiesTest {
         float poison = r.nextBoolean() ? Float.NaN : (r.nextBoolean() ? Float.POSITIVE_INFINITY
                 : Float.NEGATIVE_INFINITY);
         poisoned[Float64Reference.at(sh, r.nextInt(sh.n()), bad, r.nextInt(sh.s()))] = poison;
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             float[] clean = train(k, c, x, c.gamma(), c.beta()).y;
             Trained dirty = train(k, c, poisoned, c.gamma(), c.beta());
             for (int e = 0; e < x.length; e++) {
@@ -378,9 +379,9 @@ class BatchNormPropertiesTest {
         double[][] tolerances = new double[IMPLEMENTATIONS.size()][];
         // Both backward implementations start from the same saved statistics: one float ulp of a saved mean
         // of 1e4 is a tenth of a standard deviation of 1e-2, so different ones would not be comparable.
-        Trained t = train(Kernels.scalar(), c, x, gamma, c.beta());
+        Trained t = train(Backend.scalarReference(), c, x, gamma, c.beta());
         for (int i = 0; i < dxs.length; i++) {
-            BatchNormKernels k = IMPLEMENTATIONS.get(i);
+            Backend k = IMPLEMENTATIONS.get(i);
             BatchNormOps ops = BatchNormOps.using(k);
             float[] dx = new float[sh.size()];
             float[] dgamma = new float[sh.c()];
@@ -463,7 +464,7 @@ class BatchNormPropertiesTest {
         float[] var = Distribution.uniform(sh.c(), 0.01f, 4, c.seed() + 6);
         Float64Reference.Gradients ref = Float64Reference.backwardFrozen(sh, dy, x, c.gamma(), mean, var,
                 c.eps());
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             float[] dx = new float[sh.size()];
             float[] dgamma = new float[sh.c()];
             float[] dbeta = new float[sh.c()];
@@ -489,7 +490,7 @@ class BatchNormPropertiesTest {
         float[] dy = c.dy();
         float[] gamma = c.positiveGamma();
         double eps = Math.max(c.eps(), 1e-3);
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             BatchNormOps ops = BatchNormOps.using(k);
             float[] mean = new float[sh.c()];
             float[] invStd = new float[sh.c()];
@@ -552,7 +553,7 @@ class BatchNormPropertiesTest {
         int n1 = r.nextInt(1, sh.n());
         int n2 = sh.n() - n1;
         int part = n1 * sh.c() * sh.s();
-        for (BatchNormKernels k : IMPLEMENTATIONS) {
+        for (Backend k : IMPLEMENTATIONS) {
             double[] whole = moments(k, x, 0, sh.n(), sh);
             double[] a = moments(k, x, 0, n1, sh);
             double[] b = moments(k, x, part, n2, sh);
@@ -588,13 +589,12 @@ class BatchNormPropertiesTest {
         }
     }
 
-    /** Kernel moments of n batch entries starting at offset: means then variances. */
-    private static double[] moments(BatchNormKernels k, float[] x, int offset, int n, NcsShape sh) {
-        double[] mean = new double[sh.c()];
-        double[] var = new double[sh.c()];
-        k.moments(x, offset, n, sh.c(), sh.s(), 0, sh.c(), mean, var);
-        double[] out = Arrays.copyOf(mean, 2 * sh.c());
-        System.arraycopy(var, 0, out, sh.c(), sh.c());
+    /** Moments of n batch entries starting at offset, on backend k: means then variances. */
+    private static double[] moments(Backend k, float[] x, int offset, int n, NcsShape sh) {
+        ChannelMoments m = BatchNormOps.using(k).moments(Layout.CHANNELS_FIRST, new int[] {n, sh.c(), sh.s()}, x,
+                offset);
+        double[] out = Arrays.copyOf(m.mean(), 2 * sh.c());
+        System.arraycopy(m.variance(), 0, out, sh.c(), sh.c());
         return out;
     }
 
@@ -603,7 +603,7 @@ class BatchNormPropertiesTest {
         qt().forAll(recorded(Generators.trainable()), org.quicktheories.generators.SourceDSL.integers()
                 .between(1, 5)).checkAssert((c, steps) -> {
                     NcsShape sh = c.shape();
-                    for (BatchNormKernels k : IMPLEMENTATIONS) {
+                    for (Backend k : IMPLEMENTATIONS) {
                         BatchNorm cumulative = new BatchNorm(sh.c(), c.eps(), null, c.affine(), true,
                                 BatchNormOps.using(k));
                         double momentum = (c.seed() % 100) / 100.0;
@@ -655,7 +655,7 @@ class BatchNormPropertiesTest {
             NcsShape sh = c.shape();
             float[] x = c.x();
             float[] dy = c.dy();
-            for (BatchNormKernels k : IMPLEMENTATIONS) {
+            for (Backend k : IMPLEMENTATIONS) {
                 float[][] results = new float[2][];
                 BatchNormOps[] variants = {BatchNormOps.using(k), BatchNormOps.using(k).parallel(THREE_THREADS)};
                 for (int v = 0; v < 2; v++) {
@@ -725,7 +725,7 @@ class BatchNormPropertiesTest {
             float[] g = gamma;
             // Built outside assertThrows: the rejection must come from BatchNormOps' validation.
             RunningStats running = RunningStats.pytorch(runMean, runVar, 0.1);
-            for (BatchNormKernels k : IMPLEMENTATIONS) {
+            for (Backend k : IMPLEMENTATIONS) {
                 assertThrows(IllegalArgumentException.class, () -> BatchNormOps.using(k).forwardTraining(d, in, off,
                         y, 0, g, null, e, mean, null, running), "kind " + kind + " " + c);
                 for (float v : y) {

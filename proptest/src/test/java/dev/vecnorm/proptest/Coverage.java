@@ -2,7 +2,7 @@ package dev.vecnorm.proptest;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.Backend;
 import dev.vecnorm.testing.Distribution;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Coverage {
 
     /** Float lanes of the vector kernels under test (16 for 512-bit), or 16 when they are absent. */
-    static final int LANES = Kernels.vector().map(k -> Integer.parseInt(k.name().replace("vector-", "")) / 32)
+    static final int LANES = Backend.vector().map(k -> Integer.parseInt(k.name().replace("vector-", "")) / 32)
             .orElse(16);
 
     private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();

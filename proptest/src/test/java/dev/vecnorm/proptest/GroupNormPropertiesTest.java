@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.quicktheories.QuickTheory.qt;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.GroupNormOps;
 import dev.vecnorm.NcsShape;
-import dev.vecnorm.kernels.BatchNormKernels;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
@@ -23,9 +23,9 @@ import org.quicktheories.core.Gen;
  */
 class GroupNormPropertiesTest {
 
-    static final BatchNormKernels SCALAR = LayerNormPropertiesTest.SCALAR;
-    static final BatchNormKernels VECTOR = LayerNormPropertiesTest.VECTOR;
-    private static final List<BatchNormKernels> IMPLEMENTATIONS = List.of(SCALAR, VECTOR);
+    static final Backend SCALAR = LayerNormPropertiesTest.SCALAR;
+    static final Backend VECTOR = LayerNormPropertiesTest.VECTOR;
+    private static final List<Backend> IMPLEMENTATIONS = List.of(SCALAR, VECTOR);
     /** Largest case of the finite-difference property. */
     static final int FD_MAX_ELEMENTS = 160;
     private static final ForkJoinPool THREE = new ForkJoinPool(3);
@@ -184,7 +184,7 @@ class GroupNormPropertiesTest {
         return new Run(c.logical(Tensors.taken(name + " y", ya, off, n)), mean, inv);
     }
 
-    static Run run(BatchNormKernels k, GroupCase c, float[] x, float[] gamma, float[] beta) {
+    static Run run(Backend k, GroupCase c, float[] x, float[] gamma, float[] beta) {
         return run(GroupNormOps.using(k), k.name(), c, x, gamma, beta);
     }
 
@@ -215,7 +215,7 @@ class GroupNormPropertiesTest {
         return new Grads(c.logical(Tensors.taken(name + " dx", dxa, off, n)), dgamma, dbeta);
     }
 
-    static Grads grads(BatchNormKernels k, GroupCase c, float[] dy, float[] x, float[] gamma, float[] mean,
+    static Grads grads(Backend k, GroupCase c, float[] dy, float[] x, float[] gamma, float[] mean,
             float[] invStd) {
         return grads(GroupNormOps.using(k), k.name(), c, dy, x, gamma, mean, invStd);
     }
@@ -233,7 +233,7 @@ class GroupNormPropertiesTest {
         unitGroups(c, IMPLEMENTATIONS);
     }
 
-    static void unitGroups(GroupCase c, List<BatchNormKernels> implementations) {
+    static void unitGroups(GroupCase c, List<Backend> implementations) {
         NcsShape sh = c.shape();
         int groups = c.groups();
         int m = c.groupSize();
@@ -242,7 +242,7 @@ class GroupNormPropertiesTest {
         float[] ones = (c.affine() & GroupCase.WEIGHT) != 0 ? Tensors.filled(sh.c(), 1f) : null;
         float[] zeros = (c.affine() & GroupCase.BIAS) != 0 ? new float[sh.c()] : null;
         Forward ref = forward(sh, groups, xd, null, null, c.eps());
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             float[] y = run(k, c, x, ones, zeros).y;
             for (int i = 0; i < sh.n(); i++) {
                 for (int g = 0; g < groups; g++) {
@@ -308,7 +308,7 @@ class GroupNormPropertiesTest {
         agreesWithFloat64(c, IMPLEMENTATIONS);
     }
 
-    static void agreesWithFloat64(GroupCase c, List<BatchNormKernels> implementations) {
+    static void agreesWithFloat64(GroupCase c, List<Backend> implementations) {
         NcsShape sh = c.shape();
         int groups = c.groups();
         float[] x = c.x();
@@ -319,7 +319,7 @@ class GroupNormPropertiesTest {
         double[] gd = Bar.widen(gamma);
         Forward ref = forward(sh, groups, xd, gd, Bar.widen(beta), c.eps());
         double[] std = Arrays.stream(ref.variance).map(Math::sqrt).toArray();
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             String tag = k.name() + " " + c;
             Run got = run(k, c, x, gamma, beta);
             Bar.check(tag + " y", ref.y, got.y, ref.yScale, null);
@@ -355,7 +355,7 @@ class GroupNormPropertiesTest {
         finiteDifferences(c, IMPLEMENTATIONS);
     }
 
-    static void finiteDifferences(GroupCase c, List<BatchNormKernels> implementations) {
+    static void finiteDifferences(GroupCase c, List<Backend> implementations) {
         NcsShape sh = c.shape();
         int groups = c.groups();
         int cg = c.perGroup();
@@ -453,7 +453,7 @@ class GroupNormPropertiesTest {
                 atExact.dgammaScale, fdDg, new double[sh.c()]);
         LayerNormPropertiesTest.checkDerivative(c + " float64 backward dbeta", fdDb, fdDbError, atExact.dbeta,
                 atExact.dbetaScale, fdDb, new double[sh.c()]);
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             String tag = k.name() + " " + c;
             Run run = run(k, c, x, gamma, beta);
             Grads g = grads(k, c, w, x, gamma, run.mean, run.invStd);
@@ -484,7 +484,7 @@ class GroupNormPropertiesTest {
         vectorMatchesScalar(c, SCALAR, VECTOR);
     }
 
-    static void vectorMatchesScalar(GroupCase c, BatchNormKernels scalar, BatchNormKernels vector) {
+    static void vectorMatchesScalar(GroupCase c, Backend scalar, Backend vector) {
         NcsShape sh = c.shape();
         int groups = c.groups();
         float[] x = c.x();
@@ -521,7 +521,7 @@ class GroupNormPropertiesTest {
             float[] dy = c.dy();
             float[] gamma = c.gamma();
             float[] beta = c.beta();
-            for (BatchNormKernels k : IMPLEMENTATIONS) {
+            for (Backend k : IMPLEMENTATIONS) {
                 GroupNormOps one = GroupNormOps.using(k);
                 GroupNormOps three = GroupNormOps.using(k).parallel(THREE);
                 Run a = run(one, k.name(), c, x, gamma, beta);

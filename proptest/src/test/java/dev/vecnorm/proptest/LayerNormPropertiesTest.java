@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.quicktheories.QuickTheory.qt;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.LayerNormOps;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -21,10 +20,10 @@ import org.quicktheories.core.Gen;
  */
 class LayerNormPropertiesTest {
 
-    static final BatchNormKernels SCALAR = Kernels.scalar();
-    static final BatchNormKernels VECTOR = Kernels.vector().orElseThrow(() -> new AssertionError("proptest runs "
-            + "with --add-modules jdk.incubator.vector: " + Kernels.vectorUnavailableReason().orElse("")));
-    private static final List<BatchNormKernels> IMPLEMENTATIONS = List.of(SCALAR, VECTOR);
+    static final Backend SCALAR = Backend.scalarReference();
+    static final Backend VECTOR = Backend.vector().orElseThrow(() -> new AssertionError("proptest runs "
+            + "with --add-modules jdk.incubator.vector: " + Backend.vectorUnavailableReason().orElse("")));
+    private static final List<Backend> IMPLEMENTATIONS = List.of(SCALAR, VECTOR);
     /** Largest case of the finite-difference property (O(size * D) double forward passes per case). */
     static final int FD_MAX_ELEMENTS = 160;
     private static final Tally TALLY = new Tally();
@@ -166,7 +165,7 @@ class LayerNormPropertiesTest {
     record Run(float[] y, float[] mean, float[] invStd) {
     }
 
-    static Run run(BatchNormKernels k, RowCase c, float[] x, float[] gamma, float[] beta) {
+    static Run run(Backend k, RowCase c, float[] x, float[] gamma, float[] beta) {
         int n = c.size();
         int off = c.offset();
         float[] xa = Tensors.placed(x, off);
@@ -184,7 +183,7 @@ class LayerNormPropertiesTest {
     record Grads(float[] dx, float[] dgamma, float[] dbeta) {
     }
 
-    static Grads grads(BatchNormKernels k, RowCase c, float[] dy, float[] x, float[] gamma, float[] mean,
+    static Grads grads(Backend k, RowCase c, float[] dy, float[] x, float[] gamma, float[] mean,
             float[] invStd) {
         int n = c.size();
         int off = c.offset();
@@ -213,7 +212,7 @@ class LayerNormPropertiesTest {
         unitRows(c, IMPLEMENTATIONS);
     }
 
-    static void unitRows(RowCase c, List<BatchNormKernels> implementations) {
+    static void unitRows(RowCase c, List<Backend> implementations) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();
@@ -222,7 +221,7 @@ class LayerNormPropertiesTest {
         float[] ones = (c.affine() & RowCase.WEIGHT) != 0 ? Tensors.filled(d, 1f) : null;
         float[] zeros = (c.affine() & RowCase.BIAS) != 0 ? new float[d] : null;
         Forward ref = forward(r, d, xd, null, null, c.eps());
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             float[] y = run(k, c, x, ones, zeros).y;
             for (int row = 0; row < r; row++) {
                 String where = k.name() + " " + c + " row " + row;
@@ -287,7 +286,7 @@ class LayerNormPropertiesTest {
         agreesWithFloat64(c, IMPLEMENTATIONS);
     }
 
-    static void agreesWithFloat64(RowCase c, List<BatchNormKernels> implementations) {
+    static void agreesWithFloat64(RowCase c, List<Backend> implementations) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();
@@ -301,7 +300,7 @@ class LayerNormPropertiesTest {
         for (int row = 0; row < r; row++) {
             std[row] = ref.std(row);
         }
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             String tag = k.name() + " " + c;
             Run got = run(k, c, x, gamma, beta);
             Bar.check(tag + " y", ref.y, got.y, ref.yScale, null);
@@ -342,7 +341,7 @@ class LayerNormPropertiesTest {
         finiteDifferences(c, IMPLEMENTATIONS);
     }
 
-    static void finiteDifferences(RowCase c, List<BatchNormKernels> implementations) {
+    static void finiteDifferences(RowCase c, List<Backend> implementations) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();
@@ -440,7 +439,7 @@ class LayerNormPropertiesTest {
         checkDerivative(c + " float64 backward dbeta", fdDb, fdDbError, atExact.dbeta, atExact.dbetaScale, fdDb,
                 new double[d]);
 
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             String tag = k.name() + " " + c;
             Run run = run(k, c, x, gamma, beta);
             Grads g = grads(k, c, w, x, gamma, run.mean, run.invStd);
@@ -504,7 +503,7 @@ class LayerNormPropertiesTest {
         vectorMatchesScalar(c, SCALAR, VECTOR);
     }
 
-    static void vectorMatchesScalar(RowCase c, BatchNormKernels scalar, BatchNormKernels vector) {
+    static void vectorMatchesScalar(RowCase c, Backend scalar, Backend vector) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();

@@ -3,11 +3,10 @@ package dev.vecnorm.proptest;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.quicktheories.QuickTheory.qt;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.Layout;
 import dev.vecnorm.NcsShape;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,10 +18,10 @@ import org.junit.jupiter.api.Test;
  */
 class LayoutPropertiesTest {
 
-    private static List<BatchNormKernels> implementations() {
-        List<BatchNormKernels> all = new ArrayList<>();
-        all.add(Kernels.scalar());
-        Kernels.vector().ifPresent(all::add);
+    private static List<Backend> implementations() {
+        List<Backend> all = new ArrayList<>();
+        all.add(Backend.scalarReference());
+        Backend.vector().ifPresent(all::add);
         return all;
     }
 
@@ -61,7 +60,7 @@ class LayoutPropertiesTest {
             float[] dy = c.dy();
             float[] gamma = c.gamma();
             float[] beta = c.beta();
-            for (BatchNormKernels k : implementations()) {
+            for (Backend k : implementations()) {
                 BatchNormOps ops = BatchNormOps.using(k);
                 float[] y1 = new float[sh.size()];
                 float[] m1 = new float[sh.c()];

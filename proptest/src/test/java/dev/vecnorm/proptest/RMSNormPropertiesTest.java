@@ -3,9 +3,8 @@ package dev.vecnorm.proptest;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.quicktheories.QuickTheory.qt;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.RMSNormOps;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -20,9 +19,9 @@ import org.quicktheories.core.Gen;
  */
 class RMSNormPropertiesTest {
 
-    static final BatchNormKernels SCALAR = LayerNormPropertiesTest.SCALAR;
-    static final BatchNormKernels VECTOR = LayerNormPropertiesTest.VECTOR;
-    private static final List<BatchNormKernels> IMPLEMENTATIONS = List.of(SCALAR, VECTOR);
+    static final Backend SCALAR = LayerNormPropertiesTest.SCALAR;
+    static final Backend VECTOR = LayerNormPropertiesTest.VECTOR;
+    private static final List<Backend> IMPLEMENTATIONS = List.of(SCALAR, VECTOR);
     private static final Tally TALLY = new Tally();
 
     @AfterAll
@@ -112,7 +111,7 @@ class RMSNormPropertiesTest {
     record Run(float[] y, float[] invRms) {
     }
 
-    static Run run(BatchNormKernels k, RowCase c, float[] x, float[] gamma) {
+    static Run run(Backend k, RowCase c, float[] x, float[] gamma) {
         int n = c.size();
         int off = c.offset();
         float[] xa = Tensors.placed(x, off);
@@ -129,7 +128,7 @@ class RMSNormPropertiesTest {
     record Grads(float[] dx, float[] dgamma) {
     }
 
-    static Grads grads(BatchNormKernels k, RowCase c, float[] dy, float[] x, float[] gamma, float[] invRms) {
+    static Grads grads(Backend k, RowCase c, float[] dy, float[] x, float[] gamma, float[] invRms) {
         int n = c.size();
         int off = c.offset();
         float[] dya = Tensors.placed(dy, off);
@@ -155,14 +154,14 @@ class RMSNormPropertiesTest {
         unitRows(c, IMPLEMENTATIONS);
     }
 
-    static void unitRows(RowCase c, List<BatchNormKernels> implementations) {
+    static void unitRows(RowCase c, List<Backend> implementations) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();
         // Unit weight given (ones: the element-wise pass runs) or left out (null).
         float[] ones = (c.affine() & RowCase.WEIGHT) != 0 ? Tensors.filled(d, 1f) : null;
         Forward ref = forward(r, d, Bar.widen(x), null, c.eps());
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             float[] y = run(k, c, x, ones).y;
             for (int row = 0; row < r; row++) {
                 String where = k.name() + " " + c + " row " + row;
@@ -208,7 +207,7 @@ class RMSNormPropertiesTest {
         agreesWithFloat64(c, IMPLEMENTATIONS);
     }
 
-    static void agreesWithFloat64(RowCase c, List<BatchNormKernels> implementations) {
+    static void agreesWithFloat64(RowCase c, List<Backend> implementations) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();
@@ -217,7 +216,7 @@ class RMSNormPropertiesTest {
         double[] xd = Bar.widen(x);
         double[] gd = Bar.widen(gamma);
         Forward ref = forward(r, d, xd, gd, c.eps());
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             String tag = k.name() + " " + c;
             Run got = run(k, c, x, gamma);
             Bar.check(tag + " y", ref.y, got.y, ref.yScale, null);
@@ -250,7 +249,7 @@ class RMSNormPropertiesTest {
         finiteDifferences(c, IMPLEMENTATIONS);
     }
 
-    static void finiteDifferences(RowCase c, List<BatchNormKernels> implementations) {
+    static void finiteDifferences(RowCase c, List<Backend> implementations) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();
@@ -311,7 +310,7 @@ class RMSNormPropertiesTest {
                 atExact.dxScale, fdDx, new double[r * d]);
         LayerNormPropertiesTest.checkDerivative(c + " float64 backward dgamma", fdDg, fdDgError, atExact.dgamma,
                 atExact.dgammaScale, fdDg, new double[d]);
-        for (BatchNormKernels k : implementations) {
+        for (Backend k : implementations) {
             String tag = k.name() + " " + c;
             Run run = run(k, c, x, gamma);
             Grads g = grads(k, c, w, x, gamma, run.invRms);
@@ -348,7 +347,7 @@ class RMSNormPropertiesTest {
         vectorMatchesScalar(c, SCALAR, VECTOR);
     }
 
-    static void vectorMatchesScalar(RowCase c, BatchNormKernels scalar, BatchNormKernels vector) {
+    static void vectorMatchesScalar(RowCase c, Backend scalar, Backend vector) {
         int r = c.rows();
         int d = c.width();
         float[] x = c.x();

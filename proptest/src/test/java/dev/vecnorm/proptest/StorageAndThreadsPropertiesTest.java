@@ -4,11 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.Layout;
 import dev.vecnorm.NcsShape;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
 import dev.vecnorm.testing.Float64Reference;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,10 +40,10 @@ class StorageAndThreadsPropertiesTest {
         THREE.shutdown();
     }
 
-    private static List<BatchNormKernels> implementations() {
-        List<BatchNormKernels> all = new ArrayList<>();
-        all.add(Kernels.scalar());
-        Kernels.vector().ifPresent(all::add);
+    private static List<Backend> implementations() {
+        List<Backend> all = new ArrayList<>();
+        all.add(Backend.scalarReference());
+        Backend.vector().ifPresent(all::add);
         return all;
     }
 
@@ -58,7 +57,7 @@ class StorageAndThreadsPropertiesTest {
         Gen<Integer> threads = integers().between(1, 3);
         Gen<Layout> layouts = Generate.enumValues(Layout.class);
         qt().forAll(Generators.trainable(), storages, threads, layouts).checkAssert((c, storage, t, layout) -> {
-            for (BatchNormKernels k : implementations()) {
+            for (Backend k : implementations()) {
                 Outputs reference = run(BatchNormOps.using(k).singleThreaded(), c, Storage.ARRAY, layout);
                 BatchNormOps ops = switch (t) {
                     case 1 -> BatchNormOps.using(k).singleThreaded();

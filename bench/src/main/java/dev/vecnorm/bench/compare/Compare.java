@@ -1,11 +1,12 @@
 package dev.vecnorm.bench.compare;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.NcsShape;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.bench.Floor;
 import dev.vecnorm.bench.PlainJavaBatchNorm;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Float64Reference;
 import java.io.IOException;
@@ -289,7 +290,7 @@ public final class Compare {
      * of a second does not always outlast.
      */
     private static void warmUpVectorKernels(double seconds) {
-        BatchNormOps vector = BatchNormOps.using(Kernels.vector().orElseThrow());
+        BatchNormOps vector = BatchNormOps.using(Backend.vector().orElseThrow());
         long end = System.nanoTime() + (long) (seconds * 1e9);
         for (int[] dims : new int[][] {{4, 8, 37, 37}, {128, 256}, {8, 64, 5, 5}}) {
             // S = 1369 runs the wide, single-vector and scalar-tail loops; S = 1 and 25 the position loops.
@@ -346,8 +347,8 @@ public final class Compare {
         float[] dbeta = new float[c];
         double eps = 1e-5;
         // vecnorm (both kernels) and the floor run on `threads` threads; the plain-Java loop stays single-threaded.
-        BatchNormOps vector = BatchNormOps.using(Kernels.vector().orElseThrow()).parallel(pool);
-        BatchNormOps scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
+        BatchNormOps vector = BatchNormOps.using(Backend.vector().orElseThrow()).parallel(pool);
+        BatchNormOps scalar = BatchNormOps.using(Backend.scalarReference()).parallel(pool);
         List<Row> rows = new ArrayList<>();
 
         // Training: the saved statistics of the last call feed backward below.

@@ -1,6 +1,6 @@
 package dev.vecnorm.bench.compare;
 
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.vecnorm.bench.compare;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.GroupNormOps;
 import dev.vecnorm.LayerNormOps;
@@ -8,8 +9,6 @@ import dev.vecnorm.NcsShape;
 import dev.vecnorm.RMSNormOps;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.bench.Floor;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Float64Reference;
 import java.util.ArrayList;
@@ -253,8 +252,8 @@ final class FamilyCompare {
         };
     }
 
-    private static BatchNormKernels vectorKernels() {
-        return Kernels.vector().orElseThrow();
+    private static Backend vectorKernels() {
+        return Backend.vector().orElseThrow();
     }
 
     /** Rows of the last dimension: NORMAL data seen as (1, rows, width), so each row has its own mean and scale. */
@@ -272,7 +271,7 @@ final class FamilyCompare {
         float[] dgamma = new float[width];
         float[] dbeta = new float[width];
         LayerNormOps vector = LayerNormOps.using(vectorKernels()).parallel(pool);
-        LayerNormOps scalar = LayerNormOps.using(Kernels.scalar()).parallel(pool);
+        LayerNormOps scalar = LayerNormOps.using(Backend.scalarReference()).parallel(pool);
         Lazy<FamilyReference.Forward> forward = new Lazy<>(() -> FamilyReference.layerNorm(rows, width, x, gamma,
                 beta, EPS));
         // The backward's reference takes the statistics the last forward (vecnorm's Vector API) saved.
@@ -301,7 +300,7 @@ final class FamilyCompare {
         float[] invRms = new float[rows];
         float[] dgamma = new float[width];
         RMSNormOps vector = RMSNormOps.using(vectorKernels()).parallel(pool);
-        RMSNormOps scalar = RMSNormOps.using(Kernels.scalar()).parallel(pool);
+        RMSNormOps scalar = RMSNormOps.using(Backend.scalarReference()).parallel(pool);
         Lazy<FamilyReference.Forward> forward = new Lazy<>(() -> FamilyReference.rmsNorm(rows, width, x, gamma,
                 RMS_EPS));
         Lazy<FamilyReference.Gradients> grads = new Lazy<>(() -> FamilyReference.rmsNormBackward(rows, width, dy, x,
@@ -331,7 +330,7 @@ final class FamilyCompare {
         float[] dgamma = new float[sh.c()];
         float[] dbeta = new float[sh.c()];
         GroupNormOps vector = GroupNormOps.using(vectorKernels()).parallel(pool);
-        GroupNormOps scalar = GroupNormOps.using(Kernels.scalar()).parallel(pool);
+        GroupNormOps scalar = GroupNormOps.using(Backend.scalarReference()).parallel(pool);
         Lazy<FamilyReference.Forward> forward = new Lazy<>(() -> FamilyReference.groupNorm(layout, sh, groups, x,
                 gamma, beta, EPS));
         Lazy<FamilyReference.Gradients> grads = new Lazy<>(() -> FamilyReference.groupNormBackward(layout, sh,
@@ -370,7 +369,7 @@ final class FamilyCompare {
         float[] dgamma = new float[c];
         float[] dbeta = new float[c];
         BatchNormOps vector = BatchNormOps.using(vectorKernels()).parallel(pool);
-        BatchNormOps scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
+        BatchNormOps scalar = BatchNormOps.using(Backend.scalarReference()).parallel(pool);
         Layout cl = Layout.CHANNELS_LAST;
         Lazy<double[]> training = new Lazy<>(() -> FamilyReference.toChannelsLast(sh,
                 Float64Reference.training(sh, xFirst, gamma, beta, EPS).y()));
@@ -413,7 +412,7 @@ final class FamilyCompare {
         float[] mean = new float[c];
         float[] invStd = new float[c];
         BatchNormOps vector = BatchNormOps.using(vectorKernels()).parallel(pool);
-        BatchNormOps scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
+        BatchNormOps scalar = BatchNormOps.using(Backend.scalarReference()).parallel(pool);
         Layout cf = Layout.CHANNELS_FIRST;
         Lazy<double[]> training = new Lazy<>(() -> Float64Reference.training(sh, x, gamma, beta, EPS).y());
         Lazy<double[]> trainingRelu = new Lazy<>(() -> FamilyReference.addRelu(training.get(), null));

@@ -2,6 +2,7 @@ package dev.vecnorm.bench.jmh;
 
 import dev.vecnorm.bench.Floor;
 import dev.vecnorm.bench.PlainJavaBatchNorm;
+import dev.vecnorm.internal.kernels.Kernels;
 import org.openjdk.jmh.annotations.Benchmark;
 
 /**
@@ -57,7 +58,7 @@ public class BackwardBenchmark extends BatchNormBenchmark {
     /** The sums pass alone (all channels). */
     @Benchmark
     public double[] sumsOnlyVector() {
-        vector.kernels().gradientSums(dy, 0, x, 0, sh.ncs.n(), sh.ncs.c(), sh.ncs.s(), 0, sh.ncs.c(), mean, sumDy,
+        Kernels.vector().orElseThrow().gradientSums(dy, 0, x, 0, sh.ncs.n(), sh.ncs.c(), sh.ncs.s(), 0, sh.ncs.c(), mean, sumDy,
                 sumDyCentered);
         return sumDyCentered;
     }

@@ -1,7 +1,7 @@
 package dev.vecnorm.bench.jmh;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
-import dev.vecnorm.kernels.Kernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -62,8 +62,8 @@ public abstract class BatchNormBenchmark {
         beta = BenchShape.random(sh.ncs.c(), 4, 0f);
         workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         pool = new ForkJoinPool(workers);
-        vector = BatchNormOps.using(Kernels.vector().orElseThrow()).parallel(pool);
-        scalar = BatchNormOps.using(Kernels.scalar()).parallel(pool);
+        vector = BatchNormOps.using(Backend.vector().orElseThrow()).parallel(pool);
+        scalar = BatchNormOps.using(Backend.scalarReference()).parallel(pool);
         prepare();
     }
 

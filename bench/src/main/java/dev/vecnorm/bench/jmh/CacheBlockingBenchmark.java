@@ -1,8 +1,9 @@
 package dev.vecnorm.bench.jmh;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
-import dev.vecnorm.kernels.BatchNormKernels;
-import dev.vecnorm.kernels.Kernels;
+import dev.vecnorm.internal.kernels.BatchNormKernels;
+import dev.vecnorm.internal.kernels.Kernels;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -73,7 +74,7 @@ public class CacheBlockingBenchmark {
         xcScale = new double[c];
         dxShift = new double[c];
         kernels = Kernels.vector().orElseThrow();
-        ops = BatchNormOps.using(kernels);
+        ops = BatchNormOps.using(Backend.vector().orElseThrow());
         ops.forwardTraining(sh.dims, x, 0, y, 0, null, null, 1e-5, mean, invStd, null);
         float[] expected = y.clone();
         trainingTwoFullPasses();

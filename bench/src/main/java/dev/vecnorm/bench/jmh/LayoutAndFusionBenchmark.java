@@ -1,9 +1,9 @@
 package dev.vecnorm.bench.jmh;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.Layout;
 import dev.vecnorm.bench.Floor;
-import dev.vecnorm.kernels.Kernels;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -77,7 +77,7 @@ public class LayoutAndFusionBenchmark {
         dbeta = new float[c];
         workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         pool = new ForkJoinPool(workers);
-        ops = BatchNormOps.using(Kernels.vector().orElseThrow()).parallel(pool);
+        ops = BatchNormOps.using(Backend.vector().orElseThrow()).parallel(pool);
         ops.forwardTraining(Layout.CHANNELS_LAST, sh.dims, x, 0, out, 0, gamma, beta, 1e-5, mean, invStd, null);
     }
 

@@ -1,7 +1,7 @@
 package dev.vecnorm.bench.jmh;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNormOps;
-import dev.vecnorm.kernels.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -62,7 +62,7 @@ public class SegmentBenchmark {
         mean = new float[c];
         invStd = new float[c];
         variance = new float[c];
-        ops = BatchNormOps.using(Kernels.vector().orElseThrow()).singleThreaded();
+        ops = BatchNormOps.using(Backend.vector().orElseThrow()).singleThreaded();
         ops.forwardTraining(sh.dims, x, 0, out, 0, null, null, 1e-5, mean, invStd, null);
         for (int ch = 0; ch < c; ch++) {
             variance[ch] = 1 / (invStd[ch] * invStd[ch]);

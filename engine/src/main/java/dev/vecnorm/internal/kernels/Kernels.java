@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -21,7 +21,7 @@ public final class Kernels {
 
     static final String LOGGER_NAME = "dev.vecnorm";
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
-    private static final String VECTOR_CLASS = "dev.vecnorm.kernels.PanamaBatchNormKernels";
+    private static final String VECTOR_CLASS = "dev.vecnorm.internal.kernels.PanamaBatchNormKernels";
 
     private Kernels() {
     }

@@ -1,9 +1,9 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
-import static dev.vecnorm.kernels.Lanes.D;
-import static dev.vecnorm.kernels.Lanes.DL;
-import static dev.vecnorm.kernels.Lanes.FH;
-import static dev.vecnorm.kernels.Lanes.widen;
+import static dev.vecnorm.internal.kernels.Lanes.D;
+import static dev.vecnorm.internal.kernels.Lanes.DL;
+import static dev.vecnorm.internal.kernels.Lanes.FH;
+import static dev.vecnorm.internal.kernels.Lanes.widen;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;

@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +8,7 @@ import dev.vecnorm.BatchNormOps;
 import dev.vecnorm.NcsShape;
 import dev.vecnorm.RunningStats;
 import dev.vecnorm.RunningStatsConvention;
+import dev.vecnorm.TestBackends;
 import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Float64Reference;
 import dev.vecnorm.testing.Tolerance;
@@ -99,7 +100,7 @@ class KernelAccuracyTest {
             for (BatchNormKernels k : implementations()) {
                 float[] y = new float[sh.size()];
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BatchNormOps
-                        .using(k).forwardTraining(dims, dist.tensor(sh, 42), 0, y, 0, null, null, eps, null, null,
+                        .using(TestBackends.of(k)).forwardTraining(dims, dist.tensor(sh, 42), 0, y, 0, null, null, eps, null, null,
                                 null));
                 assertTrue(e.getMessage().contains("more than 1 value per channel"), e.getMessage());
             }
@@ -112,7 +113,7 @@ class KernelAccuracyTest {
         float[][] ys = new float[2][];
         int which = 0;
         for (BatchNormKernels k : implementations()) {
-            BatchNormOps ops = BatchNormOps.using(k);
+            BatchNormOps ops = BatchNormOps.using(TestBackends.of(k));
             float[] y = new float[sh.size()];
             float[] mean = new float[sh.c()];
             float[] invStd = new float[sh.c()];
@@ -163,7 +164,7 @@ class KernelAccuracyTest {
         double[] ref = Float64Reference.inference(sh, x, gamma, beta, mean, var, eps);
         for (BatchNormKernels k : implementations()) {
             float[] y = new float[sh.size()];
-            BatchNormOps.using(k).forwardInference(dims, x, 0, y, 0, gamma, beta, mean, var, eps);
+            BatchNormOps.using(TestBackends.of(k)).forwardInference(dims, x, 0, y, 0, gamma, beta, mean, var, eps);
             Tolerance.assertClose(k.name() + " " + Arrays.toString(dims) + " " + dist + " y", ref, y);
         }
     }
@@ -175,7 +176,7 @@ class KernelAccuracyTest {
         if (sh.perChannel() < 2) {
             // No training forward exists to be differentiated: it is rejected, which is what is checked here.
             for (BatchNormKernels k : implementations()) {
-                assertThrows(IllegalArgumentException.class, () -> BatchNormOps.using(k).forwardTraining(dims,
+                assertThrows(IllegalArgumentException.class, () -> BatchNormOps.using(TestBackends.of(k)).forwardTraining(dims,
                         new float[sh.size()], 0, new float[sh.size()], 0, null, null, 1e-5, null, null, null));
             }
             return;
@@ -196,7 +197,7 @@ class KernelAccuracyTest {
         Float64Reference.Gradients frozen = Float64Reference.backwardFrozen(sh, dy, x, gamma, mean, var, eps);
         for (BatchNormKernels k : implementations()) {
             String tag = k.name() + " " + Arrays.toString(dims) + " " + dist;
-            BatchNormOps ops = BatchNormOps.using(k);
+            BatchNormOps ops = BatchNormOps.using(TestBackends.of(k));
             float[] dx = new float[sh.size()];
             float[] dgamma = new float[sh.c()];
             float[] dbeta = new float[sh.c()];
@@ -230,7 +231,7 @@ class KernelAccuracyTest {
         for (BatchNormKernels k : implementations()) {
             float[] runMean = {1f, 2f, 3f};
             float[] runVar = {4f, 5f, 6f};
-            BatchNormOps.using(k).forwardTraining(dims, x, 0, new float[sh.size()], 0, null, null, 1e-5, null, null,
+            BatchNormOps.using(TestBackends.of(k)).forwardTraining(dims, x, 0, new float[sh.size()], 0, null, null, 1e-5, null, null,
                     new RunningStats(runMean, runVar, RunningStatsConvention.ONNX, 0.9));
             double[] em = new double[3];
             double[] ev = new double[3];
@@ -252,7 +253,7 @@ class KernelAccuracyTest {
             for (BatchNormKernels k : implementations()) {
                 float[] y = new float[sh.size()];
                 float[] mean = new float[sh.c()];
-                BatchNormOps.using(k).forwardTraining(dims, x, 0, y, 0, null, beta, 1e-5, mean, null, null);
+                BatchNormOps.using(TestBackends.of(k)).forwardTraining(dims, x, 0, y, 0, null, beta, 1e-5, mean, null, null);
                 for (int i = 0; i < y.length; i++) {
                     int ch = (i / sh.s()) % sh.c();
                     assertEquals(beta[ch], y[i], 0.0, k.name() + " " + Arrays.toString(dims) + " at " + i);
@@ -274,7 +275,7 @@ class KernelAccuracyTest {
             Float64Reference.Training ref = Float64Reference.training(sh, x, null, null, 1e-5);
             for (BatchNormKernels k : implementations()) {
                 float[] y = new float[sh.size()];
-                BatchNormOps.using(k).forwardTraining(dims, x, 0, y, 0, null, null, 1e-5, null, null, null);
+                BatchNormOps.using(TestBackends.of(k)).forwardTraining(dims, x, 0, y, 0, null, null, 1e-5, null, null, null);
                 for (int i = 0; i < sh.n(); i++) {
                     for (int j = 0; j < sh.s(); j++) {
                         int at0 = Float64Reference.at(sh, i, 0, j);
@@ -306,7 +307,7 @@ class KernelAccuracyTest {
         NcsShape sh = NcsShape.of(dims);
         float[] x = Distribution.NORMAL.tensor(sh, 8);
         for (BatchNormKernels k : implementations()) {
-            BatchNormOps ops = BatchNormOps.using(k);
+            BatchNormOps ops = BatchNormOps.using(TestBackends.of(k));
             float[] expected = new float[sh.size()];
             ops.forwardTraining(dims, x, 0, expected, 0, null, null, 1e-5, null, null, null);
             float[] padded = new float[sh.size() + 10];

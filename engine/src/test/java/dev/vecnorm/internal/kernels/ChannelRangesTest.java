@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

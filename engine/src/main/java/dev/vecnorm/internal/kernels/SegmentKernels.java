@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 import java.lang.foreign.MemorySegment;
 

@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 /**
  * The reference implementation: plain loops in double precision, written to be read. Every fast path is tested

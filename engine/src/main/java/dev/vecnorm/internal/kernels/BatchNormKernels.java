@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 /**
  * The stateless primitives of batch normalization over a tensor of extents (n, c, s) in NCHW order, restricted
@@ -31,16 +31,21 @@ public interface BatchNormKernels {
             float[] centerHi, float[] centerLo, float[] scale, float[] shift);
 
     /**
-     * Per-element scale and shift of {@code rows} rows of {@code width} floats, in place:
-     * {@code y[r * width + j] = fma(y[r * width + j], scale[j], shift[j])} (LayerNorm's and RMSNorm's element-wise
-     * affine); a null scale means 1 and a null shift 0. This default is the scalar reference.
+     * LayerNorm's and RMSNorm's forward after the statistics, in one pass over {@code rows} rows of {@code width}
+     * floats: per row the affine map of {@link #affine} ({@code t = ((x - centerHi[r]) - centerLo[r]) * scale[r]},
+     * rounded as {@code affine} rounds it with a zero shift), then per element {@code y = fma(t, gamma[j], beta[j])}.
+     * A null gamma means 1 and a null beta adds nothing ({@code t * gamma}, {@code t + beta} or t, exactly).
+     * {@code y} may be {@code x} at the same offset. This default is the scalar reference.
      */
-    default void scaleShiftRows(float[] y, int yOffset, int rows, int width, float[] scale, float[] shift) {
-        for (int r = 0, at = yOffset; r < rows; r++, at += width) {
+    default void normalizeRows(float[] x, int xOffset, float[] y, int yOffset, int rows, int width, float[] centerHi,
+            float[] centerLo, float[] scale, float[] gamma, float[] beta) {
+        for (int r = 0, at = 0; r < rows; r++, at += width) {
+            float center = centerHi[r];
+            float a = scale[r];
+            float b = (float) (0.0 - (double) centerLo[r] * a);
             for (int j = 0; j < width; j++) {
-                float v = y[at + j];
-                y[at + j] = scale == null ? v + shift[j]
-                        : shift == null ? v * scale[j] : Math.fma(v, scale[j], shift[j]);
+                float t = Math.fma(x[xOffset + at + j] - center, a, b);
+                y[yOffset + at + j] = Math.fma(t, gamma == null ? 1f : gamma[j], beta == null ? -0f : beta[j]);
             }
         }
     }

@@ -1,7 +1,7 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
-import static dev.vecnorm.kernels.Lanes.F;
-import static dev.vecnorm.kernels.Lanes.L;
+import static dev.vecnorm.internal.kernels.Lanes.F;
+import static dev.vecnorm.internal.kernels.Lanes.L;
 
 import jdk.incubator.vector.FloatVector;
 

@@ -1,4 +1,4 @@
-package dev.vecnorm.kernels;
+package dev.vecnorm.internal.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -101,27 +101,9 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     }
 
     @Override
-    public void scaleShiftRows(float[] y, int yOffset, int rows, int width, float[] scale, float[] shift) {
-        int limit = F.loopBound(width);
-        for (int r = 0, at = yOffset; r < rows; r++, at += width) {
-            int j = 0;
-            for (; j < limit; j += L) {
-                FloatVector v = FloatVector.fromArray(F, y, at + j);
-                if (scale == null) {
-                    v = v.add(FloatVector.fromArray(F, shift, j));
-                } else if (shift == null) {
-                    v = v.mul(FloatVector.fromArray(F, scale, j));
-                } else {
-                    v = v.fma(FloatVector.fromArray(F, scale, j), FloatVector.fromArray(F, shift, j));
-                }
-                v.intoArray(y, at + j);
-            }
-            for (; j < width; j++) {
-                float v = y[at + j];
-                y[at + j] = scale == null ? v + shift[j]
-                        : shift == null ? v * scale[j] : Math.fma(v, scale[j], shift[j]);
-            }
-        }
+    public void normalizeRows(float[] x, int xOffset, float[] y, int yOffset, int rows, int width, float[] centerHi,
+            float[] centerLo, float[] scale, float[] gamma, float[] beta) {
+        RowAffine.normalize(x, xOffset, y, yOffset, rows, width, centerHi, centerLo, scale, gamma, beta);
     }
 
     @Override
