@@ -3,6 +3,7 @@ package dev.vecnorm.internal.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vecnorm.Backend;
 import dev.vecnorm.BatchNorm;
 import dev.vecnorm.NcsShape;
 import dev.vecnorm.testing.Distribution;
@@ -38,6 +39,8 @@ class FallbackTest {
         }
         System.out.println("kernels=" + Kernels.preferred().name());
         System.out.println("vectorAvailable=" + Kernels.vector().isPresent());
+        System.out.println("backend=" + Backend.preferred().name() + " vectorBackend=" + Backend.vector().isPresent()
+                + " reason=" + Backend.vectorUnavailableReason().isPresent());
         System.out.println("agree=" + agree);
     }
 
@@ -68,6 +71,7 @@ class FallbackTest {
         r = child("-Dvecnorm.kernels=scalar");
         assertEquals("0", r[0], r[1] + r[2]);
         assertTrue(r[1].contains("kernels=scalar") && r[1].contains("agree=true"), r[1]);
+        assertTrue(r[1].contains("backend=scalar"), r[1]);
         assertTrue(!r[2].contains("vecnorm runs its scalar kernels"), "a forced choice warns about nothing: " + r[2]);
     }
 
@@ -79,6 +83,7 @@ class FallbackTest {
         assertEquals("0", r[0], "child failed: " + out + err);
         assertTrue(out.contains("kernels=scalar"), out);
         assertTrue(out.contains("vectorAvailable=false"), out);
+        assertTrue(out.contains("backend=scalar vectorBackend=false reason=true"), out);
         assertTrue(out.contains("agree=true"), out);
         long warnings = err.lines().filter(l -> l.contains("vecnorm runs its scalar kernels")).count();
         assertEquals(1, warnings, "stderr: " + err);
