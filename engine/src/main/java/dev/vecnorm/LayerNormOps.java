@@ -1,7 +1,6 @@
 package dev.vecnorm;
 
-import dev.vecnorm.internal.kernels.BatchNormKernels;
-import java.util.Arrays;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -10,9 +9,9 @@ import java.util.concurrent.ForkJoinPool;
  * scaled and shifted element-wise: {@code y = (x - mean_r) / sqrt(var_r + eps) * gamma_j + beta_j}.
  *
  * <p>Built on the batch-norm kernels through views of the same memory: each row is one channel of the view
- * (1, R, D) for the statistics and normalize; gamma and beta are a row kernel over y, and backward a row kernel
- * in double. Rows go in blocks ({@code RowBlocks}): in L2 for the forward's three passes, and spread over a pool
- * for large tensors, bitwise the same for any thread count. Arrays only.
+ * (1, R, D) for the statistics; normalize with gamma and beta is one row kernel, and backward a row kernel in
+ * double ({@code RowPasses}, shared with {@link RMSNormOps}). Rows go in blocks ({@code RowBlocks}): in L2 for
+ * the forward's two passes, and spread over a pool for large tensors, bitwise the same for any thread count. Arrays and MemorySegments, with the same bits.
  *
  * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
  * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
@@ -20,14 +19,12 @@ import java.util.concurrent.ForkJoinPool;
 public final class LayerNormOps {
 
     private final Backend backend;
-    private final BatchNormKernels kernels;
-    /** Where row blocks run; null: on the calling thread. */
-    private final ForkJoinPool pool;
+    /** The passes, on the backend's kernels and the pool (null: the calling thread). */
+    private final RowPasses passes;
 
     private LayerNormOps(Backend backend, ForkJoinPool pool) {
         this.backend = backend;
-        this.kernels = backend.kernels();
-        this.pool = pool;
+        this.passes = new RowPasses(backend.kernels(), pool, true);
     }
 
     /**
@@ -87,40 +84,39 @@ public final class LayerNormOps {
         Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
                 .input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
                 .output("saveInvStd", saveInvStd).check();
-        RowBlocks blocks = RowBlocks.forward(rn);
-        ParallelUnits.run(pool, blocks.count(), rn.size(), (first, stride) -> forwardBlocks(blocks, first, stride,
-                x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
+        passes.forward(rn, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd);
     }
 
-    /** Blocks first, first + stride, ...: statistics, then normalize with the element-wise affine, block by block. */
-    private void forwardBlocks(RowBlocks blocks, int first, int stride, float[] x, int xOffset, float[] y,
-            int yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
-        int width = blocks.width();
-        int most = blocks.rowsPerBlock();
-        double[] mean = new double[most];
-        double[] variance = new double[most];
-        float[] hi = new float[most];
-        float[] lo = new float[most];
-        float[] scale = new float[most];
-        for (int block = first; block < blocks.count(); block += stride) {
-            int r0 = blocks.first(block);
-            int r = blocks.end(block) - r0;
-            int at = r0 * width;
-            kernels.moments(x, xOffset + at, 1, r, width, 0, r, mean, variance);
-            for (int k = 0; k < r; k++) {
-                double invStd = 1.0 / Math.sqrt(variance[k] + eps);
-                hi[k] = (float) mean[k];
-                lo[k] = (float) (mean[k] - hi[k]);
-                scale[k] = (float) invStd;
-                if (saveMean != null) {
-                    saveMean[r0 + k] = hi[k];
-                }
-                if (saveInvStd != null) {
-                    saveInvStd[r0 + k] = scale[k];
-                }
-            }
-            kernels.normalizeRows(x, xOffset + at, y, yOffset + at, r, width, hi, lo, scale, gamma, beta);
+    /**
+     * {@link #forward(int[], int, float[], int, float[], int, float[], float[], double, float[], float[])} on
+     * tensors in MemorySegments (off-heap or heap, any alignment; offsets count floats; more than 2^31 elements
+     * if each row and the row count stay below 2^31). The bits of the array overload. {@code y} may be {@code x}
+     * at the same offset. A segment confined to the calling thread keeps the call on that thread.
+     *
+     * @throws IllegalArgumentException on a bad shape or axis, ranges, lengths, eps, overlap or a read-only y
+     */
+    public void forward(int[] shape, int axis, MemorySegment x, long xOffset, MemorySegment y, long yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        RowNormalization rn = RowNormalization.ofSegments(shape, axis);
+        long n = rn.elements();
+        Checks.segment("x", x, xOffset, n, false);
+        Checks.segment("y", y, yOffset, n, true);
+        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, n, true);
+        Checks.length("gamma", gamma, rn.width(), "one per element of the normalized shape", true);
+        Checks.length("beta", beta, rn.width(), "one per element of the normalized shape", true);
+        Checks.length("saveMean", saveMean, rn.rows(), "one per row", true);
+        Checks.length("saveInvStd", saveInvStd, rn.rows(), "one per row", true);
+        Checks.epsilon(eps);
+        Checks.regions().input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
+                .output("saveInvStd", saveInvStd).check();
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] yArray = SegmentPasses.backingArray(y);
+        if (xArray != null && yArray != null) {
+            forward(shape, axis, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
+                    SegmentPasses.arrayOffset(y, yOffset), gamma, beta, eps, saveMean, saveInvStd);
+            return;
         }
+        passes.forward(rn, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd);
     }
 
     /**
@@ -188,22 +184,47 @@ public final class LayerNormOps {
         Checks.regions().input("dy", dy, dyOffset, rn.size()).input("x", x, xOffset, rn.size())
                 .output("dx", dx, dxOffset, rn.size()).input("gamma", gamma).input("saveMean", saveMean)
                 .input("saveInvStd", saveInvStd).output("dgamma", dgamma).output("dbeta", dbeta).check();
-        // In double (kernels.rowGradients): g = dy * gamma must not be rounded to float, since dx is a
-        // difference of terms up to 1e4 times larger than itself on offset data.
-        RowBlocks blocks = RowBlocks.backward(rn);
-        double[][] dg = new double[blocks.count()][d];
-        double[][] db = new double[blocks.count()][d];
-        ParallelUnits.run(pool, blocks.count(), 2L * rn.size(), (first, stride) -> {
-            for (int block = first; block < blocks.count(); block += stride) {
-                int r0 = blocks.first(block);
-                int r1 = blocks.end(block);
-                int at = r0 * d;
-                kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, r1 - r0, d, gamma,
-                        Arrays.copyOfRange(saveMean, r0, r1), Arrays.copyOfRange(saveInvStd, r0, r1), dg[block],
-                        db[block]);
-            }
-        });
-        RowBlocks.store(dg, dgamma);
-        RowBlocks.store(db, dbeta);
+        passes.backward(rn, dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgamma, dbeta);
+    }
+
+    /**
+     * {@link #backward(int[], int, float[], int, float[], int, float[], float[], float[], float[], int, float[],
+     * float[])} on tensors in MemorySegments (offsets count floats); the bits of the array overload. {@code dx}
+     * may be null and must not overlap {@code dy} or {@code x}.
+     *
+     * @throws IllegalArgumentException on a bad shape or axis, ranges, lengths, a negative or NaN saved inverse
+     *     std, overlap or a read-only dx
+     */
+    public void backward(int[] shape, int axis, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            float[] gamma, float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset, float[] dgamma,
+            float[] dbeta) {
+        RowNormalization rn = RowNormalization.ofSegments(shape, axis);
+        long n = rn.elements();
+        int d = rn.width();
+        Checks.segment("dy", dy, dyOffset, n, false);
+        Checks.segment("x", x, xOffset, n, false);
+        if (dx != null) {
+            Checks.segment("dx", dx, dxOffset, n, true);
+            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, n, false);
+            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, n, false);
+        }
+        Checks.length("gamma", gamma, d, "one per element of the normalized shape", true);
+        Checks.length("saveMean", saveMean, rn.rows(), "one per row", false);
+        Checks.length("saveInvStd", saveInvStd, rn.rows(), "one per row", false);
+        Checks.nonNegative("saveInvStd", saveInvStd);
+        Checks.length("dgamma", dgamma, d, "one per element of the normalized shape", true);
+        Checks.length("dbeta", dbeta, d, "one per element of the normalized shape", true);
+        Checks.regions().input("gamma", gamma).input("saveMean", saveMean).input("saveInvStd", saveInvStd)
+                .output("dgamma", dgamma).output("dbeta", dbeta).check();
+        float[] dyArray = SegmentPasses.backingArray(dy);
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] dxArray = SegmentPasses.backingArray(dx);
+        if (dyArray != null && xArray != null && (dx == null || dxArray != null)) {
+            backward(shape, axis, dyArray, SegmentPasses.arrayOffset(dy, dyOffset), xArray,
+                    SegmentPasses.arrayOffset(x, xOffset), gamma, saveMean, saveInvStd, dxArray,
+                    dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma, dbeta);
+            return;
+        }
+        passes.backward(rn, dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgamma, dbeta);
     }
 }

@@ -1,7 +1,6 @@
 package dev.vecnorm;
 
-import dev.vecnorm.internal.kernels.BatchNormKernels;
-import java.util.Arrays;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -11,7 +10,8 @@ import java.util.concurrent.ForkJoinPool;
  * <p>{@code mean(x^2)} comes from the row's mean and variance in double ({@code var + mean^2}, a sum of two
  * non-negative terms: no cancellation). Built on the batch-norm kernels like {@link LayerNormOps}, in the same
  * row blocks (in L2 for the forward; spread over a pool for large tensors, bitwise the same for any thread
- * count); backward is the row kernel's uncentered form. Arrays only.
+ * count); backward is the row kernel's uncentered form ({@code RowPasses}, shared with LayerNorm). Arrays and
+ * MemorySegments, with the same bits.
  *
  * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
  * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
@@ -19,14 +19,12 @@ import java.util.concurrent.ForkJoinPool;
 public final class RMSNormOps {
 
     private final Backend backend;
-    private final BatchNormKernels kernels;
-    /** Where row blocks run; null: on the calling thread. */
-    private final ForkJoinPool pool;
+    /** The passes, on the backend's kernels and the pool (null: the calling thread). */
+    private final RowPasses passes;
 
     private RMSNormOps(Backend backend, ForkJoinPool pool) {
         this.backend = backend;
-        this.kernels = backend.kernels();
-        this.pool = pool;
+        this.passes = new RowPasses(backend.kernels(), pool, false);
     }
 
     /**
@@ -81,33 +79,36 @@ public final class RMSNormOps {
         Checks.epsilon(eps);
         Checks.regions().input("x", x, xOffset, rn.size()).output("y", y, yOffset, rn.size()).inPlace("y", "x")
                 .input("gamma", gamma).output("saveInvRms", saveInvRms).check();
-        RowBlocks blocks = RowBlocks.forward(rn);
-        ParallelUnits.run(pool, blocks.count(), rn.size(), (first, stride) -> forwardBlocks(blocks, first, stride,
-                x, xOffset, y, yOffset, gamma, eps, saveInvRms));
+        passes.forward(rn, x, xOffset, y, yOffset, gamma, null, eps, null, saveInvRms);
     }
 
-    /** Blocks first, first + stride, ...: statistics, scale and the element-wise weight, block by block. */
-    private void forwardBlocks(RowBlocks blocks, int first, int stride, float[] x, int xOffset, float[] y,
-            int yOffset, float[] gamma, double eps, float[] saveInvRms) {
-        int width = blocks.width();
-        int most = blocks.rowsPerBlock();
-        double[] mean = new double[most];
-        double[] variance = new double[most];
-        float[] scale = new float[most];
-        float[] zero = new float[most];
-        for (int block = first; block < blocks.count(); block += stride) {
-            int r0 = blocks.first(block);
-            int r = blocks.end(block) - r0;
-            int at = r0 * width;
-            kernels.moments(x, xOffset + at, 1, r, width, 0, r, mean, variance);
-            for (int k = 0; k < r; k++) {
-                scale[k] = (float) (1.0 / Math.sqrt(variance[k] + mean[k] * mean[k] + eps));
-                if (saveInvRms != null) {
-                    saveInvRms[r0 + k] = scale[k];
-                }
-            }
-            kernels.normalizeRows(x, xOffset + at, y, yOffset + at, r, width, zero, zero, scale, gamma, null);
+    /**
+     * {@link #forward(int[], int, float[], int, float[], int, float[], double, float[])} on tensors in
+     * MemorySegments (off-heap or heap, any alignment; offsets count floats; more than 2^31 elements if each row
+     * and the row count stay below 2^31). The bits of the array overload. {@code y} may be {@code x} at the same
+     * offset. A segment confined to the calling thread keeps the call on that thread.
+     *
+     * @throws IllegalArgumentException on a bad shape or axis, ranges, lengths, eps, overlap or a read-only y
+     */
+    public void forward(int[] shape, int axis, MemorySegment x, long xOffset, MemorySegment y, long yOffset,
+            float[] gamma, double eps, float[] saveInvRms) {
+        RowNormalization rn = RowNormalization.ofSegments(shape, axis);
+        long n = rn.elements();
+        Checks.segment("x", x, xOffset, n, false);
+        Checks.segment("y", y, yOffset, n, true);
+        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, n, true);
+        Checks.length("gamma", gamma, rn.width(), "one per element of the normalized shape", true);
+        Checks.length("saveInvRms", saveInvRms, rn.rows(), "one per row", true);
+        Checks.epsilon(eps);
+        Checks.regions().input("gamma", gamma).output("saveInvRms", saveInvRms).check();
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] yArray = SegmentPasses.backingArray(y);
+        if (xArray != null && yArray != null) {
+            forward(shape, axis, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
+                    SegmentPasses.arrayOffset(y, yOffset), gamma, eps, saveInvRms);
+            return;
         }
+        passes.forward(rn, x, xOffset, y, yOffset, gamma, null, eps, null, saveInvRms);
     }
 
     /**
@@ -173,17 +174,43 @@ public final class RMSNormOps {
                 .output("dgamma", dgamma).check();
         // The row kernel's uncentered form (no mean): g = dy * gamma stays in double, as in LayerNorm's backward
         // (the two terms of dx can cancel to 1e-4 of themselves).
-        RowBlocks blocks = RowBlocks.backward(rn);
-        double[][] dg = new double[blocks.count()][d];
-        ParallelUnits.run(pool, blocks.count(), 2L * rn.size(), (first, stride) -> {
-            for (int block = first; block < blocks.count(); block += stride) {
-                int r0 = blocks.first(block);
-                int r1 = blocks.end(block);
-                int at = r0 * d;
-                kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, r1 - r0, d, gamma,
-                        null, Arrays.copyOfRange(saveInvRms, r0, r1), dg[block], null);
-            }
-        });
-        RowBlocks.store(dg, dgamma);
+        passes.backward(rn, dy, dyOffset, x, xOffset, gamma, null, saveInvRms, dx, dxOffset, dgamma, null);
+    }
+
+    /**
+     * {@link #backward(int[], int, float[], int, float[], int, float[], float[], float[], int, float[])} on
+     * tensors in MemorySegments (offsets count floats); the bits of the array overload. {@code dx} may be null
+     * and must not overlap {@code dy} or {@code x}.
+     *
+     * @throws IllegalArgumentException on a bad shape or axis, ranges, lengths, a negative or NaN saved value,
+     *     overlap or a read-only dx
+     */
+    public void backward(int[] shape, int axis, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            float[] gamma, float[] saveInvRms, MemorySegment dx, long dxOffset, float[] dgamma) {
+        RowNormalization rn = RowNormalization.ofSegments(shape, axis);
+        long n = rn.elements();
+        int d = rn.width();
+        Checks.segment("dy", dy, dyOffset, n, false);
+        Checks.segment("x", x, xOffset, n, false);
+        if (dx != null) {
+            Checks.segment("dx", dx, dxOffset, n, true);
+            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, n, false);
+            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, n, false);
+        }
+        Checks.length("gamma", gamma, d, "one per element of the normalized shape", true);
+        Checks.length("saveInvRms", saveInvRms, rn.rows(), "one per row", false);
+        Checks.nonNegative("saveInvRms", saveInvRms);
+        Checks.length("dgamma", dgamma, d, "one per element of the normalized shape", true);
+        Checks.regions().input("gamma", gamma).input("saveInvRms", saveInvRms).output("dgamma", dgamma).check();
+        float[] dyArray = SegmentPasses.backingArray(dy);
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] dxArray = SegmentPasses.backingArray(dx);
+        if (dyArray != null && xArray != null && (dx == null || dxArray != null)) {
+            backward(shape, axis, dyArray, SegmentPasses.arrayOffset(dy, dyOffset), xArray,
+                    SegmentPasses.arrayOffset(x, xOffset), gamma, saveInvRms, dxArray,
+                    dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma);
+            return;
+        }
+        passes.backward(rn, dy, dyOffset, x, xOffset, gamma, null, saveInvRms, dx, dxOffset, dgamma, null);
     }
 }

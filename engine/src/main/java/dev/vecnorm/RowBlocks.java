@@ -28,7 +28,7 @@ record RowBlocks(int rows, int width, int rowsPerBlock) {
      * keeps its own column sums of dgamma and dbeta, added in block order afterwards (a few KB per block).
      */
     static RowBlocks backward(RowNormalization rn) {
-        long blocks = Math.clamp((long) rn.size() / BACKWARD_BLOCK_ELEMENTS, 1, MAX_BACKWARD_BLOCKS);
+        long blocks = Math.clamp(rn.elements() / BACKWARD_BLOCK_ELEMENTS, 1, MAX_BACKWARD_BLOCKS);
         int perBlock = (int) ((rn.rows() + blocks - 1) / blocks);
         return new RowBlocks(rn.rows(), rn.width(), Math.max(1, perBlock));
     }

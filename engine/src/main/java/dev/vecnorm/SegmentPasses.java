@@ -42,18 +42,26 @@ final class SegmentPasses {
      * @param segments the call's segments: if one is confined to the calling thread, the passes stay on it
      */
     SegmentPasses(TileScheduler scheduler, BatchNormKernels kernels, int n, int c, int s, MemorySegment... segments) {
-        boolean shareable = true;
         boolean aligned = true;
         for (MemorySegment segment : segments) {
-            shareable &= segment == null || segment.isAccessibleBy(ANY_OTHER_THREAD);
             aligned &= segment == null || segment.maxByteAlignment() >= Float.BYTES;
         }
-        this.scheduler = shareable ? scheduler : new TileScheduler(null);
+        this.scheduler = shareable(segments) ? scheduler : new TileScheduler(null);
         this.kernels = kernels;
         this.direct = aligned && kernels instanceof SegmentKernels segmentKernels ? segmentKernels : null;
         this.n = n;
         this.c = c;
         this.s = s;
+    }
+
+    /** True if every segment (nulls aside) may be accessed from any thread, i.e. none is thread-confined. */
+    static boolean shareable(MemorySegment... segments) {
+        for (MemorySegment segment : segments) {
+            if (segment != null && !segment.isAccessibleBy(ANY_OTHER_THREAD)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private long elements() {

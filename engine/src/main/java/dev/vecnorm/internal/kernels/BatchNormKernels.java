@@ -52,7 +52,7 @@ public interface BatchNormKernels {
 
     /**
      * LayerNorm's backward over {@code rows} rows of {@code width} floats with per-row {@code mean} and
-     * {@code invStd}: per row, with {@code g = dy * gamma} (gamma null: 1) and {@code xc = x - mean} in double,
+     * {@code invStd} (row k's at index {@code statsOffset + k}): per row, with {@code g = dy * gamma} (gamma null: 1) and {@code xc = x - mean} in double,
      * {@code a = sum(g)}, {@code b = sum(g * xc)} and, when dx is not null,
      * {@code dx = invStd * g - xc * invStd^3 * b / width - invStd * a / width}; over all rows, adds
      * {@code dy * xc * invStd} to {@code dgamma[j]} and {@code dy} to {@code dbeta[j]} (when not null). A null
@@ -60,10 +60,10 @@ public interface BatchNormKernels {
      * dx must not overlap dy or x.
      */
     default void rowGradients(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
-            int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
+            int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma, double[] dbeta) {
         for (int k = 0; k < rows; k++) {
-            double mu = mean == null ? 0.0 : mean[k];
-            double inv = invStd[k];
+            double mu = mean == null ? 0.0 : mean[statsOffset + k];
+            double inv = invStd[statsOffset + k];
             int row = k * width;
             double a = 0;
             double b = 0;

@@ -20,11 +20,11 @@ final class RowGradients {
     }
 
     static void rows(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
-            int width, float[] gamma, float[] mean, float[] invStd, double[] dgamma, double[] dbeta) {
+            int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma, double[] dbeta) {
         int limit = width - width % DL;
         for (int k = 0; k < rows; k++) {
-            double mu = mean == null ? 0.0 : mean[k];
-            double inv = invStd[k];
+            double mu = mean == null ? 0.0 : mean[statsOffset + k];
+            double inv = invStd[statsOffset + k];
             int row = k * width;
             DoubleVector vMu = DoubleVector.broadcast(D, mu);
             DoubleVector vInv = DoubleVector.broadcast(D, inv);

@@ -52,8 +52,11 @@ class RowGradientsTest {
                 double[] dbS = new double[width];
                 double[] dgV = new double[width];
                 double[] dbV = new double[width];
-                scalar.rowGradients(dy, 1, x, 2, dxScalar, 4, rows, width, gamma, mean, invStd, dgS, dbS);
-                vector.rowGradients(dy, 1, x, 2, dxVector, 4, rows, width, gamma, mean, invStd, dgV, dbV);
+                // The statistics at an offset, after values that must not be read.
+                float[] meanAt3 = shifted(mean, 3);
+                float[] invStdAt3 = shifted(invStd, 3);
+                scalar.rowGradients(dy, 1, x, 2, dxScalar, 4, rows, width, gamma, meanAt3, invStdAt3, 3, dgS, dbS);
+                vector.rowGradients(dy, 1, x, 2, dxVector, 4, rows, width, gamma, meanAt3, invStdAt3, 3, dgV, dbV);
                 String where = "width " + width + (withGamma ? " with gamma" : "");
                 for (int i = 0; i < 4; i++) {
                     assertTrue(Float.isNaN(dxVector[i]), where + ": wrote before dx");
@@ -81,7 +84,7 @@ class RowGradientsTest {
                     assertEquals(dgS[j], dgV[j], 1e-9 * (1 + Math.abs(dgS[j])), where + " dgamma " + j);
                 }
                 // dx null: only the column sums, which then double.
-                vector.rowGradients(dy, 1, x, 2, null, 0, rows, width, gamma, mean, invStd, dgV, dbV);
+                vector.rowGradients(dy, 1, x, 2, null, 0, rows, width, gamma, meanAt3, invStdAt3, 3, dgV, dbV);
                 assertEquals(2 * dbS[0], dbV[0], 1e-12 * (1 + Math.abs(dbS[0])), where + " accumulates");
             }
         }
@@ -107,7 +110,7 @@ class RowGradientsTest {
                 float[] invRms = {(float) (0.5 + random.nextDouble()), (float) (0.5 + random.nextDouble())};
                 float[] dx = new float[rows * width];
                 double[] dg = new double[width];
-                kernels.rowGradients(dy, 0, x, 0, dx, 0, rows, width, gamma, null, invRms, dg, null);
+                kernels.rowGradients(dy, 0, x, 0, dx, 0, rows, width, gamma, null, shifted(invRms, 1), 1, dg, null);
                 double[] wantDg = new double[width];
                 for (int k = 0; k < rows; k++) {
                     double b = 0;
@@ -128,5 +131,13 @@ class RowGradientsTest {
                 }
             }
         }
+    }
+
+    /** {@code values} after {@code offset} NaNs: a kernel that ignores the offset reads a NaN. */
+    private static float[] shifted(float[] values, int offset) {
+        float[] out = new float[offset + values.length];
+        Arrays.fill(out, 0, offset, Float.NaN);
+        System.arraycopy(values, 0, out, offset, values.length);
+        return out;
     }
 }
