@@ -1,6 +1,8 @@
 package dev.vecnorm;
 
 import dev.vecnorm.internal.kernels.BatchNormKernels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 
@@ -15,8 +17,8 @@ import java.util.concurrent.ForkJoinPool;
  * positions or across channels respectively, never transposed. A channels-first (sample, group) is contiguous,
  * so its statistics are one run of (C/G)*S; channels-last, the group's per-channel moments are merged (Chan's
  * formula with equal counts, in double). Normalize, backward sums and dx apply per-(sample, channel)
- * coefficients. Large tensors spread their samples over a pool (bitwise the same for any thread count); arrays
- * only.
+ * coefficients. Large tensors spread their samples over a pool (bitwise the same for any thread count). Arrays,
+ * and MemorySegments (each sample staged through per-thread heap buffers: the same bits).
  *
  * <p>As {@link BatchNormOps}, each call comes with a {@link Tensor} overload that returns new outputs and a raw
  * overload (arrays, offsets) that writes into the caller's arrays, for hot loops.
@@ -143,42 +145,63 @@ public final class GroupNormOps {
                 stride, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
     }
 
+    /** One task's per-sample arrays for the forward. */
+    private static final class ForwardScratch {
+        final double[] mean;
+        final double[] variance;
+        final double[] channelMean;
+        final double[] channelVariance;
+        final float[] hi;
+        final float[] lo;
+        final float[] scale;
+        final float[] shift;
+
+        ForwardScratch(int groups, int c) {
+            mean = new double[groups];
+            variance = new double[groups];
+            channelMean = new double[c];
+            channelVariance = new double[c];
+            hi = new float[c];
+            lo = new float[c];
+            scale = new float[c];
+            shift = new float[c];
+        }
+    }
+
     /** Forward of samples first, first + stride, ... with this task's own scratch. */
     private void forwardSamples(Dims d, int first, int stride, float[] x, int xOffset, float[] y, int yOffset,
+            float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        ForwardScratch scratch = new ForwardScratch(d.groups(), d.c());
+        for (int i = first; i < d.n(); i += stride) {
+            int at = i * d.sampleSize();
+            forwardSample(d, i, scratch, x, xOffset + at, y, yOffset + at, gamma, beta, eps, saveMean, saveInvStd);
+        }
+    }
+
+    /** Sample i, whose x and y start at {@code xAt} and {@code yAt}: group statistics, then normalize. */
+    private void forwardSample(Dims d, int i, ForwardScratch s, float[] x, int xAt, float[] y, int yAt,
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
         int groups = d.groups();
         int c = d.c();
         int perGroupChannels = d.perGroupChannels();
-        double[] mean = new double[groups];
-        double[] variance = new double[groups];
-        double[] channelMean = new double[c];
-        double[] channelVariance = new double[c];
-        float[] hi = new float[c];
-        float[] lo = new float[c];
-        float[] scale = new float[c];
-        float[] shift = new float[c];
-        for (int i = first; i < d.n(); i += stride) {
-            int at = i * d.sampleSize();
-            groupMoments(d, x, xOffset + at, mean, variance, channelMean, channelVariance);
-            for (int g = 0; g < groups; g++) {
-                double invStd = 1.0 / Math.sqrt(variance[g] + eps);
-                float meanHi = (float) mean[g];
-                for (int ch = g * perGroupChannels; ch < (g + 1) * perGroupChannels; ch++) {
-                    hi[ch] = meanHi;
-                    lo[ch] = (float) (mean[g] - meanHi);
-                    scale[ch] = (float) ((gamma == null ? 1.0 : gamma[ch]) * invStd);
-                    shift[ch] = beta == null ? 0f : beta[ch];
-                }
-                if (saveMean != null) {
-                    saveMean[i * groups + g] = meanHi;
-                }
-                if (saveInvStd != null) {
-                    saveInvStd[i * groups + g] = (float) invStd;
-                }
+        groupMoments(d, x, xAt, s.mean, s.variance, s.channelMean, s.channelVariance);
+        for (int g = 0; g < groups; g++) {
+            double invStd = 1.0 / Math.sqrt(s.variance[g] + eps);
+            float meanHi = (float) s.mean[g];
+            for (int ch = g * perGroupChannels; ch < (g + 1) * perGroupChannels; ch++) {
+                s.hi[ch] = meanHi;
+                s.lo[ch] = (float) (s.mean[g] - meanHi);
+                s.scale[ch] = (float) ((gamma == null ? 1.0 : gamma[ch]) * invStd);
+                s.shift[ch] = beta == null ? 0f : beta[ch];
             }
-            kernels.affine(x, xOffset + at, y, yOffset + at, d.runs(), c, d.runLength(), 0, c, hi, lo, scale,
-                    shift);
+            if (saveMean != null) {
+                saveMean[i * groups + g] = meanHi;
+            }
+            if (saveInvStd != null) {
+                saveInvStd[i * groups + g] = (float) invStd;
+            }
         }
+        kernels.affine(x, xAt, y, yAt, d.runs(), c, d.runLength(), 0, c, s.hi, s.lo, s.scale, s.shift);
     }
 
     /**
@@ -292,6 +315,13 @@ public final class GroupNormOps {
         double[] dbPerSample = new double[d.n() * c];
         ParallelUnits.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy, dyOffset,
                 x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
+        storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
+    }
+
+    /** dgamma and dbeta: the samples' shares added in sample order, whatever thread computed each. */
+    private static void storeParameterGradients(Dims d, double[] dgPerSample, double[] dbPerSample,
+            float[] dgamma, float[] dbeta) {
+        int c = d.c();
         for (int ch = 0; ch < c; ch++) {
             double dg = 0;
             double db = 0;
@@ -308,50 +338,207 @@ public final class GroupNormOps {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------------
+    // MemorySegments: each sample staged through the calling thread's heap buffers (copied in, the array code
+    // above run on the buffers, copied out), so every bit is the array path's.
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    private static float[] staged(int which, int length) {
+        float[][] buffers = STAGING.get();
+        if (buffers[which].length < length) {
+            buffers[which] = new float[length];
+        }
+        return buffers[which];
+    }
+
+    /** The dims of a segment call; a sample (C*S floats) must fit an array, the tensor need not. */
+    private static Dims checkSegments(Layout layout, int[] shape, int groups, MemorySegment x, long xOffset,
+            String xName, MemorySegment y, long yOffset, String yName, float[] gamma, float[] beta, double eps) {
+        if (layout == null) {
+            throw new IllegalArgumentException("layout must not be null");
+        }
+        long[] ncs = NcsShape.reduce(shape);
+        int c = (int) ncs[1];
+        checkGroups(c, groups);
+        if (ncs[1] * ncs[2] > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": a sample holds more than "
+                    + "2^31 - 1 elements");
+        }
+        Checks.segment(xName, x, xOffset, ncs[3], false);
+        Checks.segment(yName, y, yOffset, ncs[3], yName.equals("y"));
+        Checks.channels("gamma", gamma, c, true);
+        Checks.channels("beta", beta, c, true);
+        Checks.epsilon(eps);
+        return new Dims((int) ncs[0], c, (int) ncs[2], groups, layout);
+    }
+
+    /**
+     * {@link #forward(Layout, int[], int, float[], int, float[], int, float[], float[], double, float[], float[])}
+     * on tensors in MemorySegments (off-heap or heap, any alignment; offsets count floats; more than 2^31
+     * elements if one sample holds fewer). The bits of the array overload; {@code y} may be {@code x} at the same
+     * offset. A segment confined to the calling thread keeps the call on that thread.
+     *
+     * @throws IllegalArgumentException as the array overload, or on ranges, overlap or a read-only y
+     */
+    public void forward(Layout layout, int[] shape, int groups, MemorySegment x, long xOffset, MemorySegment y,
+            long yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        Dims d = checkSegments(layout, shape, groups, x, xOffset, "x", y, yOffset, "y", gamma, beta, eps);
+        long total = (long) d.n() * d.sampleSize();
+        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, total, true);
+        int ng = d.n() * groups;
+        Checks.length("saveMean", saveMean, ng, "one per (sample, group)", true);
+        Checks.length("saveInvStd", saveInvStd, ng, "one per (sample, group)", true);
+        Checks.regions().input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
+                .output("saveInvStd", saveInvStd).check();
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] yArray = SegmentPasses.backingArray(y);
+        if (xArray != null && yArray != null) {
+            forward(layout, shape, groups, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
+                    SegmentPasses.arrayOffset(y, yOffset), gamma, beta, eps, saveMean, saveInvStd);
+            return;
+        }
+        int sample = d.sampleSize();
+        ForkJoinPool where = SegmentPasses.shareable(x, y) ? pool : null;
+        ParallelUnits.run(where, d.n(), total, (first, stride) -> {
+            ForwardScratch scratch = new ForwardScratch(d.groups(), d.c());
+            for (int i = first; i < d.n(); i += stride) {
+                long at = (long) i * sample;
+                float[] buffer = staged(0, sample);
+                MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, buffer, 0, sample);
+                forwardSample(d, i, scratch, buffer, 0, buffer, 0, gamma, beta, eps, saveMean, saveInvStd);
+                MemorySegment.copy(buffer, 0, y, FLOAT, (yOffset + at) * Float.BYTES, sample);
+            }
+        });
+    }
+
+    /**
+     * {@link #backward(Layout, int[], int, float[], int, float[], int, float[], float[], float[], float[], int,
+     * float[], float[])} on tensors in MemorySegments (offsets count floats); the bits of the array overload.
+     * {@code dx} may be null, or {@code dy} or {@code x} at the same offset.
+     *
+     * @throws IllegalArgumentException as the array overload, or on ranges, overlap or a read-only dx
+     */
+    public void backward(Layout layout, int[] shape, int groups, MemorySegment dy, long dyOffset, MemorySegment x,
+            long xOffset, float[] gamma, float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset,
+            float[] dgamma, float[] dbeta) {
+        Dims d = checkSegments(layout, shape, groups, x, xOffset, "x", dy, dyOffset, "dy", gamma, null, 0.0);
+        long total = (long) d.n() * d.sampleSize();
+        int c = d.c();
+        int ng = d.n() * groups;
+        if (dx != null) {
+            Checks.segment("dx", dx, dxOffset, total, true);
+            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, total, true);
+            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, total, true);
+        }
+        Checks.length("saveMean", saveMean, ng, "one per (sample, group)", false);
+        Checks.length("saveInvStd", saveInvStd, ng, "one per (sample, group)", false);
+        Checks.nonNegative("saveInvStd", saveInvStd);
+        Checks.channels("dgamma", dgamma, c, true);
+        Checks.channels("dbeta", dbeta, c, true);
+        Checks.regions().input("gamma", gamma).input("saveMean", saveMean).input("saveInvStd", saveInvStd)
+                .output("dgamma", dgamma).output("dbeta", dbeta).check();
+        float[] dyArray = SegmentPasses.backingArray(dy);
+        float[] xArray = SegmentPasses.backingArray(x);
+        float[] dxArray = SegmentPasses.backingArray(dx);
+        if (dyArray != null && xArray != null && (dx == null || dxArray != null)) {
+            backward(layout, shape, groups, dyArray, SegmentPasses.arrayOffset(dy, dyOffset), xArray,
+                    SegmentPasses.arrayOffset(x, xOffset), gamma, saveMean, saveInvStd, dxArray,
+                    dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma, dbeta);
+            return;
+        }
+        int sample = d.sampleSize();
+        double[] dgPerSample = new double[d.n() * c];
+        double[] dbPerSample = new double[d.n() * c];
+        ForkJoinPool where = SegmentPasses.shareable(dy, x, dx) ? pool : null;
+        ParallelUnits.run(where, d.n(), 2 * total, (first, stride) -> {
+            BackwardScratch scratch = new BackwardScratch(d.groups(), c);
+            for (int i = first; i < d.n(); i += stride) {
+                long at = (long) i * sample;
+                float[] stagedDy = staged(0, sample);
+                float[] stagedX = staged(1, sample);
+                float[] stagedDx = dx == null ? null : staged(2, sample);
+                MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, sample);
+                MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, sample);
+                backwardSample(d, i, scratch, stagedDy, 0, stagedX, 0, gamma, saveMean, saveInvStd, stagedDx, 0,
+                        dgPerSample, dbPerSample);
+                if (dx != null) {
+                    MemorySegment.copy(stagedDx, 0, dx, FLOAT, (dxOffset + at) * Float.BYTES, sample);
+                }
+            }
+        });
+        storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
+    }
+
+    /** One task's per-sample arrays for the backward. */
+    private static final class BackwardScratch {
+        final float[] center;
+        final double[] sumDy;
+        final double[] sumDyCentered;
+        final double[] a;
+        final double[] b;
+        final double[] dyScale;
+        final double[] centeredScale;
+        final double[] shift;
+
+        BackwardScratch(int groups, int c) {
+            center = new float[c];
+            sumDy = new double[c];
+            sumDyCentered = new double[c];
+            a = new double[groups];
+            b = new double[groups];
+            dyScale = new double[c];
+            centeredScale = new double[c];
+            shift = new double[c];
+        }
+    }
+
     /** Backward of samples first, first + stride, ... with this task's own scratch. */
     private void backwardSamples(Dims d, int first, int stride, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, double[] dgPerSample,
+            double[] dbPerSample) {
+        BackwardScratch scratch = new BackwardScratch(d.groups(), d.c());
+        for (int i = first; i < d.n(); i += stride) {
+            int at = i * d.sampleSize();
+            backwardSample(d, i, scratch, dy, dyOffset + at, x, xOffset + at, gamma, saveMean, saveInvStd, dx,
+                    dxOffset + at, dgPerSample, dbPerSample);
+        }
+    }
+
+    /** Sample i, whose dy, x and dx start at {@code dyAt}, {@code xAt}, {@code dxAt}. */
+    private void backwardSample(Dims d, int i, BackwardScratch s, float[] dy, int dyAt, float[] x, int xAt,
+            float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxAt, double[] dgPerSample,
             double[] dbPerSample) {
         int groups = d.groups();
         int c = d.c();
         int perGroupChannels = d.perGroupChannels();
         double m = (double) perGroupChannels * d.s();
-        float[] center = new float[c];
-        double[] sumDy = new double[c];
-        double[] sumDyCentered = new double[c];
-        double[] a = new double[groups];
-        double[] b = new double[groups];
-        double[] dyScale = new double[c];
-        double[] centeredScale = new double[c];
-        double[] shift = new double[c];
-        for (int i = first; i < d.n(); i += stride) {
-            int at = i * d.sampleSize();
-            for (int ch = 0; ch < c; ch++) {
-                center[ch] = saveMean[i * groups + ch / perGroupChannels];
-            }
-            kernels.gradientSums(dy, dyOffset + at, x, xOffset + at, d.runs(), c, d.runLength(), 0, c, center,
-                    sumDy, sumDyCentered);
-            // Per group: A = sum_c gamma_c sum(dy), B = sum_c gamma_c sum(dy (x - mean)).
-            Arrays.fill(a, 0.0);
-            Arrays.fill(b, 0.0);
-            for (int ch = 0; ch < c; ch++) {
-                double g = gamma == null ? 1.0 : gamma[ch];
-                a[ch / perGroupChannels] += g * sumDy[ch];
-                b[ch / perGroupChannels] += g * sumDyCentered[ch];
-            }
-            for (int ch = 0; ch < c; ch++) {
-                int group = ch / perGroupChannels;
-                double r = saveInvStd[i * groups + group];
-                dyScale[ch] = (gamma == null ? 1.0 : gamma[ch]) * r;
-                centeredScale[ch] = r * r * r * b[group] / m;
-                shift[ch] = r * a[group] / m;
-                dgPerSample[i * c + ch] = sumDyCentered[ch] * r;
-                dbPerSample[i * c + ch] = sumDy[ch];
-            }
-            if (dx != null) {
-                kernels.gradientInput(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, d.runs(), c,
-                        d.runLength(), 0, c, center, dyScale, centeredScale, shift);
-            }
+        for (int ch = 0; ch < c; ch++) {
+            s.center[ch] = saveMean[i * groups + ch / perGroupChannels];
+        }
+        kernels.gradientSums(dy, dyAt, x, xAt, d.runs(), c, d.runLength(), 0, c, s.center, s.sumDy,
+                s.sumDyCentered);
+        // Per group: A = sum_c gamma_c sum(dy), B = sum_c gamma_c sum(dy (x - mean)).
+        Arrays.fill(s.a, 0.0);
+        Arrays.fill(s.b, 0.0);
+        for (int ch = 0; ch < c; ch++) {
+            double g = gamma == null ? 1.0 : gamma[ch];
+            s.a[ch / perGroupChannels] += g * s.sumDy[ch];
+            s.b[ch / perGroupChannels] += g * s.sumDyCentered[ch];
+        }
+        for (int ch = 0; ch < c; ch++) {
+            int group = ch / perGroupChannels;
+            double r = saveInvStd[i * groups + group];
+            s.dyScale[ch] = (gamma == null ? 1.0 : gamma[ch]) * r;
+            s.centeredScale[ch] = r * r * r * s.b[group] / m;
+            s.shift[ch] = r * s.a[group] / m;
+            dgPerSample[i * c + ch] = s.sumDyCentered[ch] * r;
+            dbPerSample[i * c + ch] = s.sumDy[ch];
+        }
+        if (dx != null) {
+            kernels.gradientInput(dy, dyAt, x, xAt, dx, dxAt, d.runs(), c, d.runLength(), 0, c, s.center,
+                    s.dyScale, s.centeredScale, s.shift);
         }
     }
 

@@ -4,13 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every argument of the family's raw calls (GroupNorm in both layouts, LayerNorm, RMSNorm) is checked before
- * anything is written: a bad one throws an IllegalArgumentException naming it, and every output stays as it was.
+ * Every argument of the family's raw calls (GroupNorm in both layouts, LayerNorm, RMSNorm; arrays and
+ * MemorySegments) is checked before anything is written: a bad one throws an IllegalArgumentException naming it,
+ * and every output stays as it was.
  */
 class FamilyBadInputTest {
 
@@ -60,6 +65,46 @@ class FamilyBadInputTest {
         return a;
     }
 
+    /**
+     * The segment form of a call: each tensor array becomes a native segment holding its values (the same array,
+     * the same segment, so aliasing carries over), and after the call, thrown or not, the output segments are
+     * copied back into their arrays, so that a write shows as it would on arrays.
+     */
+    private static final class Segments implements AutoCloseable {
+        private final Arena arena = Arena.ofShared();
+        private final IdentityHashMap<float[], MemorySegment> made = new IdentityHashMap<>();
+
+        MemorySegment of(float[] a) {
+            if (a == null) {
+                return null;
+            }
+            return made.computeIfAbsent(a, k -> {
+                MemorySegment segment = arena.allocate((long) k.length * Float.BYTES, 64);
+                MemorySegment.copy(k, 0, segment, ValueLayout.JAVA_FLOAT, 0, k.length);
+                return segment;
+            });
+        }
+
+        @Override
+        public void close() {
+            made.forEach((array, segment) -> MemorySegment.copy(segment, ValueLayout.JAVA_FLOAT, 0, array, 0,
+                    array.length));
+            arena.close();
+        }
+    }
+
+    private static Consumer<Args> onSegments(SegmentCall call) {
+        return a -> {
+            try (Segments s = new Segments()) {
+                call.run(a, s);
+            }
+        };
+    }
+
+    private interface SegmentCall {
+        void run(Args a, Segments s);
+    }
+
     /** Sizes per op: group statistics (N*G), row statistics (R) and affine width (C or D). */
     private record Op(String name, int statistics, int affine, Consumer<Args> call) {
     }
@@ -89,6 +134,16 @@ class FamilyBadInputTest {
                     a.yOffset, a.gamma, a.beta, a.eps, a.saveMean, a.saveInvStd)),
             new Op("RMSNorm", ROWS, WIDTH, a -> RMSNormOps.get().forward(SHAPE, -1, a.x, a.xOffset, a.y,
                     a.yOffset, a.gamma, a.eps, a.saveInvStd)),
+            new Op("GroupNorm channels-first segments", 2 * GROUPS, C, onSegments((a, s) -> GroupNormOps.get()
+                    .forward(Layout.CHANNELS_FIRST, SHAPE, GROUPS, s.of(a.x), a.xOffset, s.of(a.y), a.yOffset,
+                            a.gamma, a.beta, a.eps, a.saveMean, a.saveInvStd))),
+            new Op("GroupNorm channels-last segments", 2 * GROUPS, C, onSegments((a, s) -> GroupNormOps.get()
+                    .forward(Layout.CHANNELS_LAST, SHAPE, GROUPS, s.of(a.x), a.xOffset, s.of(a.y), a.yOffset,
+                            a.gamma, a.beta, a.eps, a.saveMean, a.saveInvStd))),
+            new Op("LayerNorm segments", ROWS, WIDTH, onSegments((a, s) -> LayerNormOps.get().forward(SHAPE, -1,
+                    s.of(a.x), a.xOffset, s.of(a.y), a.yOffset, a.gamma, a.beta, a.eps, a.saveMean, a.saveInvStd))),
+            new Op("RMSNorm segments", ROWS, WIDTH, onSegments((a, s) -> RMSNormOps.get().forward(SHAPE, -1,
+                    s.of(a.x), a.xOffset, s.of(a.y), a.yOffset, a.gamma, a.eps, a.saveInvStd))),
         };
     }
 
@@ -104,6 +159,18 @@ class FamilyBadInputTest {
                     a.xOffset, a.gamma, a.statMean, a.statInvStd, a.dx, a.dxOffset, a.dgamma, a.dbeta)),
             new Op("RMSNorm", ROWS, WIDTH, a -> RMSNormOps.get().backward(SHAPE, -1, a.dy, a.dyOffset, a.x,
                     a.xOffset, a.gamma, a.statInvStd, a.dx, a.dxOffset, a.dgamma)),
+            new Op("GroupNorm channels-first segments", 2 * GROUPS, C, onSegments((a, s) -> GroupNormOps.get()
+                    .backward(Layout.CHANNELS_FIRST, SHAPE, GROUPS, s.of(a.dy), a.dyOffset, s.of(a.x), a.xOffset,
+                            a.gamma, a.statMean, a.statInvStd, s.of(a.dx), a.dxOffset, a.dgamma, a.dbeta))),
+            new Op("GroupNorm channels-last segments", 2 * GROUPS, C, onSegments((a, s) -> GroupNormOps.get()
+                    .backward(Layout.CHANNELS_LAST, SHAPE, GROUPS, s.of(a.dy), a.dyOffset, s.of(a.x), a.xOffset,
+                            a.gamma, a.statMean, a.statInvStd, s.of(a.dx), a.dxOffset, a.dgamma, a.dbeta))),
+            new Op("LayerNorm segments", ROWS, WIDTH, onSegments((a, s) -> LayerNormOps.get().backward(SHAPE, -1,
+                    s.of(a.dy), a.dyOffset, s.of(a.x), a.xOffset, a.gamma, a.statMean, a.statInvStd, s.of(a.dx),
+                    a.dxOffset, a.dgamma, a.dbeta))),
+            new Op("RMSNorm segments", ROWS, WIDTH, onSegments((a, s) -> RMSNormOps.get().backward(SHAPE, -1,
+                    s.of(a.dy), a.dyOffset, s.of(a.x), a.xOffset, a.gamma, a.statInvStd, s.of(a.dx), a.dxOffset,
+                    a.dgamma))),
         };
     }
 
@@ -139,8 +206,8 @@ class FamilyBadInputTest {
     @Test
     void forwardRejectsEachBadArgumentBeforeWriting() {
         for (Op op : forwardOps()) {
-            boolean hasBeta = !op.name.equals("RMSNorm");
-            boolean hasMean = !op.name.equals("RMSNorm");
+            boolean hasBeta = !op.name.startsWith("RMSNorm");
+            boolean hasMean = !op.name.startsWith("RMSNorm");
             rejects(op, "x", a -> a.x = new float[SIZE - 1]);
             rejects(op, "x offset", a -> a.xOffset = -1);
             rejects(op, "y", a -> a.y = new float[SIZE - 1]);
@@ -152,7 +219,7 @@ class FamilyBadInputTest {
             if (hasMean) {
                 rejects(op, "saveMean", a -> a.saveMean = sentinel(op.statistics + 1));
             }
-            rejects(op, op.name.equals("RMSNorm") ? "saveInvRms" : "saveInvStd",
+            rejects(op, op.name.startsWith("RMSNorm") ? "saveInvRms" : "saveInvStd",
                     a -> a.saveInvStd = sentinel(op.statistics - 1));
             rejects(op, "eps", a -> a.eps = -1e-5);
             rejects(op, "eps", a -> a.eps = Double.NaN);
@@ -174,8 +241,8 @@ class FamilyBadInputTest {
     @Test
     void backwardRejectsEachBadArgumentBeforeWriting() {
         for (Op op : backwardOps()) {
-            boolean hasBeta = !op.name.equals("RMSNorm");
-            boolean hasMean = !op.name.equals("RMSNorm");
+            boolean hasBeta = !op.name.startsWith("RMSNorm");
+            boolean hasMean = !op.name.startsWith("RMSNorm");
             rejects(op, "dy", a -> a.dy = new float[SIZE - 1]);
             rejects(op, "dy", a -> a.dy = null);
             rejects(op, "x", a -> a.x = new float[SIZE - 1]);
@@ -186,7 +253,7 @@ class FamilyBadInputTest {
                 rejects(op, "saveMean", a -> a.statMean = new float[op.statistics - 1]);
                 rejects(op, "saveMean", a -> a.statMean = null);
             }
-            String invName = op.name.equals("RMSNorm") ? "saveInvRms" : "saveInvStd";
+            String invName = op.name.startsWith("RMSNorm") ? "saveInvRms" : "saveInvStd";
             rejects(op, invName, a -> a.statInvStd = new float[op.statistics + 1]);
             rejects(op, invName, a -> a.statInvStd[1] = -1f);
             rejects(op, invName, a -> a.statInvStd[0] = Float.NaN);
