@@ -229,7 +229,17 @@ class RowSegmentsTest {
     void segmentsMayHoldMoreRowsTimesWidthThanAnArrayButNotLongerRows() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> RowNormalization.of(new int[] {65536, 65536}, -1));
-        assertTrue(e.getMessage().contains("more than 2^31 - 1 elements"), e.getMessage());
+        assertTrue(e.getMessage().contains("more than 2^31 - 1 elements (MemorySegments take more)"), e.getMessage());
+        // The limits themselves are allowed: 2^31 - 1 rows, 2^31 - 1 elements in a row or in an array.
+        assertEquals(Integer.MAX_VALUE, RowNormalization.ofSegments(new int[] {Integer.MAX_VALUE, 1}, 1).rows());
+        assertEquals(Integer.MAX_VALUE, RowNormalization.ofSegments(new int[] {1, Integer.MAX_VALUE}, 1).width());
+        assertEquals(Integer.MAX_VALUE, RowNormalization.of(new int[] {Integer.MAX_VALUE, 1}, -1).size());
+        assertEquals((long) Integer.MAX_VALUE << 20,
+                RowNormalization.ofSegments(new int[] {Integer.MAX_VALUE, 1 << 20}, 1).elements());
+        // More floats than a segment's byte size can count.
+        e = assertThrows(IllegalArgumentException.class,
+                () -> RowNormalization.ofSegments(new int[] {Integer.MAX_VALUE, Integer.MAX_VALUE}, 1));
+        assertTrue(e.getMessage().endsWith("has more than " + Long.MAX_VALUE / 4 + " elements"), e.getMessage());
         RowNormalization big = RowNormalization.ofSegments(new int[] {65536, 65536}, -1);
         assertEquals(1L << 32, big.elements());
         e = assertThrows(IllegalArgumentException.class,
