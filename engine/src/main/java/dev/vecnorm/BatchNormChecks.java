@@ -78,13 +78,7 @@ final class BatchNormChecks {
             long xOffset, float[] gamma, MemorySegment dx, long dxOffset, float[] dgamma, float[] dbeta,
             String meanName, float[] mean, String spreadName, float[] spread) {
         int c = (int) ncs[1];
-        Checks.segment("dy", dy, dyOffset, ncs[3], false);
-        Checks.segment("x", x, xOffset, ncs[3], false);
-        if (dx != null) {
-            Checks.segment("dx", dx, dxOffset, ncs[3], true);
-            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, ncs[3], true);
-            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, ncs[3], true);
-        }
+        Checks.segmentGradients(dy, dyOffset, x, xOffset, dx, dxOffset, ncs[3], true);
         backwardParameters(c, gamma, dgamma, dbeta, meanName, mean, spreadName, spread).check();
     }
 

@@ -671,7 +671,7 @@ public final class BatchNormOps {
         int c = (int) ncs[1];
         BatchNormChecks.checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "saveMean", saveMean,
                 "saveInvStd", saveInvStd);
-        if (onArrays(dy, x, dx)) {
+        if (SegmentPasses.onArrays(dy, x, dx)) {
             backward(shape, SegmentPasses.backingArray(dy), SegmentPasses.arrayOffset(dy, dyOffset),
                     SegmentPasses.backingArray(x), SegmentPasses.arrayOffset(x, xOffset), gamma, saveMean, saveInvStd,
                     SegmentPasses.backingArray(dx), dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma,
@@ -700,7 +700,7 @@ public final class BatchNormOps {
         BatchNormChecks.checkSegmentBackward(ncs, dy, dyOffset, x, xOffset, gamma, dx, dxOffset, dgamma, dbeta, "mean", mean,
                 "variance", variance);
         Checks.epsilon(eps);
-        if (onArrays(dy, x, dx)) {
+        if (SegmentPasses.onArrays(dy, x, dx)) {
             backwardFrozen(shape, SegmentPasses.backingArray(dy), SegmentPasses.arrayOffset(dy, dyOffset),
                     SegmentPasses.backingArray(x), SegmentPasses.arrayOffset(x, xOffset), gamma, mean, variance, eps,
                     SegmentPasses.backingArray(dx), dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma,
@@ -726,12 +726,6 @@ public final class BatchNormOps {
                     zero);
         }
         ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
-    }
-
-    /** True if dy and x (and dx, when given) are float[]-backed heap segments: the array path runs on them. */
-    private static boolean onArrays(MemorySegment dy, MemorySegment x, MemorySegment dx) {
-        return SegmentPasses.backingArray(dy) != null && SegmentPasses.backingArray(x) != null
-                && (dx == null || SegmentPasses.backingArray(dx) != null);
     }
 
     private SegmentPasses passes(long[] ncs, MemorySegment... segments) {

@@ -76,6 +76,22 @@ final class Checks {
     }
 
     /**
+     * The tensors of a backward on segments: dy and x readable over {@code elements} floats, dx (when given)
+     * writable and overlapping neither, except the very same range where {@code inPlace} allows it.
+     */
+    static void segmentGradients(java.lang.foreign.MemorySegment dy, long dyOffset,
+            java.lang.foreign.MemorySegment x, long xOffset, java.lang.foreign.MemorySegment dx, long dxOffset,
+            long elements, boolean inPlace) {
+        segment("dy", dy, dyOffset, elements, false);
+        segment("x", x, xOffset, elements, false);
+        if (dx != null) {
+            segment("dx", dx, dxOffset, elements, true);
+            segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, elements, inPlace);
+            segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, elements, inPlace);
+        }
+    }
+
+    /**
      * Rejects an output segment range that overlaps an input range, unless they are the same range and that
      * aliasing is allowed (element-wise in place).
      */

@@ -392,9 +392,9 @@ public final class GroupNormOps {
         Checks.length("saveInvStd", saveInvStd, ng, "one per (sample, group)", true);
         Checks.regions().input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
                 .output("saveInvStd", saveInvStd).check();
-        float[] xArray = SegmentPasses.backingArray(x);
-        float[] yArray = SegmentPasses.backingArray(y);
-        if (xArray != null && yArray != null) {
+        if (SegmentPasses.onArrays(x, y, null)) {
+            float[] xArray = SegmentPasses.backingArray(x);
+            float[] yArray = SegmentPasses.backingArray(y);
             forward(layout, shape, groups, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
                     SegmentPasses.arrayOffset(y, yOffset), gamma, beta, eps, saveMean, saveInvStd);
             return;
@@ -439,10 +439,10 @@ public final class GroupNormOps {
         Checks.channels("dbeta", dbeta, c, true);
         Checks.regions().input("gamma", gamma).input("saveMean", saveMean).input("saveInvStd", saveInvStd)
                 .output("dgamma", dgamma).output("dbeta", dbeta).check();
-        float[] dyArray = SegmentPasses.backingArray(dy);
-        float[] xArray = SegmentPasses.backingArray(x);
-        float[] dxArray = SegmentPasses.backingArray(dx);
-        if (dyArray != null && xArray != null && (dx == null || dxArray != null)) {
+        if (SegmentPasses.onArrays(dy, x, dx)) {
+            float[] dyArray = SegmentPasses.backingArray(dy);
+            float[] xArray = SegmentPasses.backingArray(x);
+            float[] dxArray = SegmentPasses.backingArray(dx);
             backward(layout, shape, groups, dyArray, SegmentPasses.arrayOffset(dy, dyOffset), xArray,
                     SegmentPasses.arrayOffset(x, xOffset), gamma, saveMean, saveInvStd, dxArray,
                     dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma, dbeta);

@@ -109,9 +109,9 @@ public final class LayerNormOps {
         Checks.epsilon(eps);
         Checks.regions().input("gamma", gamma).input("beta", beta).output("saveMean", saveMean)
                 .output("saveInvStd", saveInvStd).check();
-        float[] xArray = SegmentPasses.backingArray(x);
-        float[] yArray = SegmentPasses.backingArray(y);
-        if (xArray != null && yArray != null) {
+        if (SegmentPasses.onArrays(x, y, null)) {
+            float[] xArray = SegmentPasses.backingArray(x);
+            float[] yArray = SegmentPasses.backingArray(y);
             forward(shape, axis, xArray, SegmentPasses.arrayOffset(x, xOffset), yArray,
                     SegmentPasses.arrayOffset(y, yOffset), gamma, beta, eps, saveMean, saveInvStd);
             return;
@@ -201,13 +201,7 @@ public final class LayerNormOps {
         RowNormalization rn = RowNormalization.ofSegments(shape, axis);
         long n = rn.elements();
         int d = rn.width();
-        Checks.segment("dy", dy, dyOffset, n, false);
-        Checks.segment("x", x, xOffset, n, false);
-        if (dx != null) {
-            Checks.segment("dx", dx, dxOffset, n, true);
-            Checks.segmentOverlap("dx", dx, dxOffset, "dy", dy, dyOffset, n, false);
-            Checks.segmentOverlap("dx", dx, dxOffset, "x", x, xOffset, n, false);
-        }
+        Checks.segmentGradients(dy, dyOffset, x, xOffset, dx, dxOffset, n, false);
         Checks.length("gamma", gamma, d, "one per element of the normalized shape", true);
         Checks.length("saveMean", saveMean, rn.rows(), "one per row", false);
         Checks.length("saveInvStd", saveInvStd, rn.rows(), "one per row", false);
@@ -216,10 +210,10 @@ public final class LayerNormOps {
         Checks.length("dbeta", dbeta, d, "one per element of the normalized shape", true);
         Checks.regions().input("gamma", gamma).input("saveMean", saveMean).input("saveInvStd", saveInvStd)
                 .output("dgamma", dgamma).output("dbeta", dbeta).check();
-        float[] dyArray = SegmentPasses.backingArray(dy);
-        float[] xArray = SegmentPasses.backingArray(x);
-        float[] dxArray = SegmentPasses.backingArray(dx);
-        if (dyArray != null && xArray != null && (dx == null || dxArray != null)) {
+        if (SegmentPasses.onArrays(dy, x, dx)) {
+            float[] dyArray = SegmentPasses.backingArray(dy);
+            float[] xArray = SegmentPasses.backingArray(x);
+            float[] dxArray = SegmentPasses.backingArray(dx);
             backward(shape, axis, dyArray, SegmentPasses.arrayOffset(dy, dyOffset), xArray,
                     SegmentPasses.arrayOffset(x, xOffset), gamma, saveMean, saveInvStd, dxArray,
                     dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma, dbeta);

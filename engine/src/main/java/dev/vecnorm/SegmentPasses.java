@@ -85,6 +85,15 @@ final class SegmentPasses {
         return null;
     }
 
+    /**
+     * True if the call's tensors (the first two given, the optional third null or not) all lie in float[]-backed
+     * heap segments, float-aligned: the array path then runs on them directly.
+     */
+    static boolean onArrays(MemorySegment a, MemorySegment b, MemorySegment optional) {
+        return backingArray(a) != null && backingArray(b) != null
+                && (optional == null || backingArray(optional) != null);
+    }
+
     /** The array index of float {@code offset} of a segment that {@link #backingArray} accepted. */
     static int arrayOffset(MemorySegment segment, long offset) {
         return Math.toIntExact(segment.address() / Float.BYTES + offset);

@@ -268,6 +268,13 @@ class FamilyBadInputTest {
                 a.dx = shared;
                 a.dxOffset = 2;
             });
+            rejects(op, "overlaps x", a -> {
+                float[] shared = sentinel(SIZE + 2);
+                System.arraycopy(a.x, 0, shared, 0, SIZE);
+                a.x = shared;
+                a.dx = shared;
+                a.dxOffset = 2;
+            });
             rejects(op, "overlaps", a -> a.dgamma = a.gamma);
         }
     }

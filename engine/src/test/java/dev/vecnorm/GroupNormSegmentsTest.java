@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vecnorm.testing.Distribution;
+import dev.vecnorm.testing.SegmentStorage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -23,29 +24,6 @@ class GroupNormSegmentsTest {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int[][] SHAPES = {{2, 6, 5, 7}, {3, 8, 10}, {2, 32, 9, 9}, {5, 4}, {2, 4, 3, 4, 5}};
     private static final int[] GROUPS = {3, 8, 4, 2, 1};
-
-    private enum Storage { NATIVE, MISALIGNED, HEAP_FLOATS, HEAP_BYTES }
-
-    private static MemorySegment place(Arena arena, Storage storage, float[] values, int offset) {
-        long bytes = (long) (offset + values.length) * Float.BYTES;
-        MemorySegment segment = switch (storage) {
-            case NATIVE -> arena.allocate(bytes, 64);
-            case MISALIGNED -> arena.allocate(bytes + 8, 64).asSlice(3, bytes);
-            case HEAP_FLOATS -> MemorySegment.ofArray(new float[offset + values.length]);
-            case HEAP_BYTES -> MemorySegment.ofArray(new byte[(int) bytes]);
-        };
-        for (int i = 0; i < offset; i++) {
-            segment.setAtIndex(FLOAT, i, Float.NaN);
-        }
-        MemorySegment.copy(values, 0, segment, FLOAT, (long) offset * Float.BYTES, values.length);
-        return segment;
-    }
-
-    private static float[] read(MemorySegment segment, int offset, int length) {
-        float[] out = new float[length];
-        MemorySegment.copy(segment, FLOAT, (long) offset * Float.BYTES, out, 0, length);
-        return out;
-    }
 
     @Test
     void segmentsGiveTheArrayPathBitsInBothLayouts() {
@@ -73,25 +51,25 @@ class GroupNormSegmentsTest {
                     float[] dbeta = new float[c];
                     arrays.backward(layout, shape, groups, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
                     for (GroupNormOps ops : new GroupNormOps[] {arrays, GroupNormOps.get().parallel(pool)}) {
-                        for (Storage storage : Storage.values()) {
+                        for (SegmentStorage storage : SegmentStorage.values()) {
                             String where = Arrays.toString(shape) + " G=" + groups + " " + layout + " " + storage;
-                            MemorySegment xs = place(arena, storage, x, 3);
-                            MemorySegment ys = place(arena, storage, new float[n], 1);
+                            MemorySegment xs = storage.place(arena, x, 3);
+                            MemorySegment ys = storage.place(arena, new float[n], 1);
                             float[] gotMean = new float[ng];
                             float[] gotInvStd = new float[ng];
                             ops.forward(layout, shape, groups, xs, 3, ys, 1, gamma, beta, 1e-5, gotMean, gotInvStd);
-                            assertArrayEquals(y, read(ys, 1, n), where + " y");
+                            assertArrayEquals(y, SegmentStorage.read(ys, 1, n), where + " y");
                             assertArrayEquals(mean, gotMean, where + " mean");
                             assertArrayEquals(invStd, gotInvStd, where + " invStd");
                             assertTrue(Float.isNaN(ys.getAtIndex(FLOAT, 0)), where + ": wrote before y");
 
-                            MemorySegment dys = place(arena, storage, dy, 2);
-                            MemorySegment dxs = place(arena, storage, new float[n], 4);
+                            MemorySegment dys = storage.place(arena, dy, 2);
+                            MemorySegment dxs = storage.place(arena, new float[n], 4);
                             float[] gotDgamma = new float[c];
                             float[] gotDbeta = new float[c];
                             ops.backward(layout, shape, groups, dys, 2, xs, 3, gamma, mean, invStd, dxs, 4, gotDgamma,
                                     gotDbeta);
-                            assertArrayEquals(dx, read(dxs, 4, n), where + " dx");
+                            assertArrayEquals(dx, SegmentStorage.read(dxs, 4, n), where + " dx");
                             assertArrayEquals(dgamma, gotDgamma, where + " dgamma");
                             assertArrayEquals(dbeta, gotDbeta, where + " dbeta");
 
@@ -102,14 +80,41 @@ class GroupNormSegmentsTest {
 
                             ops.backward(layout, shape, groups, dys, 2, xs, 3, gamma, mean, invStd, dys, 2, null,
                                     null);
-                            assertArrayEquals(dx, read(dys, 2, n), where + " dx in place of dy");
+                            assertArrayEquals(dx, SegmentStorage.read(dys, 2, n), where + " dx in place of dy");
 
                             ops.forward(layout, shape, groups, xs, 3, xs, 3, gamma, beta, 1e-5, null, null);
-                            assertArrayEquals(y, read(xs, 3, n), where + " y in place");
+                            assertArrayEquals(y, SegmentStorage.read(xs, 3, n), where + " y in place");
                         }
                     }
                 }
             }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void aConfinedSegmentKeepsALargeCallOnTheCallingThread() {
+        // 2^21 elements in two samples: large enough for the pool; a confined segment touched by a pool worker
+        // would throw WrongThreadException.
+        int[] shape = {2, 64, 128, 128};
+        NcsShape sh = NcsShape.of(shape);
+        float[] x = Distribution.NORMAL.tensor(sh, 5);
+        float[] y = new float[sh.size()];
+        float[] mean = new float[2 * 64];
+        float[] invStd = new float[2 * 64];
+        GroupNormOps.get().singleThreaded().forward(shape, 64, x, 0, y, 0, null, null, 1e-5, mean, invStd);
+        float[] dx = new float[sh.size()];
+        GroupNormOps.get().singleThreaded().backward(shape, 64, y, 0, x, 0, null, mean, invStd, dx, 0, null, null);
+        ForkJoinPool pool = new ForkJoinPool(2);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment xs = SegmentStorage.NATIVE.place(arena, x, 0);
+            MemorySegment ys = SegmentStorage.NATIVE.place(arena, new float[sh.size()], 0);
+            GroupNormOps ops = GroupNormOps.get().parallel(pool);
+            ops.forward(Layout.CHANNELS_FIRST, shape, 64, xs, 0, ys, 0, null, null, 1e-5, null, null);
+            assertArrayEquals(y, SegmentStorage.read(ys, 0, sh.size()));
+            ops.backward(Layout.CHANNELS_FIRST, shape, 64, ys, 0, xs, 0, null, mean, invStd, ys, 0, null, null);
+            assertArrayEquals(dx, SegmentStorage.read(ys, 0, sh.size()));
         } finally {
             pool.shutdown();
         }
@@ -121,7 +126,7 @@ class GroupNormSegmentsTest {
         float[] saveMean = new float[6];
         Arrays.fill(saveMean, -7f);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment x = place(arena, Storage.NATIVE, new float[48], 0);
+            MemorySegment x = SegmentStorage.NATIVE.place(arena, new float[48], 0);
             MemorySegment y = arena.allocate(48 * Float.BYTES, 64);
             y.fill((byte) 0x7f);
             MemorySegment shared = arena.allocate(60 * Float.BYTES, 64);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vecnorm.testing.Distribution;
+import dev.vecnorm.testing.SegmentStorage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,30 +25,6 @@ class RowSegmentsTest {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int[][] SHAPES = {{3, 5, 7}, {2, 3, 40, 50}, {1100, 500}, {3, 70000}, {600, 1}};
     private static final int[] AXES = {-1, 2, -1, 1, 1};
-
-    /** How a tensor is held: where it lives and at which float offset. */
-    private enum Storage { NATIVE, MISALIGNED, HEAP_FLOATS, HEAP_BYTES }
-
-    private static MemorySegment place(Arena arena, Storage storage, float[] values, int offset) {
-        long bytes = (long) (offset + values.length) * Float.BYTES;
-        MemorySegment segment = switch (storage) {
-            case NATIVE -> arena.allocate(bytes, 64);
-            case MISALIGNED -> arena.allocate(bytes + 8, 64).asSlice(1, bytes);
-            case HEAP_FLOATS -> MemorySegment.ofArray(new float[offset + values.length]);
-            case HEAP_BYTES -> MemorySegment.ofArray(new byte[(int) bytes]);
-        };
-        for (int i = 0; i < offset; i++) {
-            segment.setAtIndex(FLOAT, i, Float.NaN);
-        }
-        MemorySegment.copy(values, 0, segment, FLOAT, (long) offset * Float.BYTES, values.length);
-        return segment;
-    }
-
-    private static float[] read(MemorySegment segment, int offset, int length) {
-        float[] out = new float[length];
-        MemorySegment.copy(segment, FLOAT, (long) offset * Float.BYTES, out, 0, length);
-        return out;
-    }
 
     private static int size(int[] shape) {
         return Arrays.stream(shape).reduce(1, (a, b) -> a * b);
@@ -86,24 +63,24 @@ class RowSegmentsTest {
                 float[] dbeta = new float[d];
                 arrays.backward(shape, axis, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
                 for (LayerNormOps ops : new LayerNormOps[] {arrays, LayerNormOps.get().parallel(pool)}) {
-                    for (Storage storage : Storage.values()) {
+                    for (SegmentStorage storage : SegmentStorage.values()) {
                         String where = Arrays.toString(shape) + " axis " + axis + " " + storage;
-                        MemorySegment xs = place(arena, storage, x, 3);
-                        MemorySegment ys = place(arena, storage, new float[n], 5);
+                        MemorySegment xs = storage.place(arena, x, 3);
+                        MemorySegment ys = storage.place(arena, new float[n], 5);
                         float[] gotMean = new float[r];
                         float[] gotInvStd = new float[r];
                         ops.forward(shape, axis, xs, 3, ys, 5, gamma, beta, 1e-5, gotMean, gotInvStd);
-                        assertArrayEquals(y, read(ys, 5, n), where + " y");
+                        assertArrayEquals(y, SegmentStorage.read(ys, 5, n), where + " y");
                         assertArrayEquals(mean, gotMean, where + " mean");
                         assertArrayEquals(invStd, gotInvStd, where + " invStd");
                         assertTrue(Float.isNaN(ys.getAtIndex(FLOAT, 4)), where + ": wrote before y");
 
-                        MemorySegment dys = place(arena, storage, dy, 1);
-                        MemorySegment dxs = place(arena, storage, new float[n], 2);
+                        MemorySegment dys = storage.place(arena, dy, 1);
+                        MemorySegment dxs = storage.place(arena, new float[n], 2);
                         float[] gotDgamma = new float[d];
                         float[] gotDbeta = new float[d];
                         ops.backward(shape, axis, dys, 1, xs, 3, gamma, mean, invStd, dxs, 2, gotDgamma, gotDbeta);
-                        assertArrayEquals(dx, read(dxs, 2, n), where + " dx");
+                        assertArrayEquals(dx, SegmentStorage.read(dxs, 2, n), where + " dx");
                         assertArrayEquals(dgamma, gotDgamma, where + " dgamma");
                         assertArrayEquals(dbeta, gotDbeta, where + " dbeta");
 
@@ -112,7 +89,7 @@ class RowSegmentsTest {
                         assertArrayEquals(dgamma, onlyDgamma, where + " dgamma without dx");
 
                         ops.forward(shape, axis, xs, 3, xs, 3, gamma, beta, 1e-5, null, null);
-                        assertArrayEquals(y, read(xs, 3, n), where + " in place");
+                        assertArrayEquals(y, SegmentStorage.read(xs, 3, n), where + " in place");
                     }
                 }
             }
@@ -142,20 +119,20 @@ class RowSegmentsTest {
                 float[] dgamma = new float[d];
                 arrays.backward(shape, axis, dy, 0, x, 0, gamma, invRms, dx, 0, dgamma);
                 for (RMSNormOps ops : new RMSNormOps[] {arrays, RMSNormOps.get().parallel(pool)}) {
-                    for (Storage storage : Storage.values()) {
+                    for (SegmentStorage storage : SegmentStorage.values()) {
                         String where = Arrays.toString(shape) + " axis " + axis + " " + storage;
-                        MemorySegment xs = place(arena, storage, x, 4);
-                        MemorySegment ys = place(arena, storage, new float[n], 0);
+                        MemorySegment xs = storage.place(arena, x, 4);
+                        MemorySegment ys = storage.place(arena, new float[n], 0);
                         float[] gotInvRms = new float[r];
                         ops.forward(shape, axis, xs, 4, ys, 0, gamma, 1e-6, gotInvRms);
-                        assertArrayEquals(y, read(ys, 0, n), where + " y");
+                        assertArrayEquals(y, SegmentStorage.read(ys, 0, n), where + " y");
                         assertArrayEquals(invRms, gotInvRms, where + " invRms");
 
-                        MemorySegment dys = place(arena, storage, dy, 2);
-                        MemorySegment dxs = place(arena, storage, new float[n], 7);
+                        MemorySegment dys = storage.place(arena, dy, 2);
+                        MemorySegment dxs = storage.place(arena, new float[n], 7);
                         float[] gotDgamma = new float[d];
                         ops.backward(shape, axis, dys, 2, xs, 4, gamma, invRms, dxs, 7, gotDgamma);
-                        assertArrayEquals(dx, read(dxs, 7, n), where + " dx");
+                        assertArrayEquals(dx, SegmentStorage.read(dxs, 7, n), where + " dx");
                         assertArrayEquals(dgamma, gotDgamma, where + " dgamma");
                     }
                 }
@@ -176,10 +153,10 @@ class RowSegmentsTest {
         LayerNormOps.get().singleThreaded().forward(shape, -1, x, 0, y, 0, null, null, 1e-5, null, null);
         ForkJoinPool pool = new ForkJoinPool(2);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment xs = place(arena, Storage.NATIVE, x, 0);
+            MemorySegment xs = SegmentStorage.NATIVE.place(arena, x, 0);
             MemorySegment ys = arena.allocate((long) n * Float.BYTES, 64);
             LayerNormOps.get().parallel(pool).forward(shape, -1, xs, 0, ys, 0, null, null, 1e-5, null, null);
-            assertArrayEquals(y, read(ys, 0, n));
+            assertArrayEquals(y, SegmentStorage.read(ys, 0, n));
             float[] invRms = new float[1100];
             RMSNormOps.get().parallel(pool).forward(shape, -1, xs, 0, ys, 0, null, 1e-5, invRms);
             float[] dgamma = new float[2000];
@@ -195,7 +172,7 @@ class RowSegmentsTest {
         int[] shape = {4, 6};
         float[] saveMean = {-7f, -7f, -7f, -7f};
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment x = place(arena, Storage.NATIVE, new float[24], 0);
+            MemorySegment x = SegmentStorage.NATIVE.place(arena, new float[24], 0);
             MemorySegment y = arena.allocate(24 * Float.BYTES, 64);
             y.fill((byte) 0x7f);
             LayerNormOps ops = LayerNormOps.get();
