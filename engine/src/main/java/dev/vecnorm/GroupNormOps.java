@@ -343,15 +343,6 @@ public final class GroupNormOps {
     // above run on the buffers, copied out), so every bit is the array path's.
 
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[3][0]);
-
-    private static float[] staged(int which, int length) {
-        float[][] buffers = STAGING.get();
-        if (buffers[which].length < length) {
-            buffers[which] = new float[length];
-        }
-        return buffers[which];
-    }
 
     /** The dims of a segment call; a sample (C*S floats) must fit an array, the tensor need not. */
     private static Dims checkSegments(Layout layout, int[] shape, int groups, MemorySegment x, long xOffset,
@@ -405,7 +396,7 @@ public final class GroupNormOps {
             ForwardScratch scratch = new ForwardScratch(d.groups(), d.c());
             for (int i = first; i < d.n(); i += stride) {
                 long at = (long) i * sample;
-                float[] buffer = staged(0, sample);
+                float[] buffer = Staging.buffer(0, sample);
                 MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, buffer, 0, sample);
                 forwardSample(d, i, scratch, buffer, 0, buffer, 0, gamma, beta, eps, saveMean, saveInvStd);
                 MemorySegment.copy(buffer, 0, y, FLOAT, (yOffset + at) * Float.BYTES, sample);
@@ -456,9 +447,9 @@ public final class GroupNormOps {
             BackwardScratch scratch = new BackwardScratch(d.groups(), c);
             for (int i = first; i < d.n(); i += stride) {
                 long at = (long) i * sample;
-                float[] stagedDy = staged(0, sample);
-                float[] stagedX = staged(1, sample);
-                float[] stagedDx = dx == null ? null : staged(2, sample);
+                float[] stagedDy = Staging.buffer(0, sample);
+                float[] stagedX = Staging.buffer(1, sample);
+                float[] stagedDx = dx == null ? null : Staging.buffer(2, sample);
                 MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, sample);
                 MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, sample);
                 backwardSample(d, i, scratch, stagedDy, 0, stagedX, 0, gamma, saveMean, saveInvStd, stagedDx, 0,

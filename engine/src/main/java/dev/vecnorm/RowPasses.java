@@ -30,8 +30,6 @@ final class RowPasses {
     /** Elements per staged backward chunk and tensor: three buffers of 64 KB stay in L2 with the partials. */
     static final int STAGED_ELEMENTS = 1 << 14;
 
-    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[3][0]);
-
     private final BatchNormKernels kernels;
     /** Where blocks run; null: on the calling thread. */
     private final ForkJoinPool pool;
@@ -91,7 +89,7 @@ final class RowPasses {
             for (int block = first; block < blocks.count(); block += stride) {
                 int r0 = blocks.first(block);
                 int r = blocks.end(block) - r0;
-                float[] staged = staged(0, r * width);
+                float[] staged = Staging.buffer(0, r * width);
                 long at = (long) r0 * width;
                 MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, staged, 0, r * width);
                 forwardBlock(scratch, r0, r, width, staged, 0, staged, 0, gamma, beta, eps, saveMean, saveInvStd);
@@ -167,9 +165,9 @@ final class RowPasses {
                     int r = Math.min(chunkRows, blocks.end(block) - r0);
                     int length = r * d;
                     long at = (long) r0 * d;
-                    float[] stagedDy = staged(0, length);
-                    float[] stagedX = staged(1, length);
-                    float[] stagedDx = dx == null ? null : staged(2, length);
+                    float[] stagedDy = Staging.buffer(0, length);
+                    float[] stagedX = Staging.buffer(1, length);
+                    float[] stagedDx = dx == null ? null : Staging.buffer(2, length);
                     MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, length);
                     MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, length);
                     kernels.rowGradients(stagedDy, 0, stagedX, 0, stagedDx, 0, r, d, gamma, mean, invStd, r0,
@@ -184,14 +182,5 @@ final class RowPasses {
         if (db != null) {
             RowBlocks.store(db, dbeta);
         }
-    }
-
-    /** The calling thread's staging buffer {@code which} (0, 1, 2), at least {@code length} floats. */
-    private static float[] staged(int which, int length) {
-        float[][] buffers = STAGING.get();
-        if (buffers[which].length < length) {
-            buffers[which] = new float[length];
-        }
-        return buffers[which];
     }
 }
