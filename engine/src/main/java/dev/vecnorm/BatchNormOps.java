@@ -96,6 +96,11 @@ public final class BatchNormOps {
         return backend;
     }
 
+    /** The kernels the passes run (the backend's). */
+    BatchNormKernels kernels() {
+        return kernels;
+    }
+
     /**
      * Training forward: per-channel batch mean and biased variance over N and all spatial positions, then
      * {@code y = (x - mean) / sqrt(var + eps) * gamma + beta}. Optionally saves mean and {@code 1/sqrt(var + eps)}

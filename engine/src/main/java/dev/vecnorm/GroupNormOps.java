@@ -73,6 +73,11 @@ public final class GroupNormOps {
         return backend;
     }
 
+    /** The kernels the passes run (the backend's). */
+    BatchNormKernels kernels() {
+        return kernels;
+    }
+
     /** The sizes: n, c, s of the tensor, g groups, and its layout. */
     private record Dims(int n, int c, int s, int groups, Layout layout) {
         int perGroupChannels() {

@@ -1,5 +1,6 @@
 package dev.vecnorm;
 
+import dev.vecnorm.internal.kernels.BatchNormKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 
@@ -59,6 +60,11 @@ public final class RMSNormOps {
     /** The implementation behind this instance. */
     public Backend backend() {
         return backend;
+    }
+
+    /** The kernels the passes run (the backend's). */
+    BatchNormKernels kernels() {
+        return passes.kernels();
     }
 
     /**

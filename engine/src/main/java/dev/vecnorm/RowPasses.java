@@ -42,6 +42,10 @@ final class RowPasses {
         this.centered = centered;
     }
 
+    BatchNormKernels kernels() {
+        return kernels;
+    }
+
     /** Per-task arrays of one block's row statistics. */
     private static final class BlockScratch {
         final double[] mean;

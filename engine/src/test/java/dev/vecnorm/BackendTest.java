@@ -77,4 +77,20 @@ class BackendTest {
             assertTrue(a[i] != 0f || x[i] == 0f, "the scalar backend wrote element " + i);
         }
     }
+
+    /** Each ops class holds the kernels of the backend it was given, through parallel and singleThreaded too. */
+    @Test
+    void eachOpsClassRunsTheKernelsOfItsBackend() {
+        ForkJoinPool pool = new ForkJoinPool(2);
+        try {
+            for (Backend b : new Backend[] {Backend.scalarReference(), Backend.vector().orElseThrow()}) {
+                assertSame(b.kernels(), BatchNormOps.using(b).parallel(pool).singleThreaded().kernels(), b.name());
+                assertSame(b.kernels(), GroupNormOps.using(b).parallel(pool).kernels(), b.name());
+                assertSame(b.kernels(), LayerNormOps.using(b).parallel(pool).singleThreaded().kernels(), b.name());
+                assertSame(b.kernels(), RMSNormOps.using(b).parallel(pool).kernels(), b.name());
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
 }

@@ -94,6 +94,47 @@ class GroupNormSegmentsTest {
     }
 
     @Test
+    void aLargeTensorOverAPoolGivesTheBitsOfOneThread() {
+        // 2^21 elements in four samples, channels-last: the pool takes the samples.
+        int[] shape = {4, 32, 128, 128};
+        NcsShape sh = NcsShape.of(shape);
+        float[] x = Distribution.MIXTURE.tensor(sh, 6);
+        float[] dy = Distribution.NORMAL.tensor(sh, 7);
+        float[] gamma = Distribution.uniform(32, 0.5f, 2f, 8);
+        float[] beta = Distribution.uniform(32, -1f, 1f, 9);
+        Layout cl = Layout.CHANNELS_LAST;
+        float[] y = new float[sh.size()];
+        float[] mean = new float[4 * 8];
+        float[] invStd = new float[4 * 8];
+        GroupNormOps one = GroupNormOps.get().singleThreaded();
+        one.forward(cl, shape, 8, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd);
+        float[] dx = new float[sh.size()];
+        float[] dgamma = new float[32];
+        float[] dbeta = new float[32];
+        one.backward(cl, shape, 8, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+        ForkJoinPool pool = new ForkJoinPool(3);
+        try (Arena arena = Arena.ofShared()) {
+            GroupNormOps ops = GroupNormOps.get().parallel(pool);
+            MemorySegment xs = SegmentStorage.NATIVE.place(arena, x, 0);
+            MemorySegment ys = SegmentStorage.NATIVE.place(arena, new float[sh.size()], 0);
+            float[] gotMean = new float[4 * 8];
+            float[] gotInvStd = new float[4 * 8];
+            ops.forward(cl, shape, 8, xs, 0, ys, 0, gamma, beta, 1e-5, gotMean, gotInvStd);
+            assertArrayEquals(y, SegmentStorage.read(ys, 0, sh.size()), "y");
+            assertArrayEquals(mean, gotMean, "mean");
+            MemorySegment dys = SegmentStorage.NATIVE.place(arena, dy, 0);
+            float[] gotDgamma = new float[32];
+            float[] gotDbeta = new float[32];
+            ops.backward(cl, shape, 8, dys, 0, xs, 0, gamma, mean, invStd, ys, 0, gotDgamma, gotDbeta);
+            assertArrayEquals(dx, SegmentStorage.read(ys, 0, sh.size()), "dx");
+            assertArrayEquals(dgamma, gotDgamma, "dgamma");
+            assertArrayEquals(dbeta, gotDbeta, "dbeta");
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void aConfinedSegmentKeepsALargeCallOnTheCallingThread() {
         // 2^21 elements in two samples: large enough for the pool; a confined segment touched by a pool worker
         // would throw WrongThreadException.

@@ -161,7 +161,55 @@ class RowSegmentsTest {
             RMSNormOps.get().parallel(pool).forward(shape, -1, xs, 0, ys, 0, null, 1e-5, invRms);
             float[] dgamma = new float[2000];
             RMSNormOps.get().parallel(pool).backward(shape, -1, xs, 0, xs, 0, null, invRms, ys, 0, dgamma);
-            assertTrue(Float.isFinite(dgamma[0]) && dgamma[0] != 0f, "dgamma computed");
+            float[] wantInvRms = new float[1100];
+            RMSNormOps.get().singleThreaded().forward(shape, -1, x, 0, new float[n], 0, null, 1e-5, wantInvRms);
+            float[] wantDx = new float[n];
+            float[] wantDgamma = new float[2000];
+            RMSNormOps.get().singleThreaded().backward(shape, -1, x, 0, x, 0, null, wantInvRms, wantDx, 0,
+                    wantDgamma);
+            assertArrayEquals(wantInvRms, invRms, "invRms");
+            assertArrayEquals(wantDx, SegmentStorage.read(ys, 0, n), "dx");
+            assertArrayEquals(wantDgamma, dgamma, "dgamma");
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void aLargeTensorOverAPoolGivesTheBitsOfOneThread() {
+        // 2^21 elements: large enough that the pool takes the blocks (the small shapes above stay on the caller).
+        int[] shape = {2048, 1024};
+        int n = size(shape);
+        NcsShape view = NcsShape.of(new int[] {1, 2048, 1024});
+        float[] x = Distribution.MIXTURE.tensor(view, 3);
+        float[] dy = Distribution.NORMAL.tensor(view, 4);
+        float[] gamma = Distribution.uniform(1024, 0.5f, 2f, 5);
+        float[] y = new float[n];
+        float[] mean = new float[2048];
+        float[] invStd = new float[2048];
+        LayerNormOps.get().singleThreaded().forward(shape, -1, x, 0, y, 0, gamma, null, 1e-5, mean, invStd);
+        float[] dx = new float[n];
+        float[] dgamma = new float[1024];
+        float[] dbeta = new float[1024];
+        LayerNormOps.get().singleThreaded().backward(shape, -1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma,
+                dbeta);
+        ForkJoinPool pool = new ForkJoinPool(3);
+        try (Arena arena = Arena.ofShared()) {
+            LayerNormOps ops = LayerNormOps.get().parallel(pool);
+            MemorySegment xs = SegmentStorage.NATIVE.place(arena, x, 0);
+            MemorySegment ys = SegmentStorage.NATIVE.place(arena, new float[n], 0);
+            float[] gotMean = new float[2048];
+            float[] gotInvStd = new float[2048];
+            ops.forward(shape, -1, xs, 0, ys, 0, gamma, null, 1e-5, gotMean, gotInvStd);
+            assertArrayEquals(y, SegmentStorage.read(ys, 0, n), "y");
+            assertArrayEquals(invStd, gotInvStd, "invStd");
+            MemorySegment dys = SegmentStorage.NATIVE.place(arena, dy, 0);
+            float[] gotDgamma = new float[1024];
+            float[] gotDbeta = new float[1024];
+            ops.backward(shape, -1, dys, 0, xs, 0, gamma, mean, invStd, ys, 0, gotDgamma, gotDbeta);
+            assertArrayEquals(dx, SegmentStorage.read(ys, 0, n), "dx");
+            assertArrayEquals(dgamma, gotDgamma, "dgamma");
+            assertArrayEquals(dbeta, gotDbeta, "dbeta");
         } finally {
             pool.shutdown();
         }

@@ -36,12 +36,14 @@ class NormalizeRowsTest {
                     vector.normalizeRows(x, 5, y, 3, rows, width, hi, lo, scale, gamma, beta);
                     String where = "width " + width + ", rows " + rows + ", form " + form;
                     for (int i = 0; i < y.length; i++) {
-                        assertEquals(expected[i], y[i], 0f, where + ", element " + i);
+                        assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(y[i]),
+                                where + ", element " + i);
                     }
                     float[] inPlace = x.clone();
                     vector.normalizeRows(inPlace, 5, inPlace, 5, rows, width, hi, lo, scale, gamma, beta);
                     for (int i = 0; i < rows * width; i++) {
-                        assertEquals(expected[3 + i], inPlace[5 + i], 0f, where + ", in place, element " + i);
+                        assertEquals(Float.floatToRawIntBits(expected[3 + i]), Float.floatToRawIntBits(inPlace[5 + i]),
+                                where + ", in place, element " + i);
                     }
                 }
             }
@@ -72,24 +74,35 @@ class NormalizeRowsTest {
 
     @Test
     void missingGammaAndBetaAreExactIdentitiesSignedZerosIncluded() {
-        float[] x = {3f, -3f, 7f};
+        // 40 elements: the zeros sit in the vector part at every width (and in the scalar tail at 512 bits).
+        int width = 40;
+        float[] x = new float[width];
+        float[] negativeOne = new float[width];
+        float[] ones = new float[width];
+        for (int j = 0; j < width; j++) {
+            x[j] = j % 3 == 0 ? 3f : 3f + j;
+            negativeOne[j] = -1f;
+            ones[j] = 1f;
+        }
         float[] hi = {3f};
         float[] lo = {0f};
         float[] scale = {2f};
         for (BatchNormKernels k : new BatchNormKernels[] {Kernels.scalar(), Kernels.vector().orElseThrow()}) {
-            float[] y = new float[3];
-            k.normalizeRows(x, 0, y, 0, 1, 3, hi, lo, scale, new float[] {-1f, 1f, 0.5f}, null);
-            assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(y[0]), k.name() + ": -1 * +0 is -0");
-            assertEquals(-12f, y[1], 0f, k.name());
-            assertEquals(4f, y[2], 0f, k.name());
-            k.normalizeRows(x, 0, y, 0, 1, 3, hi, lo, scale, null, new float[] {0.5f, 1f, -8f});
-            assertEquals(0.5f, y[0], 0f, k.name());
-            assertEquals(-11f, y[1], 0f, k.name());
-            assertEquals(0f, y[2], 0f, k.name());
-            k.normalizeRows(x, 0, y, 0, 1, 3, hi, lo, scale, null, null);
-            assertEquals(Float.floatToIntBits(0f), Float.floatToIntBits(y[0]), k.name() + ": +0 stays +0");
-            assertEquals(-12f, y[1], 0f, k.name());
-            assertEquals(8f, y[2], 0f, k.name());
+            float[] onlyGamma = new float[width];
+            float[] onlyBeta = new float[width];
+            float[] neither = new float[width];
+            k.normalizeRows(x, 0, onlyGamma, 0, 1, width, hi, lo, scale, negativeOne, null);
+            k.normalizeRows(x, 0, onlyBeta, 0, 1, width, hi, lo, scale, null, ones);
+            k.normalizeRows(x, 0, neither, 0, 1, width, hi, lo, scale, null, null);
+            for (int j = 0; j < width; j++) {
+                float t = 2f * (x[j] - 3f);
+                String where = k.name() + ", element " + j;
+                // t * -1 without beta: -0 where t is +0 (an added +0 would make it +0).
+                assertEquals(Float.floatToRawIntBits(-t), Float.floatToRawIntBits(onlyGamma[j]), where + " gamma only");
+                assertEquals(t + 1f, onlyBeta[j], 0f, where + " beta only");
+                // Neither: t itself, +0 staying +0 (an added -0 keeps it, a multiply by 1 too).
+                assertEquals(Float.floatToRawIntBits(t), Float.floatToRawIntBits(neither[j]), where + " neither");
+            }
         }
     }
 
