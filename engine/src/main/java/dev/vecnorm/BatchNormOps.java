@@ -612,9 +612,7 @@ public final class BatchNormOps {
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd, RunningStats running) {
         long[] ncs = NcsShape.reduce(shape);
         int c = (int) ncs[1];
-        Checks.segment("x", x, xOffset, ncs[3], false);
-        Checks.segment("y", y, yOffset, ncs[3], true);
-        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
+        Checks.segmentForward(x, xOffset, y, yOffset, ncs[3]);
         BatchNormChecks.trainingParameters(shape, c, ncs[0] * ncs[2], gamma, beta, eps, saveMean, saveInvStd, running).check();
         float[] xArray = SegmentPasses.backingArray(x);
         float[] yArray = SegmentPasses.backingArray(y);
@@ -641,9 +639,7 @@ public final class BatchNormOps {
             float[] gamma, float[] beta, float[] mean, float[] variance, double eps) {
         long[] ncs = NcsShape.reduce(shape);
         int c = (int) ncs[1];
-        Checks.segment("x", x, xOffset, ncs[3], false);
-        Checks.segment("y", y, yOffset, ncs[3], true);
-        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, ncs[3], true);
+        Checks.segmentForward(x, xOffset, y, yOffset, ncs[3]);
         Checks.channels("gamma", gamma, c, true);
         Checks.channels("beta", beta, c, true);
         Checks.channels("mean", mean, c, false);

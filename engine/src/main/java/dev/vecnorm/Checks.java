@@ -76,6 +76,17 @@ final class Checks {
     }
 
     /**
+     * The tensors of a forward on segments: x readable and y writable over {@code elements} floats, y overlapping x
+     * only as the very same range (in place).
+     */
+    static void segmentForward(java.lang.foreign.MemorySegment x, long xOffset, java.lang.foreign.MemorySegment y,
+            long yOffset, long elements) {
+        segment("x", x, xOffset, elements, false);
+        segment("y", y, yOffset, elements, true);
+        segmentOverlap("y", y, yOffset, "x", x, xOffset, elements, true);
+    }
+
+    /**
      * The tensors of a backward on segments: dy and x readable over {@code elements} floats, dx (when given)
      * writable and overlapping neither, except the very same range where {@code inPlace} allows it.
      */

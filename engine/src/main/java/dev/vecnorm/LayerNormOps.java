@@ -105,9 +105,7 @@ public final class LayerNormOps {
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
         RowNormalization rn = RowNormalization.ofSegments(shape, axis);
         long n = rn.elements();
-        Checks.segment("x", x, xOffset, n, false);
-        Checks.segment("y", y, yOffset, n, true);
-        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, n, true);
+        Checks.segmentForward(x, xOffset, y, yOffset, n);
         Checks.length("gamma", gamma, rn.width(), "one per element of the normalized shape", true);
         Checks.length("beta", beta, rn.width(), "one per element of the normalized shape", true);
         Checks.length("saveMean", saveMean, rn.rows(), "one per row", true);

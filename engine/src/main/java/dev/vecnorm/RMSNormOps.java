@@ -100,9 +100,7 @@ public final class RMSNormOps {
             float[] gamma, double eps, float[] saveInvRms) {
         RowNormalization rn = RowNormalization.ofSegments(shape, axis);
         long n = rn.elements();
-        Checks.segment("x", x, xOffset, n, false);
-        Checks.segment("y", y, yOffset, n, true);
-        Checks.segmentOverlap("y", y, yOffset, "x", x, xOffset, n, true);
+        Checks.segmentForward(x, xOffset, y, yOffset, n);
         Checks.length("gamma", gamma, rn.width(), "one per element of the normalized shape", true);
         Checks.length("saveInvRms", saveInvRms, rn.rows(), "one per row", true);
         Checks.epsilon(eps);
