@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 class TilesTest {
 
     private static final int[][] SHAPES = {{1, 1, 1}, {32, 256, 3136}, {32, 64, 12544}, {256, 1024, 1}, {1, 64, 3136},
-        {8, 3, 50176}, {1, 3, 1 << 20}, {524288, 4, 1}, {5, 7, 9}, {100352, 256, 1}, {100352, 3, 1}};
+        {8, 3, 50176}, {1, 3, 1 << 20}, {524288, 4, 1}, {5, 7, 9}, {100352, 256, 1}, {100352, 3, 1},
+        {256, 6, 576}, {32, 64, 784}, {256, 16, 64}};
 
     /** Marks every element of every tile and checks each was marked once. */
     private static void coversOnce(List<Tile> tiles, int n, int c, int s) {
@@ -38,9 +39,9 @@ class TilesTest {
                 coversOnce(tiles, d[0], d[1], d[2]);
                 boolean sliced = tiles.get(0).n1() < d[0];
                 for (Tile t : tiles) {
-                    // A reduction tile is whole channels, a slice of exactly one channel, or (runs shorter than
-                    // a vector) a slice of whole rows.
-                    boolean rowSlice = d[2] < 16 && t.c0() == 0 && t.c1() == d[1];
+                    // A reduction tile is whole channels, a slice of exactly one channel, or a slice of whole
+                    // rows.
+                    boolean rowSlice = t.c0() == 0 && t.c1() == d[1];
                     assertTrue(sliced ? t.c1() - t.c0() == 1 || rowSlice : t.n0() == 0 && t.n1() == d[0],
                             t.toString());
                 }
@@ -77,5 +78,40 @@ class TilesTest {
             assertEquals(256, t.c1());
             assertEquals(k, t.slice());
         }
+    }
+
+    @Test
+    void manySamplesOfFewChannelsThatFitL3AreCutIntoRowSlicesInMemoryOrder() {
+        // LeNet's first BatchNorm, backward (dy and x): 7 MB, and 4 MiB channel blocks of 3 channels would walk
+        // each row in 6.9 KiB stretches.
+        List<Tile> tiles = Tiling.tiles(256, 6, 576, 2);
+        assertEquals(2, tiles.size());
+        int next = 0;
+        for (int k = 0; k < tiles.size(); k++) {
+            Tile t = tiles.get(k);
+            assertEquals(0, t.c0());
+            assertEquals(6, t.c1());
+            assertEquals(next, t.n0());
+            assertEquals(k, t.slice());
+            next = t.n1();
+        }
+        assertEquals(256, next);
+    }
+
+    @Test
+    void channelBlocksStayWhereTheirStretchesAreLongOrTheTensorOutgrowsL3() {
+        // 32x64x28x28 backward fits L3, but a 20-channel block walks each row in 61 KiB stretches.
+        List<Tile> fits = Tiling.tiles(32, 64, 784, 2);
+        assertTrue(fits.size() > 1);
+        for (Tile t : fits) {
+            assertEquals(0, t.n0());
+            assertEquals(32, t.n1());
+        }
+        // 256x6x24x24 scaled past L3 (1024 samples, 28 MB): channel slices along N as before.
+        for (Tile t : Tiling.tiles(1024, 6, 576, 2)) {
+            assertEquals(1, t.c1() - t.c0(), t.toString());
+        }
+        // The forward's statistics (x alone, 3.5 MB) fit one block: one tile, nothing to slice.
+        assertEquals(1, Tiling.tiles(256, 6, 576, 1).size());
     }
 }
