@@ -6,7 +6,7 @@ import dev.vecnorm.Parameter;
 /**
  * vecnorm's {@link BatchNorm} as a network layer: BatchNorm2d after a convolution (shape N, C, H, W) or
  * BatchNorm1d after a linear layer (shape N, C). The time spent in it is added to {@link #nanos}, so the training
- * command can report batch norm's share of a step ({@link #forwardNanos} and {@link #backwardNanos} split it).
+ * command can report batch norm's share of a step.
  */
 final class BatchNormLayer implements Layer {
 
@@ -16,8 +16,6 @@ final class BatchNormLayer implements Layer {
     private float[] y;
     private float[] dx;
     long nanos;
-    long forwardNanos;
-    long backwardNanos;
 
     /** Over {@code channels} features, each sample holding {@code channels * spatial} values. */
     BatchNormLayer(int channels, int... spatial) {
@@ -58,9 +56,7 @@ final class BatchNormLayer implements Layer {
         long start = System.nanoTime();
         y = Buffers.atLeast(y, n * size);
         norm.forward(shape(n), x, 0, y, 0);
-        long took = System.nanoTime() - start;
-        forwardNanos += took;
-        nanos += took;
+        nanos += System.nanoTime() - start;
         return y;
     }
 
@@ -70,9 +66,7 @@ final class BatchNormLayer implements Layer {
         dx = Buffers.atLeast(dx, n * size);
         norm.zeroGrad();
         norm.backwardAccumulate(dy, 0, dx, 0);
-        long took = System.nanoTime() - start;
-        backwardNanos += took;
-        nanos += took;
+        nanos += System.nanoTime() - start;
         return dx;
     }
 
