@@ -142,7 +142,7 @@ public final class BatchNormOps {
         } else {
             // Sliced along N (channels larger than the budget, or row slices of short runs): moments of every
             // slice, merged per channel in slice order (Chan), then the normalize pass over the slices.
-            statistics(sh, x, xOffset, mean, variance);
+            statistics(sh, x, xOffset, mean, variance, ws);
             ChannelMath.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
             scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), z,
                     zOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), centerHi,
@@ -220,7 +220,7 @@ public final class BatchNormOps {
                 }
             });
         } else {
-            gradientSums(tiles, sh, dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered);
+            gradientSums(tiles, sh, dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered, ws);
             if (dx != null) {
                 ChannelMath.inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
                         shift);
@@ -246,20 +246,22 @@ public final class BatchNormOps {
                 "mean", mean, "variance", variance);
         Checks.epsilon(eps);
 
-        float[] invStd = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
-        }
-        if (dgamma != null || dbeta != null) {
-            double[] sumDy = new double[c];
-            double[] sumDyCentered = new double[c];
-            gradientSums(Tiling.tiles(sh, 2), sh, dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered);
-            if (dx != null) {
-                frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
+        try (Workspace ws = Workspace.acquire()) {
+            float[] invStd = ws.floats(Workspace.Floats.INV_STD, c);
+            for (int ch = 0; ch < c; ch++) {
+                invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
             }
-            ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
-        } else if (dx != null) {
-            frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset);
+            if (dgamma != null || dbeta != null) {
+                double[] sumDy = ws.doubles(Workspace.Doubles.SUM_DY, c);
+                double[] sumDyCentered = ws.doubles(Workspace.Doubles.SUM_DY_CENTERED, c);
+                gradientSums(Tiling.tiles(sh, 2), sh, dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered, ws);
+                if (dx != null) {
+                    frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset, ws);
+                }
+                ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
+            } else if (dx != null) {
+                frozenInputGradient(sh, dy, dyOffset, gamma, variance, eps, dx, dxOffset, ws);
+            }
         }
     }
 
@@ -278,7 +280,9 @@ public final class BatchNormOps {
         Checks.tensor("x", x, xOffset, sh);
         double[] mean = new double[sh.c()];
         double[] variance = new double[sh.c()];
-        statistics(sh, x, xOffset, mean, variance);
+        try (Workspace ws = Workspace.acquire()) {
+            statistics(sh, x, xOffset, mean, variance, ws);
+        }
         return ChannelMoments.fromVariance(sh.perChannel(), mean, variance);
     }
 
@@ -303,7 +307,7 @@ public final class BatchNormOps {
     }
 
     /** Mean and biased variance per channel, tiled and merged exactly as in {@link #trainArrays}. */
-    private void statistics(NcsShape sh, float[] x, int xOffset, double[] mean, double[] variance) {
+    private void statistics(NcsShape sh, float[] x, int xOffset, double[] mean, double[] variance, Workspace ws) {
         int c = sh.c();
         List<Tile> tiles = Tiling.tiles(sh, 1);
         if (!Tiling.sliced(tiles, sh.n())) {
@@ -312,8 +316,8 @@ public final class BatchNormOps {
             return;
         }
         int slices = Tiling.sliceCount(tiles);
-        double[][] sliceMean = new double[slices][c];
-        double[][] sliceVar = new double[slices][c];
+        double[][] sliceMean = ws.sliceRows(Workspace.SliceRows.MEAN, slices, c);
+        double[][] sliceVar = ws.sliceRows(Workspace.SliceRows.VARIANCE, slices, c);
         scheduler.forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(),
                 t.c1(), sliceMean[t.slice()], sliceVar[t.slice()]));
         ChannelMath.mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
@@ -734,10 +738,10 @@ public final class BatchNormOps {
     }
 
     private void frozenInputGradient(NcsShape sh, float[] dy, int dyOffset, float[] gamma, float[] variance,
-            double eps, float[] dx, int dxOffset) {
+            double eps, float[] dx, int dxOffset, Workspace ws) {
         int c = sh.c();
-        float[] zero = new float[c];
-        float[] scale = new float[c];
+        float[] zero = ws.zeroedFloats(Workspace.Floats.CENTER_HI, c);
+        float[] scale = ws.floats(Workspace.Floats.SCALE, c);
         ChannelMath.inferenceScaleShift(c, gamma, null, variance, eps, scale, null);
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
         scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx,
@@ -746,7 +750,7 @@ public final class BatchNormOps {
 
     /** Backward sums over the tiles; sliced channels add their slices' sums in slice order. */
     private void gradientSums(List<Tile> tiles, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
-            float[] center, double[] sumDy, double[] sumDyCentered) {
+            float[] center, double[] sumDy, double[] sumDyCentered, Workspace ws) {
         int c = sh.c();
         if (!Tiling.sliced(tiles, sh.n())) {
             scheduler.forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0(),
@@ -754,11 +758,11 @@ public final class BatchNormOps {
             return;
         }
         int slices = Tiling.sliceCount(tiles);
-        double[][] partDy = new double[slices][c];
-        double[][] partDyCentered = new double[slices][c];
+        double[][] partDy = ws.sliceRows(Workspace.SliceRows.SUM_DY, slices, c);
+        double[][] partDyCentered = ws.sliceRows(Workspace.SliceRows.SUM_DY_CENTERED, slices, c);
         scheduler.forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
                 t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), center, partDy[t.slice()], partDyCentered[t.slice()]));
-        ChannelMath.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
+        ChannelMath.addSlices(partDy, partDyCentered, slices, c, sumDy, sumDyCentered);
     }
 
 }

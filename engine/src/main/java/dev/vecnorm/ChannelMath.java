@@ -63,11 +63,12 @@ final class ChannelMath {
     }
 
     /** Per channel, the slices' backward sums added in slice order (a fixed order: bitwise reproducible). */
-    static void addSlices(double[][] partDy, double[][] partDyCentered, double[] sumDy, double[] sumDyCentered) {
-        for (int ch = 0; ch < partDy[0].length; ch++) {
+    static void addSlices(double[][] partDy, double[][] partDyCentered, int slices, int channels, double[] sumDy,
+            double[] sumDyCentered) {
+        for (int ch = 0; ch < channels; ch++) {
             double a = 0;
             double b = 0;
-            for (int k = 0; k < partDy.length; k++) {
+            for (int k = 0; k < slices; k++) {
                 a += partDy[k][ch];
                 b += partDyCentered[k][ch];
             }

@@ -240,7 +240,7 @@ final class SegmentPasses {
         double[][] partDyCentered = new double[slices][c];
         scheduler.forEachTile(2 * elements(), tiles, t -> tileSums(t, dy, dyOffset, x, xOffset, center, partDy[t.slice()],
                 partDyCentered[t.slice()]));
-        ChannelMath.addSlices(partDy, partDyCentered, sumDy, sumDyCentered);
+        ChannelMath.addSlices(partDy, partDyCentered, slices, c, sumDy, sumDyCentered);
         if (dx != null) {
             ChannelMath.inputGradientParameters(0, c, gamma, invStd, sumDy, sumDyCentered, count, dyScale,
                     centeredScale, shift);

@@ -17,12 +17,18 @@ final class Workspace implements AutoCloseable {
 
     /** The per-channel float coefficients of the normalize pass. */
     enum Floats {
-        CENTER_HI, CENTER_LO, SCALE, SHIFT
+        CENTER_HI, CENTER_LO, SCALE, SHIFT, INV_STD
+    }
+
+    /** Per-slice partial quantities of a pass cut into slices along N: one row of C values per slice. */
+    enum SliceRows {
+        MEAN, VARIANCE, SUM_DY, SUM_DY_CENTERED
     }
 
     private boolean inUse;
     private final double[][] doubles = new double[Doubles.values().length][0];
     private final float[][] floats = new float[Floats.values().length][0];
+    private final double[][][] sliceRows = new double[SliceRows.values().length][0][0];
 
     private Workspace() {
     }
@@ -56,6 +62,18 @@ final class Workspace implements AutoCloseable {
             floats[slot] = new float[length];
         }
         return floats[slot];
+    }
+
+    /** At least {@code slices} rows of at least {@code length} values for {@code role}; contents unspecified. */
+    double[][] sliceRows(SliceRows role, int slices, int length) {
+        int slot = role.ordinal();
+        double[][] rows = sliceRows[slot];
+        if (rows.length < slices || rows.length == 0 || rows[0].length < length) {
+            int width = Math.max(length, rows.length == 0 ? 0 : rows[0].length);
+            rows = new double[Math.max(slices, rows.length)][width];
+            sliceRows[slot] = rows;
+        }
+        return rows;
     }
 
     /** The array for {@code role}, of at least {@code length}, whose first {@code length} values are zero. */

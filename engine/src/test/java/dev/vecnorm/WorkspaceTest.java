@@ -31,6 +31,20 @@ class WorkspaceTest {
     }
 
     @Test
+    void sliceRowsGrowToTheLargestRequestAndAreThenReused() {
+        try (Workspace w = Workspace.acquire()) {
+            double[][] small = w.sliceRows(Workspace.SliceRows.SUM_DY, 2, 8);
+            assertTrue(small.length >= 2 && small[0].length >= 8 && small[1].length >= 8);
+            double[][] wider = w.sliceRows(Workspace.SliceRows.SUM_DY, 1, 32);
+            assertTrue(wider.length >= 2 && wider[0].length >= 32, "keeps the rows it had and widens them");
+            double[][] taller = w.sliceRows(Workspace.SliceRows.SUM_DY, 5, 4);
+            assertTrue(taller.length >= 5 && taller[4].length >= 32, "keeps the width it had and adds rows");
+            assertSame(taller, w.sliceRows(Workspace.SliceRows.SUM_DY, 3, 16));
+            assertNotSame(taller, w.sliceRows(Workspace.SliceRows.SUM_DY_CENTERED, 3, 16));
+        }
+    }
+
+    @Test
     void zeroedFloatsAreZeroAfterAnotherCallWroteThem() {
         try (Workspace w = Workspace.acquire()) {
             java.util.Arrays.fill(w.floats(Workspace.Floats.CENTER_LO, 16), 7f);

@@ -1,0 +1,113 @@
+package dev.vecnorm;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A call in steady state allocates nothing that grows with C or the number of slices: per-channel and per-slice
+ * arrays come from the thread's workspace. (Bytes are counted on the calling thread by the JVM itself; a few
+ * hundred bytes of task and lambda objects per call are allowed, a per-slice array of C doubles is not.)
+ */
+class SteadyStateAllocationTest {
+
+    private static final int WARM_CALLS = 20;
+    private static final int ROUNDS = 60;
+    private static final int CALLS_PER_ROUND = 10;
+    /** Well above the few small objects a call may make, well below the 8-16 KB of per-slice arrays. */
+    private static final long MAX_BYTES_PER_CALL = 2048;
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    /**
+     * The fewest bytes per call over rounds of calls, stopping at the first round within the bound: until C2
+     * has compiled every kernel (a few hundred calls at some widths), interpreted and C1 code boxes vectors and
+     * allocates, so early rounds see warm-up; an array that every call allocates shows in every round.
+     */
+    private static long bytesPerCall(Runnable call) {
+        for (int i = 0; i < WARM_CALLS; i++) {
+            call.run();
+        }
+        long id = Thread.currentThread().threadId();
+        long fewest = Long.MAX_VALUE;
+        for (int r = 0; r < ROUNDS && fewest > MAX_BYTES_PER_CALL; r++) {
+            long before = THREADS.getThreadAllocatedBytes(id);
+            for (int i = 0; i < CALLS_PER_ROUND; i++) {
+                call.run();
+            }
+            fewest = Math.min(fewest, (THREADS.getThreadAllocatedBytes(id) - before) / CALLS_PER_ROUND);
+        }
+        return fewest;
+    }
+
+    private static float[] ramp(int size) {
+        float[] a = new float[size];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (i * 7919 % 1000) * 0.01f - 3f;
+        }
+        return a;
+    }
+
+    @Test
+    void trainingCutIntoRowSlicesAllocatesNoPerSliceArrays() {
+        // 256 samples of 512 channels of 4x4 (8 MiB): two slices of whole rows for the statistics.
+        int[] shape = {256, 512, 4, 4};
+        assertTrue(Tiling.sliced(Tiling.tiles(NcsShape.of(shape), 1), 256), "the shape must take the sliced path");
+        int c = 512;
+        float[] x = ramp(256 * 512 * 16);
+        float[] y = new float[x.length];
+        float[] gamma = new float[c];
+        float[] beta = new float[c];
+        java.util.Arrays.fill(gamma, 1f);
+        float[] mean = new float[c];
+        float[] invStd = new float[c];
+        BatchNormOps ops = BatchNormOps.get().singleThreaded();
+        long bytes = bytesPerCall(() -> ops.forwardTraining(shape, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd, null));
+        assertTrue(bytes <= MAX_BYTES_PER_CALL, "training allocated " + bytes + " B per call");
+    }
+
+    @Test
+    void backwardCutIntoRowSlicesAllocatesNoPerSliceArrays() {
+        // 256 samples of 256 channels of 4x4, dy and x together 8 MiB: two slices of whole rows for the sums.
+        int[] shape = {256, 256, 4, 4};
+        assertTrue(Tiling.sliced(Tiling.tiles(NcsShape.of(shape), 2), 256), "the shape must take the sliced path");
+        int c = 256;
+        float[] x = ramp(256 * 256 * 16);
+        float[] dy = ramp(x.length);
+        float[] dx = new float[x.length];
+        float[] gamma = new float[c];
+        java.util.Arrays.fill(gamma, 1f);
+        float[] mean = new float[c];
+        float[] invStd = new float[c];
+        java.util.Arrays.fill(invStd, 1f);
+        float[] dgamma = new float[c];
+        float[] dbeta = new float[c];
+        BatchNormOps ops = BatchNormOps.get().singleThreaded();
+        long bytes = bytesPerCall(
+                () -> ops.backward(shape, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta));
+        assertTrue(bytes <= MAX_BYTES_PER_CALL, "backward allocated " + bytes + " B per call");
+    }
+
+    @Test
+    void frozenBackwardAllocatesNothingPerChannel() {
+        // 2048 channels: every per-channel array of the frozen backward would be 8-16 KB.
+        int[] shape = {8, 2048, 4, 4};
+        int c = 2048;
+        float[] x = ramp(8 * 2048 * 16);
+        float[] dy = ramp(x.length);
+        float[] dx = new float[x.length];
+        float[] gamma = new float[c];
+        java.util.Arrays.fill(gamma, 1f);
+        float[] mean = new float[c];
+        float[] variance = new float[c];
+        java.util.Arrays.fill(variance, 1f);
+        float[] dgamma = new float[c];
+        float[] dbeta = new float[c];
+        BatchNormOps ops = BatchNormOps.get().singleThreaded();
+        long bytes = bytesPerCall(
+                () -> ops.backwardFrozen(shape, dy, 0, x, 0, gamma, mean, variance, 1e-5, dx, 0, dgamma, dbeta));
+        assertTrue(bytes <= MAX_BYTES_PER_CALL, "frozen backward allocated " + bytes + " B per call");
+    }
+}
