@@ -107,9 +107,35 @@ class TilesTest {
             assertEquals(0, t.n0());
             assertEquals(32, t.n1());
         }
-        // 256x6x24x24 scaled past L3 (1024 samples, 28 MB): channel slices along N as before.
-        for (Tile t : Tiling.tiles(1024, 6, 576, 2)) {
+        // 256x6x24x24 scaled past L3 (4550 samples, 126 MB, 21 MB per channel): slices of one channel along N.
+        List<Tile> big = Tiling.tiles(4550, 6, 576, 2);
+        assertTrue(Tiling.sliced(big, 4550));
+        coversOnce(big, 4550, 6, 576);
+        // 4 MiB slices of 8 B x 576 per sample: 910 samples, exactly five slices per channel, in N order.
+        assertEquals(5, Tiling.sliceCount(big));
+        assertEquals(6 * 5, big.size());
+        for (Tile t : big) {
+            assertEquals(t.n0() / 910, t.slice(), t.toString());
             assertEquals(1, t.c1() - t.c0(), t.toString());
+        }
+        // Exactly at the bounds: a pass of exactly 16 MiB still takes row slices; stretches of exactly 32 KiB
+        // keep their channel blocks.
+        // A channel of exactly twice the budget (8 MiB) stays whole.
+        List<Tile> atTwice = Tiling.tiles(1024, 3, 1024, 2);
+        assertEquals(3, atTwice.size());
+        for (Tile t : atTwice) {
+            assertEquals(1024, t.n1() - t.n0(), t.toString());
+        }
+        List<Tile> atL3 = Tiling.tiles(256, 16, 1024, 1);
+        assertTrue(atL3.size() > 1);
+        for (Tile t : atL3) {
+            assertEquals(16, t.c1() - t.c0(), t.toString());
+        }
+        List<Tile> atStretch = Tiling.tiles(128, 16, 1024, 1);
+        assertEquals(2, atStretch.size());
+        for (Tile t : atStretch) {
+            assertEquals(8, t.c1() - t.c0(), t.toString());
+            assertEquals(128, t.n1());
         }
         // The forward's statistics (x alone, 3.5 MB) fit one block: one tile, nothing to slice.
         assertEquals(1, Tiling.tiles(256, 6, 576, 1).size());
