@@ -68,25 +68,28 @@ class SteadyStateAllocationTest {
         assertTrue(bytes <= MAX_BYTES_PER_CALL, "training allocated " + bytes + " B per call");
     }
 
+    /** A backward call's arrays: x and dy (ramps), dx, and per channel gamma = 1, zeros, ones, dgamma, dbeta. */
+    private record BackwardArrays(float[] x, float[] dy, float[] dx, float[] gamma, float[] zeros, float[] ones,
+            float[] dgamma, float[] dbeta) {
+        static BackwardArrays of(int[] shape) {
+            int c = shape[1];
+            float[] x = ramp(NcsShape.of(shape).size());
+            float[] ones = new float[c];
+            java.util.Arrays.fill(ones, 1f);
+            return new BackwardArrays(x, ramp(x.length), new float[x.length], ones.clone(), new float[c], ones,
+                    new float[c], new float[c]);
+        }
+    }
+
     @Test
     void backwardCutIntoRowSlicesAllocatesNoPerSliceArrays() {
         // 256 samples of 256 channels of 4x4, dy and x together 8 MiB: two slices of whole rows for the sums.
         int[] shape = {256, 256, 4, 4};
         assertTrue(Tiling.sliced(Tiling.tiles(NcsShape.of(shape), 2), 256), "the shape must take the sliced path");
-        int c = 256;
-        float[] x = ramp(256 * 256 * 16);
-        float[] dy = ramp(x.length);
-        float[] dx = new float[x.length];
-        float[] gamma = new float[c];
-        java.util.Arrays.fill(gamma, 1f);
-        float[] mean = new float[c];
-        float[] invStd = new float[c];
-        java.util.Arrays.fill(invStd, 1f);
-        float[] dgamma = new float[c];
-        float[] dbeta = new float[c];
+        BackwardArrays a = BackwardArrays.of(shape);
         BatchNormOps ops = BatchNormOps.get().singleThreaded();
-        long bytes = bytesPerCall(
-                () -> ops.backward(shape, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta));
+        long bytes = bytesPerCall(() -> ops.backward(shape, a.dy(), 0, a.x(), 0, a.gamma(), a.zeros(), a.ones(),
+                a.dx(), 0, a.dgamma(), a.dbeta()));
         assertTrue(bytes <= MAX_BYTES_PER_CALL, "backward allocated " + bytes + " B per call");
     }
 
@@ -94,20 +97,10 @@ class SteadyStateAllocationTest {
     void frozenBackwardAllocatesNothingPerChannel() {
         // 2048 channels: every per-channel array of the frozen backward would be 8-16 KB.
         int[] shape = {8, 2048, 4, 4};
-        int c = 2048;
-        float[] x = ramp(8 * 2048 * 16);
-        float[] dy = ramp(x.length);
-        float[] dx = new float[x.length];
-        float[] gamma = new float[c];
-        java.util.Arrays.fill(gamma, 1f);
-        float[] mean = new float[c];
-        float[] variance = new float[c];
-        java.util.Arrays.fill(variance, 1f);
-        float[] dgamma = new float[c];
-        float[] dbeta = new float[c];
+        BackwardArrays a = BackwardArrays.of(shape);
         BatchNormOps ops = BatchNormOps.get().singleThreaded();
-        long bytes = bytesPerCall(
-                () -> ops.backwardFrozen(shape, dy, 0, x, 0, gamma, mean, variance, 1e-5, dx, 0, dgamma, dbeta));
+        long bytes = bytesPerCall(() -> ops.backwardFrozen(shape, a.dy(), 0, a.x(), 0, a.gamma(), a.zeros(),
+                a.ones(), 1e-5, a.dx(), 0, a.dgamma(), a.dbeta()));
         assertTrue(bytes <= MAX_BYTES_PER_CALL, "frozen backward allocated " + bytes + " B per call");
     }
 }
