@@ -302,7 +302,9 @@ public final class BatchNormOps {
         int c = (int) ncs[1];
         double[] mean = new double[c];
         double[] variance = new double[c];
-        passes(ncs, x).statistics(x, xOffset, mean, variance);
+        try (Workspace ws = Workspace.acquire()) {
+            passes(ncs, x).statistics(x, xOffset, mean, variance, ws);
+        }
         return ChannelMoments.fromVariance(ncs[0] * ncs[2], mean, variance);
     }
 
@@ -626,11 +628,13 @@ public final class BatchNormOps {
             return;
         }
 
-        double[] mean = new double[c];
-        double[] variance = new double[c];
-        double[] invStd = new double[c];
-        passes(ncs, x, y).forwardTraining(x, xOffset, y, yOffset, gamma, beta, eps, mean, variance, invStd);
-        ChannelMath.finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
+        try (Workspace ws = Workspace.acquire()) {
+            double[] mean = ws.doubles(Workspace.Doubles.MEAN, c);
+            double[] variance = ws.doubles(Workspace.Doubles.VARIANCE, c);
+            double[] invStd = ws.doubles(Workspace.Doubles.INV_STD, c);
+            passes(ncs, x, y).forwardTraining(x, xOffset, y, yOffset, gamma, beta, eps, mean, variance, invStd, ws);
+            ChannelMath.finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, ncs[0] * ncs[2]);
+        }
     }
 
     /**
@@ -658,10 +662,12 @@ public final class BatchNormOps {
             return;
         }
 
-        float[] scale = new float[c];
-        float[] shift = new float[c];
-        ChannelMath.inferenceScaleShift(c, gamma, beta, variance, eps, scale, shift);
-        passes(ncs, x, y).forwardInference(x, xOffset, y, yOffset, mean, scale, shift);
+        try (Workspace ws = Workspace.acquire()) {
+            float[] scale = ws.floats(Workspace.Floats.SCALE, c);
+            float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
+            ChannelMath.inferenceScaleShift(c, gamma, beta, variance, eps, scale, shift);
+            passes(ncs, x, y).forwardInference(x, xOffset, y, yOffset, mean, scale, shift, ws);
+        }
     }
 
     /**
@@ -684,11 +690,13 @@ public final class BatchNormOps {
             return;
         }
 
-        double[] sumDy = new double[c];
-        double[] sumDyCentered = new double[c];
-        passes(ncs, dy, x, dx).backward(dy, dyOffset, x, xOffset, dx, dxOffset, gamma, saveMean, saveInvStd, sumDy,
-                sumDyCentered);
-        ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+        try (Workspace ws = Workspace.acquire()) {
+            double[] sumDy = ws.doubles(Workspace.Doubles.SUM_DY, c);
+            double[] sumDyCentered = ws.doubles(Workspace.Doubles.SUM_DY_CENTERED, c);
+            passes(ncs, dy, x, dx).backward(dy, dyOffset, x, xOffset, dx, dxOffset, gamma, saveMean, saveInvStd,
+                    sumDy, sumDyCentered, ws);
+            ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+        }
     }
 
     /**
@@ -714,23 +722,25 @@ public final class BatchNormOps {
         }
 
         SegmentPasses passes = passes(ncs, dy, x, dx);
-        float[] invStd = new float[c];
-        float[] scale = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
-            scale[ch] = (float) (ChannelMath.gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+        try (Workspace ws = Workspace.acquire()) {
+            float[] invStd = ws.floats(Workspace.Floats.INV_STD, c);
+            float[] scale = ws.floats(Workspace.Floats.SCALE, c);
+            for (int ch = 0; ch < c; ch++) {
+                invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
+                scale[ch] = (float) (ChannelMath.gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
+            }
+            double[] sumDy = ws.doubles(Workspace.Doubles.SUM_DY, c);
+            double[] sumDyCentered = ws.doubles(Workspace.Doubles.SUM_DY_CENTERED, c);
+            if (dgamma != null || dbeta != null) {
+                passes.gradientSums(dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered, ws);
+            }
+            if (dx != null) {
+                float[] zero = ws.zeroedFloats(Workspace.Floats.CENTER_LO, c);
+                passes.affine(dy, dyOffset, dx, dxOffset, Tiling.streamTiles((int) ncs[0], c, (int) ncs[2], 1), zero,
+                        zero, scale, zero);
+            }
+            ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
         }
-        double[] sumDy = new double[c];
-        double[] sumDyCentered = new double[c];
-        if (dgamma != null || dbeta != null) {
-            passes.gradientSums(dy, dyOffset, x, xOffset, mean, sumDy, sumDyCentered);
-        }
-        if (dx != null) {
-            float[] zero = new float[c];
-            passes.affine(dy, dyOffset, dx, dxOffset, Tiling.streamTiles((int) ncs[0], c, (int) ncs[2], 1), zero, zero, scale,
-                    zero);
-        }
-        ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, invStd, dgamma, dbeta);
     }
 
     private SegmentPasses passes(long[] ncs, MemorySegment... segments) {

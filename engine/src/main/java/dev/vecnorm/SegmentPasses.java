@@ -4,7 +4,6 @@ import dev.vecnorm.internal.kernels.BatchNormKernels;
 import dev.vecnorm.internal.kernels.SegmentKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -29,6 +28,12 @@ final class SegmentPasses {
     /** A thread that never runs: segments it may access are accessible from any thread (not confined). */
     private static final Thread ANY_OTHER_THREAD = new Thread(() -> { });
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[2][0]);
+    /**
+     * Per thread, a copied tile's own slices of per-channel values (the dense tile is indexed from channel 0):
+     * floats center, center low part, scale, shift; doubles two sums or moments, then three dx coefficients.
+     */
+    private static final ThreadLocal<float[][]> TILE_FLOATS = ThreadLocal.withInitial(() -> new float[4][0]);
+    private static final ThreadLocal<double[][]> TILE_DOUBLES = ThreadLocal.withInitial(() -> new double[5][0]);
 
     private final TileScheduler scheduler;
     private final BatchNormKernels kernels;
@@ -127,21 +132,50 @@ final class SegmentPasses {
         }
     }
 
-    private static float[] part(float[] perChannel, Tile t) {
-        return perChannel == null ? null : Arrays.copyOfRange(perChannel, t.c0(), t.c1());
+    /** Tile {@code t}'s channels of {@code perChannel} in this thread's float slot {@code which}, or null. */
+    private static float[] part(float[] perChannel, Tile t, int which) {
+        if (perChannel == null) {
+            return null;
+        }
+        float[] slot = tileSlot(TILE_FLOATS.get(), which, t.c1() - t.c0());
+        System.arraycopy(perChannel, t.c0(), slot, 0, t.c1() - t.c0());
+        return slot;
+    }
+
+    /** Tile {@code t}'s channels of {@code perChannel} in this thread's double slot {@code which}. */
+    private static double[] part(double[] perChannel, Tile t, int which) {
+        double[] slot = tileDoubles(which, t.c1() - t.c0());
+        System.arraycopy(perChannel, t.c0(), slot, 0, t.c1() - t.c0());
+        return slot;
+    }
+
+    private static float[] tileSlot(float[][] slots, int which, int length) {
+        if (slots[which].length < length) {
+            slots[which] = new float[length];
+        }
+        return slots[which];
+    }
+
+    /** This thread's double slot {@code which}, of at least {@code length}; contents unspecified. */
+    private static double[] tileDoubles(int which, int length) {
+        double[][] slots = TILE_DOUBLES.get();
+        if (slots[which].length < length) {
+            slots[which] = new double[length];
+        }
+        return slots[which];
     }
 
     /** Statistics only: mean and biased variance per channel, tiled and merged as in {@link #forwardTraining}. */
-    void statistics(MemorySegment x, long xOffset, double[] mean, double[] variance) {
+    void statistics(MemorySegment x, long xOffset, double[] mean, double[] variance, Workspace ws) {
         List<Tile> tiles = Tiling.tiles(n, c, s, 1);
         boolean sliced = Tiling.sliced(tiles, n);
         int slices = sliced ? Tiling.sliceCount(tiles) : 1;
-        double[][] sliceMean = new double[slices][c];
-        double[][] sliceVar = new double[slices][c];
+        double[][] sliceMean = sliced ? ws.sliceRows(Workspace.SliceRows.MEAN, slices, c) : null;
+        double[][] sliceVar = sliced ? ws.sliceRows(Workspace.SliceRows.VARIANCE, slices, c) : null;
         scheduler.forEachTile(elements(), tiles, t -> {
             int tc = t.c1() - t.c0();
-            double[] m = new double[tc];
-            double[] v = new double[tc];
+            double[] m = tileDoubles(0, tc);
+            double[] v = tileDoubles(1, tc);
             kernels.moments(gather(0, x, xOffset, t), 0, t.n1() - t.n0(), tc, s, 0, tc, m, v);
             System.arraycopy(m, 0, sliced ? sliceMean[t.slice()] : mean, t.c0(), tc);
             System.arraycopy(v, 0, sliced ? sliceVar[t.slice()] : variance, t.c0(), tc);
@@ -153,18 +187,18 @@ final class SegmentPasses {
 
     /** Statistics into mean and variance, and y normalized with gamma, beta, eps (see the array overload). */
     void forwardTraining(MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] gamma, float[] beta,
-            double eps, double[] mean, double[] variance, double[] invStd) {
-        float[] hi = new float[c];
-        float[] lo = new float[c];
-        float[] scale = new float[c];
-        float[] shift = new float[c];
+            double eps, double[] mean, double[] variance, double[] invStd, Workspace ws) {
+        float[] hi = ws.floats(Workspace.Floats.CENTER_HI, c);
+        float[] lo = ws.floats(Workspace.Floats.CENTER_LO, c);
+        float[] scale = ws.floats(Workspace.Floats.SCALE, c);
+        float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
         List<Tile> tiles = Tiling.tiles(n, c, s, 1);
         if (!Tiling.sliced(tiles, n)) {
             scheduler.forEachTile(elements(), tiles, t -> {
                 int tc = t.c1() - t.c0();
                 float[] tile = gather(0, x, xOffset, t);
-                double[] tileMean = new double[tc];
-                double[] tileVar = new double[tc];
+                double[] tileMean = tileDoubles(0, tc);
+                double[] tileVar = tileDoubles(1, tc);
                 kernels.moments(tile, 0, n, tc, s, 0, tc, tileMean, tileVar);
                 System.arraycopy(tileMean, 0, mean, t.c0(), tc);
                 System.arraycopy(tileVar, 0, variance, t.c0(), tc);
@@ -175,14 +209,14 @@ final class SegmentPasses {
                     // measured no faster.)
                     direct.affine(x, xOffset, y, yOffset, n, c, s, t.c0(), t.c1(), hi, lo, scale, shift);
                 } else {
-                    kernels.affine(tile, 0, tile, 0, n, tc, s, 0, tc, part(hi, t), part(lo, t), part(scale, t),
-                            part(shift, t));
+                    kernels.affine(tile, 0, tile, 0, n, tc, s, 0, tc, part(hi, t, 0), part(lo, t, 1),
+                            part(scale, t, 2), part(shift, t, 3));
                     scatter(tile, y, yOffset, t);
                 }
             });
             return;
         }
-        statistics(x, xOffset, mean, variance);
+        statistics(x, xOffset, mean, variance, ws);
         ChannelMath.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, hi, lo, scale, shift);
         affine(x, xOffset, y, yOffset, Tiling.streamTiles(n, c, s, 1), hi, lo, scale, shift);
     }
@@ -199,16 +233,17 @@ final class SegmentPasses {
                 return;
             }
             float[] tile = gather(0, x, xOffset, t);
-            kernels.affine(tile, 0, tile, 0, t.n1() - t.n0(), tc, s, 0, tc, part(hi, t), part(lo, t),
-                    part(scale, t), part(shift, t));
+            kernels.affine(tile, 0, tile, 0, t.n1() - t.n0(), tc, s, 0, tc, part(hi, t, 0), part(lo, t, 1),
+                    part(scale, t, 2), part(shift, t, 3));
             scatter(tile, y, yOffset, t);
         });
     }
 
     /** Inference: the affine map with the given statistics. */
     void forwardInference(MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] mean,
-            float[] scale, float[] shift) {
-        affine(x, xOffset, y, yOffset, Tiling.streamTiles(n, c, s, 1), mean, new float[c], scale, shift);
+            float[] scale, float[] shift, Workspace ws) {
+        affine(x, xOffset, y, yOffset, Tiling.streamTiles(n, c, s, 1), mean,
+                ws.zeroedFloats(Workspace.Floats.CENTER_LO, c), scale, shift);
     }
 
     /**
@@ -217,10 +252,10 @@ final class SegmentPasses {
      * cache (as the array path does); slices of a channel add up in slice order before any dx is written.
      */
     void backward(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, MemorySegment dx, long dxOffset,
-            float[] gamma, float[] center, float[] invStd, double[] sumDy, double[] sumDyCentered) {
-        double[] dyScale = new double[c];
-        double[] centeredScale = new double[c];
-        double[] shift = new double[c];
+            float[] gamma, float[] center, float[] invStd, double[] sumDy, double[] sumDyCentered, Workspace ws) {
+        double[] dyScale = ws.doubles(Workspace.Doubles.DY_SCALE, c);
+        double[] centeredScale = ws.doubles(Workspace.Doubles.CENTERED_SCALE, c);
+        double[] shift = ws.doubles(Workspace.Doubles.SHIFT, c);
         double count = (double) n * s;
         List<Tile> tiles = Tiling.tiles(n, c, s, 2);
         if (!Tiling.sliced(tiles, n)) {
@@ -236,8 +271,8 @@ final class SegmentPasses {
             return;
         }
         int slices = Tiling.sliceCount(tiles);
-        double[][] partDy = new double[slices][c];
-        double[][] partDyCentered = new double[slices][c];
+        double[][] partDy = ws.sliceRows(Workspace.SliceRows.SUM_DY, slices, c);
+        double[][] partDyCentered = ws.sliceRows(Workspace.SliceRows.SUM_DY_CENTERED, slices, c);
         scheduler.forEachTile(2 * elements(), tiles, t -> tileSums(t, dy, dyOffset, x, xOffset, center, partDy[t.slice()],
                 partDyCentered[t.slice()]));
         ChannelMath.addSlices(partDy, partDyCentered, slices, c, sumDy, sumDyCentered);
@@ -269,9 +304,9 @@ final class SegmentPasses {
         int tc = t.c1() - t.c0();
         float[] dyTile = gather(0, dy, dyOffset, t);
         float[] xTile = gather(1, x, xOffset, t);
-        double[] a = new double[tc];
-        double[] b = new double[tc];
-        kernels.gradientSums(dyTile, 0, xTile, 0, rows, tc, s, 0, tc, part(center, t), a, b);
+        double[] a = tileDoubles(0, tc);
+        double[] b = tileDoubles(1, tc);
+        kernels.gradientSums(dyTile, 0, xTile, 0, rows, tc, s, 0, tc, part(center, t, 0), a, b);
         System.arraycopy(a, 0, sumDy, t.c0(), tc);
         System.arraycopy(b, 0, sumDyCentered, t.c0(), tc);
         return new TileCopies(dyTile, xTile);
@@ -291,15 +326,14 @@ final class SegmentPasses {
         int tc = t.c1() - t.c0();
         float[] dyCopy = copies != null ? copies.dy() : gather(0, dy, dyOffset, t);
         float[] xCopy = copies != null ? copies.x() : gather(1, x, xOffset, t);
-        kernels.gradientInput(dyCopy, 0, xCopy, 0, dyCopy, 0, rows, tc, s, 0, tc, part(center, t),
-                Arrays.copyOfRange(dyScale, t.c0(), t.c1()), Arrays.copyOfRange(centeredScale, t.c0(), t.c1()),
-                Arrays.copyOfRange(shift, t.c0(), t.c1()));
+        kernels.gradientInput(dyCopy, 0, xCopy, 0, dyCopy, 0, rows, tc, s, 0, tc, part(center, t, 0),
+                part(dyScale, t, 2), part(centeredScale, t, 3), part(shift, t, 4));
         scatter(dyCopy, dx, dxOffset, t);
     }
 
     /** Backward sums alone (frozen statistics): slices of a channel add up in slice order. */
     void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, float[] center,
-            double[] sumDy, double[] sumDyCentered) {
-        backward(dy, dyOffset, x, xOffset, null, 0, null, center, null, sumDy, sumDyCentered);
+            double[] sumDy, double[] sumDyCentered, Workspace ws) {
+        backward(dy, dyOffset, x, xOffset, null, 0, null, center, null, sumDy, sumDyCentered, ws);
     }
 }

@@ -2,6 +2,9 @@ package dev.vecnorm;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
@@ -102,5 +105,39 @@ class SteadyStateAllocationTest {
         long bytes = bytesPerCall(() -> ops.backwardFrozen(shape, a.dy(), 0, a.x(), 0, a.gamma(), a.zeros(),
                 a.ones(), 1e-5, a.dx(), 0, a.dgamma(), a.dbeta()));
         assertTrue(bytes <= MAX_BYTES_PER_CALL, "frozen backward allocated " + bytes + " B per call");
+    }
+
+    /** A native segment holding a copy of {@code values}. */
+    private static MemorySegment nativeCopy(Arena arena, float[] values) {
+        MemorySegment segment = arena.allocate((long) values.length * Float.BYTES, 64);
+        MemorySegment.copy(values, 0, segment, ValueLayout.JAVA_FLOAT, 0, values.length);
+        return segment;
+    }
+
+    @Test
+    void segmentTrainingInferenceAndBackwardAllocateNothingPerChannel() {
+        // Off-heap tensors with 2048 channels: every per-channel array would be 8-16 KB per call.
+        int[] shape = {8, 2048, 4, 4};
+        BackwardArrays a = BackwardArrays.of(shape);
+        BatchNormOps ops = BatchNormOps.get().singleThreaded();
+        float[] mean = new float[2048];
+        float[] invStd = new float[2048];
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment x = nativeCopy(arena, a.x());
+            MemorySegment dy = nativeCopy(arena, a.dy());
+            MemorySegment out = arena.allocate((long) a.x().length * Float.BYTES, 64);
+            long training = bytesPerCall(() -> ops.forwardTraining(shape, x, 0, out, 0, a.gamma(), a.zeros(), 1e-5,
+                    mean, invStd, null));
+            assertTrue(training <= MAX_BYTES_PER_CALL, "segment training allocated " + training + " B per call");
+            long inference = bytesPerCall(() -> ops.forwardInference(shape, x, 0, out, 0, a.gamma(), a.zeros(),
+                    a.zeros(), a.ones(), 1e-5));
+            assertTrue(inference <= MAX_BYTES_PER_CALL, "segment inference allocated " + inference + " B per call");
+            long backward = bytesPerCall(() -> ops.backward(shape, dy, 0, x, 0, a.gamma(), mean, invStd, out, 0,
+                    a.dgamma(), a.dbeta()));
+            assertTrue(backward <= MAX_BYTES_PER_CALL, "segment backward allocated " + backward + " B per call");
+            long frozen = bytesPerCall(() -> ops.backwardFrozen(shape, dy, 0, x, 0, a.gamma(), a.zeros(), a.ones(),
+                    1e-5, out, 0, a.dgamma(), a.dbeta()));
+            assertTrue(frozen <= MAX_BYTES_PER_CALL, "segment frozen backward allocated " + frozen + " B per call");
+        }
     }
 }
