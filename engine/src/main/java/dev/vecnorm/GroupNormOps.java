@@ -151,7 +151,7 @@ public final class GroupNormOps {
     }
 
     /** One task's per-sample arrays for the forward. */
-    private static final class ForwardScratch {
+    private static final class ForwardScratch implements PerThreadScratch.Sized {
         final double[] mean;
         final double[] variance;
         final double[] channelMean;
@@ -171,15 +171,30 @@ public final class GroupNormOps {
             scale = new float[c];
             shift = new float[c];
         }
+
+        @Override
+        public boolean fits(int groups, int c) {
+            return mean.length >= groups && hi.length >= c;
+        }
     }
+
+    private static final PerThreadScratch<ForwardScratch> FORWARD_SCRATCH =
+            new PerThreadScratch<>(ForwardScratch::new);
+    private static final PerThreadScratch<BackwardScratch> BACKWARD_SCRATCH =
+            new PerThreadScratch<>(BackwardScratch::new);
 
     /** Forward of samples first, first + stride, ... with this task's own scratch. */
     private void forwardSamples(Dims d, int first, int stride, float[] x, int xOffset, float[] y, int yOffset,
             float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
-        ForwardScratch scratch = new ForwardScratch(d.groups(), d.c());
-        for (int i = first; i < d.n(); i += stride) {
-            int at = i * d.sampleSize();
-            forwardSample(d, i, scratch, x, xOffset + at, y, yOffset + at, gamma, beta, eps, saveMean, saveInvStd);
+        ForwardScratch scratch = FORWARD_SCRATCH.acquire(d.groups(), d.c());
+        try {
+            for (int i = first; i < d.n(); i += stride) {
+                int at = i * d.sampleSize();
+                forwardSample(d, i, scratch, x, xOffset + at, y, yOffset + at, gamma, beta, eps, saveMean,
+                        saveInvStd);
+            }
+        } finally {
+            FORWARD_SCRATCH.release(scratch);
         }
     }
 
@@ -316,11 +331,13 @@ public final class GroupNormOps {
         int perGroupChannels = d.perGroupChannels();
         // Each sample's share of dgamma and dbeta, summed in sample order after the tasks: any thread count
         // gives the bits of one.
-        double[] dgPerSample = new double[d.n() * c];
-        double[] dbPerSample = new double[d.n() * c];
-        ParallelUnits.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy, dyOffset,
-                x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
-        storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
+        try (Workspace ws = Workspace.acquire()) {
+            double[] dgPerSample = ws.doubles(Workspace.Doubles.SAMPLE_DGAMMA, d.n() * c);
+            double[] dbPerSample = ws.doubles(Workspace.Doubles.SAMPLE_DBETA, d.n() * c);
+            ParallelUnits.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy,
+                    dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
+            storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
+        }
     }
 
     /** dgamma and dbeta: the samples' shares added in sample order, whatever thread computed each. */
@@ -398,13 +415,17 @@ public final class GroupNormOps {
         int sample = d.sampleSize();
         ForkJoinPool where = SegmentPasses.shareable(x, y) ? pool : null;
         ParallelUnits.run(where, d.n(), total, (first, stride) -> {
-            ForwardScratch scratch = new ForwardScratch(d.groups(), d.c());
-            for (int i = first; i < d.n(); i += stride) {
-                long at = (long) i * sample;
-                float[] buffer = Staging.buffer(0, sample);
-                MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, buffer, 0, sample);
-                forwardSample(d, i, scratch, buffer, 0, buffer, 0, gamma, beta, eps, saveMean, saveInvStd);
-                MemorySegment.copy(buffer, 0, y, FLOAT, (yOffset + at) * Float.BYTES, sample);
+            ForwardScratch scratch = FORWARD_SCRATCH.acquire(d.groups(), d.c());
+            try {
+                for (int i = first; i < d.n(); i += stride) {
+                    long at = (long) i * sample;
+                    float[] buffer = Staging.buffer(0, sample);
+                    MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, buffer, 0, sample);
+                    forwardSample(d, i, scratch, buffer, 0, buffer, 0, gamma, beta, eps, saveMean, saveInvStd);
+                    MemorySegment.copy(buffer, 0, y, FLOAT, (yOffset + at) * Float.BYTES, sample);
+                }
+            } finally {
+                FORWARD_SCRATCH.release(scratch);
             }
         });
     }
@@ -444,31 +465,47 @@ public final class GroupNormOps {
                     dx == null ? 0 : SegmentPasses.arrayOffset(dx, dxOffset), dgamma, dbeta);
             return;
         }
+        try (Workspace ws = Workspace.acquire()) {
+            double[] dgPerSample = ws.doubles(Workspace.Doubles.SAMPLE_DGAMMA, d.n() * c);
+            double[] dbPerSample = ws.doubles(Workspace.Doubles.SAMPLE_DBETA, d.n() * c);
+            backwardStaged(d, dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample,
+                    dbPerSample);
+            storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
+        }
+    }
+
+    /** The segment backward: each sample staged through this thread's buffers, run by the array code. */
+    private void backwardStaged(Dims d, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            float[] gamma, float[] saveMean, float[] saveInvStd, MemorySegment dx, long dxOffset,
+            double[] dgPerSample, double[] dbPerSample) {
+        int c = d.c();
         int sample = d.sampleSize();
-        double[] dgPerSample = new double[d.n() * c];
-        double[] dbPerSample = new double[d.n() * c];
+        long total = (long) d.n() * sample;
         ForkJoinPool where = SegmentPasses.shareable(dy, x, dx) ? pool : null;
         ParallelUnits.run(where, d.n(), 2 * total, (first, stride) -> {
-            BackwardScratch scratch = new BackwardScratch(d.groups(), c);
-            for (int i = first; i < d.n(); i += stride) {
-                long at = (long) i * sample;
-                float[] stagedDy = Staging.buffer(0, sample);
-                float[] stagedX = Staging.buffer(1, sample);
-                float[] stagedDx = dx == null ? null : Staging.buffer(2, sample);
-                MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, sample);
-                MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, sample);
-                backwardSample(d, i, scratch, stagedDy, 0, stagedX, 0, gamma, saveMean, saveInvStd, stagedDx, 0,
-                        dgPerSample, dbPerSample);
-                if (dx != null) {
-                    MemorySegment.copy(stagedDx, 0, dx, FLOAT, (dxOffset + at) * Float.BYTES, sample);
+            BackwardScratch scratch = BACKWARD_SCRATCH.acquire(d.groups(), c);
+            try {
+                for (int i = first; i < d.n(); i += stride) {
+                    long at = (long) i * sample;
+                    float[] stagedDy = Staging.buffer(0, sample);
+                    float[] stagedX = Staging.buffer(1, sample);
+                    float[] stagedDx = dx == null ? null : Staging.buffer(2, sample);
+                    MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, sample);
+                    MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, sample);
+                    backwardSample(d, i, scratch, stagedDy, 0, stagedX, 0, gamma, saveMean, saveInvStd, stagedDx,
+                            0, dgPerSample, dbPerSample);
+                    if (dx != null) {
+                        MemorySegment.copy(stagedDx, 0, dx, FLOAT, (dxOffset + at) * Float.BYTES, sample);
+                    }
                 }
+            } finally {
+                BACKWARD_SCRATCH.release(scratch);
             }
         });
-        storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
     }
 
     /** One task's per-sample arrays for the backward. */
-    private static final class BackwardScratch {
+    private static final class BackwardScratch implements PerThreadScratch.Sized {
         final float[] center;
         final double[] sumDy;
         final double[] sumDyCentered;
@@ -488,17 +525,26 @@ public final class GroupNormOps {
             centeredScale = new double[c];
             shift = new double[c];
         }
+
+        @Override
+        public boolean fits(int groups, int c) {
+            return a.length >= groups && center.length >= c;
+        }
     }
 
     /** Backward of samples first, first + stride, ... with this task's own scratch. */
     private void backwardSamples(Dims d, int first, int stride, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, double[] dgPerSample,
             double[] dbPerSample) {
-        BackwardScratch scratch = new BackwardScratch(d.groups(), d.c());
-        for (int i = first; i < d.n(); i += stride) {
-            int at = i * d.sampleSize();
-            backwardSample(d, i, scratch, dy, dyOffset + at, x, xOffset + at, gamma, saveMean, saveInvStd, dx,
-                    dxOffset + at, dgPerSample, dbPerSample);
+        BackwardScratch scratch = BACKWARD_SCRATCH.acquire(d.groups(), d.c());
+        try {
+            for (int i = first; i < d.n(); i += stride) {
+                int at = i * d.sampleSize();
+                backwardSample(d, i, scratch, dy, dyOffset + at, x, xOffset + at, gamma, saveMean, saveInvStd, dx,
+                        dxOffset + at, dgPerSample, dbPerSample);
+            }
+        } finally {
+            BACKWARD_SCRATCH.release(scratch);
         }
     }
 

@@ -45,14 +45,17 @@ record RowBlocks(int rows, int width, int rowsPerBlock) {
         return Math.min(rows, (block + 1) * rowsPerBlock);
     }
 
-    /** {@code into[j] = sum over blocks, in block order, of partials[block][j]} as float; nothing if into is null. */
-    static void store(double[][] partials, float[] into) {
+    /**
+     * {@code into[j] = sum over blocks [0, count), in block order, of partials[block][j]} as float; nothing if into
+     * is null.
+     */
+    static void store(double[][] partials, int count, float[] into) {
         if (into == null) {
             return;
         }
         for (int j = 0; j < into.length; j++) {
             double sum = partials[0][j];
-            for (int block = 1; block < partials.length; block++) {
+            for (int block = 1; block < count; block++) {
                 sum += partials[block][j];
             }
             into[j] = (float) sum;

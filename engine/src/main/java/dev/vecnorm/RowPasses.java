@@ -137,19 +137,28 @@ final class RowPasses {
             float[] mean, float[] invStd, float[] dx, int dxOffset, float[] dgamma, float[] dbeta) {
         RowBlocks blocks = RowBlocks.backward(rn);
         int d = rn.width();
-        double[][] dg = new double[blocks.count()][d];
-        double[][] db = dbeta == null ? null : new double[blocks.count()][d];
-        ParallelUnits.run(pool, blocks.count(), 2L * rn.elements(), (first, stride) -> {
-            for (int block = first; block < blocks.count(); block += stride) {
-                int r0 = blocks.first(block);
-                int at = r0 * d;
-                kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, blocks.end(block) - r0,
-                        d, gamma, mean, invStd, r0, dg[block], db == null ? null : db[block]);
-            }
-        });
-        RowBlocks.store(dg, dgamma);
+        try (Workspace ws = Workspace.acquire()) {
+            double[][] dg = ws.sliceRows(Workspace.SliceRows.DGAMMA, blocks.count(), d);
+            double[][] db = dbeta == null ? null : ws.sliceRows(Workspace.SliceRows.DBETA, blocks.count(), d);
+            ParallelUnits.run(pool, blocks.count(), 2L * rn.elements(), (first, stride) -> {
+                for (int block = first; block < blocks.count(); block += stride) {
+                    int r0 = blocks.first(block);
+                    int at = r0 * d;
+                    clearPartials(dg, db, block, d);
+                    kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at,
+                            blocks.end(block) - r0, d, gamma, mean, invStd, r0, dg[block], db == null ? null : db[block]);
+                }
+            });
+            RowBlocks.store(dg, blocks.count(), dgamma);
+            RowBlocks.store(db, blocks.count(), dbeta);
+        }
+    }
+
+    /** Zeroes a block's column partials (the kernel adds to them; the workspace rows hold an earlier call's). */
+    private static void clearPartials(double[][] dg, double[][] db, int block, int d) {
+        java.util.Arrays.fill(dg[block], 0, d, 0.0);
         if (db != null) {
-            RowBlocks.store(db, dbeta);
+            java.util.Arrays.fill(db[block], 0, d, 0.0);
         }
     }
 
@@ -160,11 +169,25 @@ final class RowPasses {
         RowBlocks blocks = RowBlocks.backward(rn);
         int d = rn.width();
         int chunkRows = Math.max(1, STAGED_ELEMENTS / d);
-        double[][] dg = new double[blocks.count()][d];
-        double[][] db = dbeta == null ? null : new double[blocks.count()][d];
+        try (Workspace ws = Workspace.acquire()) {
+            double[][] dg = ws.sliceRows(Workspace.SliceRows.DGAMMA, blocks.count(), d);
+            double[][] db = dbeta == null ? null : ws.sliceRows(Workspace.SliceRows.DBETA, blocks.count(), d);
+            backwardStaged(rn, blocks, chunkRows, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, dg,
+                    db);
+            RowBlocks.store(dg, blocks.count(), dgamma);
+            RowBlocks.store(db, blocks.count(), dbeta);
+        }
+    }
+
+    /** The segment backward's blocks, staged chunk by chunk, into the blocks' column partials dg and db. */
+    private void backwardStaged(RowNormalization rn, RowBlocks blocks, int chunkRows, MemorySegment dy,
+            long dyOffset, MemorySegment x, long xOffset, float[] gamma, float[] mean, float[] invStd,
+            MemorySegment dx, long dxOffset, double[][] dg, double[][] db) {
+        int d = rn.width();
         ForkJoinPool where = SegmentPasses.shareable(dy, x, dx) ? pool : null;
         ParallelUnits.run(where, blocks.count(), 2L * rn.elements(), (first, stride) -> {
             for (int block = first; block < blocks.count(); block += stride) {
+                clearPartials(dg, db, block, d);
                 for (int r0 = blocks.first(block); r0 < blocks.end(block); r0 += chunkRows) {
                     int r = Math.min(chunkRows, blocks.end(block) - r0);
                     int length = r * d;
@@ -182,9 +205,5 @@ final class RowPasses {
                 }
             }
         });
-        RowBlocks.store(dg, dgamma);
-        if (db != null) {
-            RowBlocks.store(db, dbeta);
-        }
     }
 }

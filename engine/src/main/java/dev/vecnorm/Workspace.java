@@ -10,9 +10,11 @@ final class Workspace implements AutoCloseable {
 
     private static final ThreadLocal<Workspace> OWN = ThreadLocal.withInitial(Workspace::new);
 
-    /** The per-channel double quantities of training and backward. */
+    /** The per-channel double quantities of training and backward (and GroupNorm's per-sample ones). */
     enum Doubles {
-        MEAN, VARIANCE, INV_STD, SUM_DY, SUM_DY_CENTERED, DY_SCALE, CENTERED_SCALE, SHIFT
+        MEAN, VARIANCE, INV_STD, SUM_DY, SUM_DY_CENTERED, DY_SCALE, CENTERED_SCALE, SHIFT,
+        /** GroupNorm's per-sample shares of dgamma and dbeta, N x C. */
+        SAMPLE_DGAMMA, SAMPLE_DBETA
     }
 
     /** The per-channel float coefficients of the normalize pass. */
@@ -20,9 +22,12 @@ final class Workspace implements AutoCloseable {
         CENTER_HI, CENTER_LO, SCALE, SHIFT, INV_STD
     }
 
-    /** Per-slice partial quantities of a pass cut into slices along N: one row of C values per slice. */
+    /**
+     * Partial quantities of a pass cut into parts, one row per part: per-slice channel moments and sums
+     * (BatchNorm), per-block column sums of dgamma and dbeta (LayerNorm, RMSNorm), per-sample ones (GroupNorm).
+     */
     enum SliceRows {
-        MEAN, VARIANCE, SUM_DY, SUM_DY_CENTERED
+        MEAN, VARIANCE, SUM_DY, SUM_DY_CENTERED, DGAMMA, DBETA
     }
 
     private boolean inUse;

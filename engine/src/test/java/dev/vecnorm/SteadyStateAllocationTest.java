@@ -140,4 +140,44 @@ class SteadyStateAllocationTest {
             assertTrue(frozen <= MAX_BYTES_PER_CALL, "segment frozen backward allocated " + frozen + " B per call");
         }
     }
+
+    @Test
+    void groupNormForwardAndBackwardAllocateNothingPerChannel() {
+        // 2048 channels in 32 groups: a task's per-channel scratch would be ~64 KB per call.
+        int[] shape = {4, 2048, 4, 4};
+        int groups = 32;
+        BackwardArrays a = BackwardArrays.of(shape);
+        float[] mean = new float[4 * groups];
+        float[] invStd = new float[4 * groups];
+        GroupNormOps ops = GroupNormOps.get().singleThreaded();
+        long forward = bytesPerCall(() -> ops.forward(shape, groups, a.x(), 0, a.dx(), 0, a.gamma(), a.zeros(), 1e-5,
+                mean, invStd));
+        assertTrue(forward <= MAX_BYTES_PER_CALL, "GroupNorm forward allocated " + forward + " B per call");
+        long backward = bytesPerCall(() -> ops.backward(shape, groups, a.dy(), 0, a.x(), 0, a.gamma(), mean, invStd,
+                a.dx(), 0, a.dgamma(), a.dbeta()));
+        assertTrue(backward <= MAX_BYTES_PER_CALL, "GroupNorm backward allocated " + backward + " B per call");
+    }
+
+    @Test
+    void layerNormBackwardAllocatesNoColumnPartialsPerCall() {
+        // Rows of 4096: each block's dgamma and dbeta column partials would be 64 KB per call.
+        int[] shape = {64, 4096};
+        float[] x = ramp(64 * 4096);
+        float[] dy = ramp(x.length);
+        float[] dx = new float[x.length];
+        float[] gamma = new float[4096];
+        java.util.Arrays.fill(gamma, 1f);
+        float[] mean = new float[64];
+        float[] invStd = new float[64];
+        java.util.Arrays.fill(invStd, 1f);
+        float[] dgamma = new float[4096];
+        float[] dbeta = new float[4096];
+        LayerNormOps layer = LayerNormOps.get().singleThreaded();
+        long bytes = bytesPerCall(() -> layer.backward(shape, 1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma,
+                dbeta));
+        assertTrue(bytes <= MAX_BYTES_PER_CALL, "LayerNorm backward allocated " + bytes + " B per call");
+        RMSNormOps rms = RMSNormOps.get().singleThreaded();
+        long rmsBytes = bytesPerCall(() -> rms.backward(shape, 1, dy, 0, x, 0, gamma, invStd, dx, 0, dgamma));
+        assertTrue(rmsBytes <= MAX_BYTES_PER_CALL, "RMSNorm backward allocated " + rmsBytes + " B per call");
+    }
 }

@@ -44,6 +44,30 @@ class WorkspaceTest {
         }
     }
 
+    /** A scratch object sized by its two arguments. */
+    private record Sized(int groups, int c) implements PerThreadScratch.Sized {
+        @Override
+        public boolean fits(int g, int channels) {
+            return groups >= g && c >= channels;
+        }
+    }
+
+    @Test
+    void perThreadScratchIsReusedWhileItFitsAndNeverHandedToTwoUsers() {
+        PerThreadScratch<Sized> scratch = new PerThreadScratch<>(Sized::new);
+        Sized first = scratch.acquire(4, 64);
+        Sized nested = scratch.acquire(4, 64);
+        assertNotSame(first, nested, "a busy thread gets a fresh object");
+        scratch.release(nested);
+        scratch.release(first);
+        assertSame(first, scratch.acquire(2, 32), "released and large enough: reused");
+        scratch.release(first);
+        Sized larger = scratch.acquire(8, 64);
+        assertTrue(larger.groups() >= 8, "too small: replaced by one that fits");
+        scratch.release(larger);
+        assertSame(larger, scratch.acquire(8, 64));
+    }
+
     @Test
     void zeroedFloatsAreZeroAfterAnotherCallWroteThem() {
         try (Workspace w = Workspace.acquire()) {
