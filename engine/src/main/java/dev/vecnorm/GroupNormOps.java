@@ -419,8 +419,7 @@ public final class GroupNormOps {
             try {
                 for (int i = first; i < d.n(); i += stride) {
                     long at = (long) i * sample;
-                    float[] buffer = Staging.buffer(0, sample);
-                    MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, buffer, 0, sample);
+                    float[] buffer = Staging.copyIn(0, x, xOffset + at, sample);
                     forwardSample(d, i, scratch, buffer, 0, buffer, 0, gamma, beta, eps, saveMean, saveInvStd);
                     MemorySegment.copy(buffer, 0, y, FLOAT, (yOffset + at) * Float.BYTES, sample);
                 }
@@ -487,11 +486,9 @@ public final class GroupNormOps {
             try {
                 for (int i = first; i < d.n(); i += stride) {
                     long at = (long) i * sample;
-                    float[] stagedDy = Staging.buffer(0, sample);
-                    float[] stagedX = Staging.buffer(1, sample);
+                    float[] stagedDy = Staging.copyIn(0, dy, dyOffset + at, sample);
+                    float[] stagedX = Staging.copyIn(1, x, xOffset + at, sample);
                     float[] stagedDx = dx == null ? null : Staging.buffer(2, sample);
-                    MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, sample);
-                    MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, sample);
                     backwardSample(d, i, scratch, stagedDy, 0, stagedX, 0, gamma, saveMean, saveInvStd, stagedDx,
                             0, dgPerSample, dbPerSample);
                     if (dx != null) {

@@ -93,9 +93,8 @@ final class RowPasses {
             for (int block = first; block < blocks.count(); block += stride) {
                 int r0 = blocks.first(block);
                 int r = blocks.end(block) - r0;
-                float[] staged = Staging.buffer(0, r * width);
                 long at = (long) r0 * width;
-                MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, staged, 0, r * width);
+                float[] staged = Staging.copyIn(0, x, xOffset + at, r * width);
                 forwardBlock(scratch, r0, r, width, staged, 0, staged, 0, gamma, beta, eps, saveMean, saveInvStd);
                 MemorySegment.copy(staged, 0, y, FLOAT, (yOffset + at) * Float.BYTES, r * width);
             }
@@ -192,11 +191,9 @@ final class RowPasses {
                     int r = Math.min(chunkRows, blocks.end(block) - r0);
                     int length = r * d;
                     long at = (long) r0 * d;
-                    float[] stagedDy = Staging.buffer(0, length);
-                    float[] stagedX = Staging.buffer(1, length);
+                    float[] stagedDy = Staging.copyIn(0, dy, dyOffset + at, length);
+                    float[] stagedX = Staging.copyIn(1, x, xOffset + at, length);
                     float[] stagedDx = dx == null ? null : Staging.buffer(2, length);
-                    MemorySegment.copy(dy, FLOAT, (dyOffset + at) * Float.BYTES, stagedDy, 0, length);
-                    MemorySegment.copy(x, FLOAT, (xOffset + at) * Float.BYTES, stagedX, 0, length);
                     kernels.rowGradients(stagedDy, 0, stagedX, 0, stagedDx, 0, r, d, gamma, mean, invStd, r0,
                             dg[block], db == null ? null : db[block]);
                     if (dx != null) {
