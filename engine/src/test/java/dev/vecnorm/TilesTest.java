@@ -131,6 +131,16 @@ class TilesTest {
         for (Tile t : atL3) {
             assertEquals(16, t.c1() - t.c0(), t.toString());
         }
+        // One step past each bound: 256 samples of 17 such channels (17 MiB) keep channel blocks; stretches of
+        // 31 KiB (blocks of four channels of 1984 floats; 128x16 such runs, 15.5 MiB) take row slices.
+        for (Tile tile : Tiling.tiles(256, 17, 1024, 1)) {
+            assertEquals(256, tile.n1() - tile.n0(), tile.toString());
+        }
+        List<Tile> underStretch = Tiling.tiles(128, 16, 1984, 1);
+        assertTrue(Tiling.sliced(underStretch, 128));
+        for (Tile tile : underStretch) {
+            assertEquals(16, tile.c1() - tile.c0(), tile.toString());
+        }
         List<Tile> atStretch = Tiling.tiles(128, 16, 1024, 1);
         assertEquals(2, atStretch.size());
         for (Tile t : atStretch) {

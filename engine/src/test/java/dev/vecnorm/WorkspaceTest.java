@@ -59,6 +59,9 @@ class WorkspaceTest {
         Sized nested = scratch.acquire(4, 64);
         assertNotSame(first, nested, "a busy thread gets a fresh object");
         scratch.release(nested);
+        Sized whileFirstBusy = scratch.acquire(4, 64);
+        assertNotSame(first, whileFirstBusy, "releasing a fresh object leaves the thread's own one busy");
+        scratch.release(whileFirstBusy);
         scratch.release(first);
         assertSame(first, scratch.acquire(2, 32), "released and large enough: reused");
         scratch.release(first);
