@@ -8,7 +8,7 @@ package dev.vecnorm.internal.kernels;
 final class PositionScratch {
 
     /** What a buffer holds; each has its own array per thread. */
-    enum Buffer { CENTER, DY_SCALE, CENTERED_SCALE, SHIFT, LANE_SUMS_DY, LANE_SUMS_DY_CENTERED, LANE_SUMS }
+    enum Buffer { CENTER, DY_SCALE, X_FACTOR, CONSTANT, LANE_SUMS_DY, LANE_SUMS_DY_CENTERED, LANE_SUMS }
 
     private static final ThreadLocal<double[][]> OWN =
             ThreadLocal.withInitial(() -> new double[Buffer.values().length][0]);
@@ -52,6 +52,32 @@ final class PositionScratch {
             for (int j = 0; j < s; j++) {
                 out[k++] = v;
             }
+        }
+        return out;
+    }
+
+    /**
+     * dx's per-position terms for {@code dx = dy * dyScale + (x * xFactor + constant)} (see
+     * {@link GradientRuns#constant}), in buffers X_FACTOR and CONSTANT; returns X_FACTOR's array.
+     */
+    static double[] xFactorPerPosition(double[] centeredScale, int c0, int c1, int s) {
+        double[] out = doubles(Buffer.X_FACTOR, (c1 - c0) * s);
+        int k = 0;
+        for (int ch = c0; ch < c1; ch++) {
+            java.util.Arrays.fill(out, k, k + s, -centeredScale[ch]);
+            k += s;
+        }
+        return out;
+    }
+
+    /** The CONSTANT buffer of {@link #xFactorPerPosition}. */
+    static double[] constantPerPosition(float[] center, double[] centeredScale, double[] shift, int c0, int c1,
+            int s) {
+        double[] out = doubles(Buffer.CONSTANT, (c1 - c0) * s);
+        int k = 0;
+        for (int ch = c0; ch < c1; ch++) {
+            java.util.Arrays.fill(out, k, k + s, GradientRuns.constant(center[ch], centeredScale[ch], shift[ch]));
+            k += s;
         }
         return out;
     }

@@ -113,10 +113,9 @@ final class SegmentRuns {
             double[] dyScale, double[] centeredScale, double[] shift) {
         int bound = FH.loopBound(s);
         for (int ch = c0; ch < c1; ch++) {
-            DoubleVector m = DoubleVector.broadcast(D, center[ch]);
             DoubleVector a = DoubleVector.broadcast(D, dyScale[ch]);
-            DoubleVector b = DoubleVector.broadcast(D, centeredScale[ch]);
-            DoubleVector d = DoubleVector.broadcast(D, shift[ch]);
+            DoubleVector b = DoubleVector.broadcast(D, -centeredScale[ch]);
+            DoubleVector e = DoubleVector.broadcast(D, GradientRuns.constant(center[ch], centeredScale[ch], shift[ch]));
             for (int i = 0; i < n; i++) {
                 long g = runAt(dyOffset, i, c, ch, s);
                 long in = runAt(xOffset, i, c, ch, s);
@@ -124,16 +123,16 @@ final class SegmentRuns {
                 int j = 0;
                 for (; j < bound; j += DL) {
                     long at = (long) j * Float.BYTES;
-                    DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m);
-                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE)).mul(a).sub(xc.fma(b, d)))
+                    DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).fma(b, e);
+                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE)).fma(a, t))
                             .intoMemorySegment(dx, out + at, NATIVE);
                 }
                 if (j < s) {
                     VectorMask<Float> k = FH.indexInRange(j, s);
                     long at = (long) j * Float.BYTES;
-                    DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).sub(m);
-                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k)).mul(a)
-                            .sub(xc.fma(b, d))).intoMemorySegment(dx, out + at, NATIVE, k);
+                    DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).fma(b, e);
+                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k)).fma(a, t))
+                            .intoMemorySegment(dx, out + at, NATIVE, k);
                 }
             }
         }
@@ -143,10 +142,9 @@ final class SegmentRuns {
             long xOffset, MemorySegment dx, long dxOffset, int n, int c, int s, int c0, int c1, float[] center,
             double[] dyScale, double[] centeredScale, double[] shift) {
         int width = (c1 - c0) * s;
-        double[] mP = PositionScratch.widenedPerPosition(center, c0, c1, s, PositionScratch.Buffer.CENTER);
         double[] aP = PositionScratch.perPosition(dyScale, c0, c1, s, PositionScratch.Buffer.DY_SCALE);
-        double[] bP = PositionScratch.perPosition(centeredScale, c0, c1, s, PositionScratch.Buffer.CENTERED_SCALE);
-        double[] dP = PositionScratch.perPosition(shift, c0, c1, s, PositionScratch.Buffer.SHIFT);
+        double[] bP = PositionScratch.xFactorPerPosition(centeredScale, c0, c1, s);
+        double[] eP = PositionScratch.constantPerPosition(center, centeredScale, shift, c0, c1, s);
         int bound = FH.loopBound(width);
         for (int i = 0; i < n; i++) {
             long g = runAt(dyOffset, i, c, c0, s);
@@ -155,22 +153,20 @@ final class SegmentRuns {
             int q = 0;
             for (; q < bound; q += DL) {
                 long at = (long) q * Float.BYTES;
-                DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
-                        .sub(DoubleVector.fromArray(D, mP, q));
+                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
+                        .fma(DoubleVector.fromArray(D, bP, q), DoubleVector.fromArray(D, eP, q));
                 narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE))
-                        .mul(DoubleVector.fromArray(D, aP, q))
-                        .sub(xc.fma(DoubleVector.fromArray(D, bP, q), DoubleVector.fromArray(D, dP, q))))
+                        .fma(DoubleVector.fromArray(D, aP, q), t))
                         .intoMemorySegment(dx, out + at, NATIVE);
             }
             if (q < width) {
                 VectorMask<Float> k = FH.indexInRange(q, width);
                 VectorMask<Double> kd = D.indexInRange(q, width);
                 long at = (long) q * Float.BYTES;
-                DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k))
-                        .sub(DoubleVector.fromArray(D, mP, q, kd));
+                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k))
+                        .fma(DoubleVector.fromArray(D, bP, q, kd), DoubleVector.fromArray(D, eP, q, kd));
                 narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k))
-                        .mul(DoubleVector.fromArray(D, aP, q, kd))
-                        .sub(xc.fma(DoubleVector.fromArray(D, bP, q, kd), DoubleVector.fromArray(D, dP, q, kd))))
+                        .fma(DoubleVector.fromArray(D, aP, q, kd), t))
                         .intoMemorySegment(dx, out + at, NATIVE, k);
             }
         }
