@@ -131,24 +131,56 @@ public final class BatchNormOps {
         float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
         List<Tile> tiles = Tiling.tiles(sh, 1);
         if (!Tiling.sliced(tiles, sh.n())) {
-            scheduler.forEachTile(sh, 1, tiles, t -> {
-                // Statistics, then normalize, per block of channels: the second pass reads x from L2.
-                kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), mean, variance);
-                ChannelMath.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, centerHi, centerLo,
-                        scale, shift);
-                normalize(x, xOffset, z, zOffset, y, yOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), centerHi, centerLo,
-                        scale, shift, relu);
-            });
+            if (scheduler.onCallingThread(sh, 1, tiles)) {
+                for (int i = 0; i < tiles.size(); i++) {
+                    trainBlock(tiles.get(i), sh, x, xOffset, z, zOffset, y, yOffset, gamma, beta, eps, mean, variance,
+                            invStd, centerHi, centerLo, scale, shift, relu);
+                }
+            } else {
+                scheduler.forEachTile(sh, 1, tiles, t -> trainBlock(t, sh, x, xOffset, z, zOffset, y, yOffset, gamma,
+                        beta, eps, mean, variance, invStd, centerHi, centerLo, scale, shift, relu));
+            }
         } else {
             // Sliced along N (channels larger than the budget, or row slices of short runs): moments of every
             // slice, merged per channel in slice order (Chan), then the normalize pass over the slices.
             statistics(sh, x, xOffset, mean, variance, ws);
             ChannelMath.normalizationParameters(0, c, mean, variance, gamma, beta, eps, invStd, centerHi, centerLo, scale, shift);
-            scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), z,
-                    zOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), centerHi,
-                    centerLo, scale, shift, relu));
+            normalizeStream(sh, x, xOffset, z, zOffset, y, yOffset, centerHi, centerLo, scale, shift, relu);
         }
         ChannelMath.finishTraining(c, mean, variance, invStd, saveMean, saveInvStd, running, sh.perChannel());
+    }
+
+    /** Statistics, then normalize, of one block of channels: the second pass reads x from cache. */
+    private void trainBlock(Tile t, NcsShape sh, float[] x, int xOffset, float[] z, int zOffset, float[] y,
+            int yOffset, float[] gamma, float[] beta, double eps, double[] mean, double[] variance, double[] invStd,
+            float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        kernels.moments(x, xOffset, sh.n(), sh.c(), sh.s(), t.c0(), t.c1(), mean, variance);
+        ChannelMath.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, centerHi,
+                centerLo, scale, shift);
+        normalize(x, xOffset, z, zOffset, y, yOffset, sh.n(), sh.c(), sh.s(), t.c0(), t.c1(), centerHi, centerLo,
+                scale, shift, relu);
+    }
+
+    /** The normalize pass over the stream tiles (memory order), given every channel's coefficients. */
+    private void normalizeStream(NcsShape sh, float[] x, int xOffset, float[] z, int zOffset, float[] y,
+            int yOffset, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        List<Tile> tiles = Tiling.streamTiles(sh, 1);
+        if (scheduler.onCallingThread(sh, 1, tiles)) {
+            for (int i = 0; i < tiles.size(); i++) {
+                normalizeTile(tiles.get(i), sh, x, xOffset, z, zOffset, y, yOffset, centerHi, centerLo, scale, shift,
+                        relu);
+            }
+        } else {
+            scheduler.forEachTile(sh, 1, tiles, t -> normalizeTile(t, sh, x, xOffset, z, zOffset, y, yOffset,
+                    centerHi, centerLo, scale, shift, relu));
+        }
+    }
+
+    private void normalizeTile(Tile t, NcsShape sh, float[] x, int xOffset, float[] z, int zOffset, float[] y,
+            int yOffset, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        int at = t.offset(sh);
+        normalize(x, xOffset + at, z, zOffset + at, y, yOffset + at, t.n1() - t.n0(), sh.c(), sh.s(), t.c0(),
+                t.c1(), centerHi, centerLo, scale, shift, relu);
     }
 
     /** The normalize pass, with the fused epilogue only when one is asked for. */
@@ -208,28 +240,54 @@ public final class BatchNormOps {
         double count = sh.perChannel();
         List<Tile> tiles = Tiling.tiles(sh, 2);
         if (!Tiling.sliced(tiles, sh.n())) {
-            scheduler.forEachTile(sh, 2, tiles, t -> {
-                // Sums, then dx, per block of channels: the second pass reads dy and x from L2.
-                kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), saveMean, sumDy,
-                        sumDyCentered);
-                if (dx != null) {
-                    ChannelMath.inputGradientParameters(t.c0(), t.c1(), gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale,
-                            centeredScale, shift);
-                    kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), c, sh.s(), t.c0(), t.c1(),
-                            saveMean, dyScale, centeredScale, shift);
+            if (scheduler.onCallingThread(sh, 2, tiles)) {
+                for (int i = 0; i < tiles.size(); i++) {
+                    backwardBlock(tiles.get(i), sh, dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx,
+                            dxOffset, sumDy, sumDyCentered, dyScale, centeredScale, shift);
                 }
-            });
+            } else {
+                scheduler.forEachTile(sh, 2, tiles, t -> backwardBlock(t, sh, dy, dyOffset, x, xOffset, gamma,
+                        saveMean, saveInvStd, dx, dxOffset, sumDy, sumDyCentered, dyScale, centeredScale, shift));
+            }
         } else {
             gradientSums(tiles, sh, dy, dyOffset, x, xOffset, saveMean, sumDy, sumDyCentered, ws);
             if (dx != null) {
                 ChannelMath.inputGradientParameters(0, c, gamma, saveInvStd, sumDy, sumDyCentered, count, dyScale, centeredScale,
                         shift);
-                scheduler.forEachTile(sh, 2, Tiling.streamTiles(sh, 2), t -> kernels.gradientInput(dy, dyOffset + t.offset(sh), x,
-                        xOffset + t.offset(sh), dx, dxOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(),
-                        saveMean, dyScale, centeredScale, shift));
+                List<Tile> stream = Tiling.streamTiles(sh, 2);
+                if (scheduler.onCallingThread(sh, 2, stream)) {
+                    for (int i = 0; i < stream.size(); i++) {
+                        inputGradientTile(stream.get(i), sh, dy, dyOffset, x, xOffset, dx, dxOffset, saveMean,
+                                dyScale, centeredScale, shift);
+                    }
+                } else {
+                    scheduler.forEachTile(sh, 2, stream, t -> inputGradientTile(t, sh, dy, dyOffset, x, xOffset, dx,
+                            dxOffset, saveMean, dyScale, centeredScale, shift));
+                }
             }
         }
         ChannelMath.writeParameterGradients(c, sumDy, sumDyCentered, saveInvStd, dgamma, dbeta);
+    }
+
+    /** Sums, then dx, of one block of channels: the second pass reads dy and x from cache. */
+    private void backwardBlock(Tile t, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] gamma, float[] saveMean, float[] saveInvStd, float[] dx, int dxOffset, double[] sumDy,
+            double[] sumDyCentered, double[] dyScale, double[] centeredScale, double[] shift) {
+        kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), sh.c(), sh.s(), t.c0(), t.c1(), saveMean, sumDy,
+                sumDyCentered);
+        if (dx != null) {
+            ChannelMath.inputGradientParameters(t.c0(), t.c1(), gamma, saveInvStd, sumDy, sumDyCentered,
+                    sh.perChannel(), dyScale, centeredScale, shift);
+            kernels.gradientInput(dy, dyOffset, x, xOffset, dx, dxOffset, sh.n(), sh.c(), sh.s(), t.c0(), t.c1(),
+                    saveMean, dyScale, centeredScale, shift);
+        }
+    }
+
+    private void inputGradientTile(Tile t, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
+            float[] dx, int dxOffset, float[] center, double[] dyScale, double[] centeredScale, double[] shift) {
+        int at = t.offset(sh);
+        kernels.gradientInput(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, t.n1() - t.n0(), sh.c(),
+                sh.s(), t.c0(), t.c1(), center, dyScale, centeredScale, shift);
     }
 
     /**
@@ -312,17 +370,32 @@ public final class BatchNormOps {
     private void statistics(NcsShape sh, float[] x, int xOffset, double[] mean, double[] variance, Workspace ws) {
         int c = sh.c();
         List<Tile> tiles = Tiling.tiles(sh, 1);
-        if (!Tiling.sliced(tiles, sh.n())) {
-            scheduler.forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset, sh.n(), c, sh.s(), t.c0(), t.c1(), mean,
-                    variance));
-            return;
+        boolean sliced = Tiling.sliced(tiles, sh.n());
+        int slices = sliced ? Tiling.sliceCount(tiles) : 0;
+        double[][] sliceMean = sliced ? ws.sliceRows(Workspace.SliceRows.MEAN, slices, c) : null;
+        double[][] sliceVar = sliced ? ws.sliceRows(Workspace.SliceRows.VARIANCE, slices, c) : null;
+        if (scheduler.onCallingThread(sh, 1, tiles)) {
+            for (int i = 0; i < tiles.size(); i++) {
+                momentsTile(tiles.get(i), sh, sliced, x, xOffset, mean, variance, sliceMean, sliceVar);
+            }
+        } else {
+            scheduler.forEachTile(sh, 1, tiles, t -> momentsTile(t, sh, sliced, x, xOffset, mean, variance, sliceMean,
+                    sliceVar));
         }
-        int slices = Tiling.sliceCount(tiles);
-        double[][] sliceMean = ws.sliceRows(Workspace.SliceRows.MEAN, slices, c);
-        double[][] sliceVar = ws.sliceRows(Workspace.SliceRows.VARIANCE, slices, c);
-        scheduler.forEachTile(sh, 1, tiles, t -> kernels.moments(x, xOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(),
-                t.c1(), sliceMean[t.slice()], sliceVar[t.slice()]));
-        ChannelMath.mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
+        if (sliced) {
+            ChannelMath.mergeMoments(tiles, c, sh.s(), sliceMean, sliceVar, mean, variance);
+        }
+    }
+
+    /** One tile's moments: into the channel's statistics, or into its slice's row when channels are sliced. */
+    private void momentsTile(Tile t, NcsShape sh, boolean sliced, float[] x, int xOffset, double[] mean,
+            double[] variance, double[][] sliceMean, double[][] sliceVar) {
+        if (sliced) {
+            kernels.moments(x, xOffset + t.offset(sh), t.n1() - t.n0(), sh.c(), sh.s(), t.c0(), t.c1(),
+                    sliceMean[t.slice()], sliceVar[t.slice()]);
+        } else {
+            kernels.moments(x, xOffset, sh.n(), sh.c(), sh.s(), t.c0(), t.c1(), mean, variance);
+        }
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -541,9 +614,7 @@ public final class BatchNormOps {
             float[] scale = ws.floats(Workspace.Floats.SCALE, c);
             float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
             ChannelMath.inferenceScaleShift(c, gamma, beta, variance, eps, scale, shift);
-            scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> normalize(x, xOffset + t.offset(sh), residual,
-                    residualOffset + t.offset(sh), y, yOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(),
-                    mean, centerLo, scale, shift, relu));
+            normalizeStream(sh, x, xOffset, residual, residualOffset, y, yOffset, mean, centerLo, scale, shift, relu);
         }
     }
 
@@ -754,25 +825,43 @@ public final class BatchNormOps {
         float[] scale = ws.floats(Workspace.Floats.SCALE, c);
         ChannelMath.inferenceScaleShift(c, gamma, null, variance, eps, scale, null);
         // dx = (dy - 0 - 0) * scale + 0: the affine pass reads dy only, not x.
-        scheduler.forEachTile(sh, 1, Tiling.streamTiles(sh, 1), t -> kernels.affine(dy, dyOffset + t.offset(sh), dx,
-                dxOffset + t.offset(sh), t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), zero, zero, scale, zero));
+        normalizeStream(sh, dy, dyOffset, null, 0, dx, dxOffset, zero, zero, scale, zero, false);
     }
 
     /** Backward sums over the tiles; sliced channels add their slices' sums in slice order. */
     private void gradientSums(List<Tile> tiles, NcsShape sh, float[] dy, int dyOffset, float[] x, int xOffset,
             float[] center, double[] sumDy, double[] sumDyCentered, Workspace ws) {
         int c = sh.c();
-        if (!Tiling.sliced(tiles, sh.n())) {
-            scheduler.forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), c, sh.s(), t.c0(),
-                    t.c1(), center, sumDy, sumDyCentered));
-            return;
+        boolean sliced = Tiling.sliced(tiles, sh.n());
+        int slices = sliced ? Tiling.sliceCount(tiles) : 0;
+        double[][] partDy = sliced ? ws.sliceRows(Workspace.SliceRows.SUM_DY, slices, c) : null;
+        double[][] partDyCentered = sliced ? ws.sliceRows(Workspace.SliceRows.SUM_DY_CENTERED, slices, c) : null;
+        if (scheduler.onCallingThread(sh, 2, tiles)) {
+            for (int i = 0; i < tiles.size(); i++) {
+                gradientSumsTile(tiles.get(i), sh, sliced, dy, dyOffset, x, xOffset, center, sumDy, sumDyCentered,
+                        partDy, partDyCentered);
+            }
+        } else {
+            scheduler.forEachTile(sh, 2, tiles, t -> gradientSumsTile(t, sh, sliced, dy, dyOffset, x, xOffset, center,
+                    sumDy, sumDyCentered, partDy, partDyCentered));
         }
-        int slices = Tiling.sliceCount(tiles);
-        double[][] partDy = ws.sliceRows(Workspace.SliceRows.SUM_DY, slices, c);
-        double[][] partDyCentered = ws.sliceRows(Workspace.SliceRows.SUM_DY_CENTERED, slices, c);
-        scheduler.forEachTile(sh, 2, tiles, t -> kernels.gradientSums(dy, dyOffset + t.offset(sh), x, xOffset + t.offset(sh),
-                t.n1() - t.n0(), c, sh.s(), t.c0(), t.c1(), center, partDy[t.slice()], partDyCentered[t.slice()]));
-        ChannelMath.addSlices(partDy, partDyCentered, slices, c, sumDy, sumDyCentered);
+        if (sliced) {
+            ChannelMath.addSlices(partDy, partDyCentered, slices, c, sumDy, sumDyCentered);
+        }
+    }
+
+    /** One tile's backward sums: into the channel's sums, or into its slice's row when channels are sliced. */
+    private void gradientSumsTile(Tile t, NcsShape sh, boolean sliced, float[] dy, int dyOffset, float[] x,
+            int xOffset, float[] center, double[] sumDy, double[] sumDyCentered, double[][] partDy,
+            double[][] partDyCentered) {
+        if (sliced) {
+            int at = t.offset(sh);
+            kernels.gradientSums(dy, dyOffset + at, x, xOffset + at, t.n1() - t.n0(), sh.c(), sh.s(), t.c0(), t.c1(),
+                    center, partDy[t.slice()], partDyCentered[t.slice()]);
+        } else {
+            kernels.gradientSums(dy, dyOffset, x, xOffset, sh.n(), sh.c(), sh.s(), t.c0(), t.c1(), center, sumDy,
+                    sumDyCentered);
+        }
     }
 
 }

@@ -32,6 +32,11 @@ class SteadyStateAllocationTest {
      * allocates, so early rounds see warm-up; an array that every call allocates shows in every round.
      */
     private static long bytesPerCall(Runnable call) {
+        return bytesPerCall(call, MAX_BYTES_PER_CALL);
+    }
+
+    /** As above, stopping at the first round within {@code bound}. */
+    private static long bytesPerCall(Runnable call, long bound) {
         assumeTrue(THREADS.isThreadAllocatedMemorySupported() && THREADS.isThreadAllocatedMemoryEnabled(),
                 "this JVM does not count a thread's allocated bytes");
         for (int i = 0; i < WARM_CALLS; i++) {
@@ -42,7 +47,7 @@ class SteadyStateAllocationTest {
         // At least ROUNDS rounds and WARM_UP_NANOS: a loaded machine compiles later, and warm-up allocation
         // looks like the bug this test is for.
         long start = System.nanoTime();
-        for (int r = 0; fewest > MAX_BYTES_PER_CALL && (r < ROUNDS || System.nanoTime() - start < WARM_UP_NANOS);
+        for (int r = 0; fewest > bound && (r < ROUNDS || System.nanoTime() - start < WARM_UP_NANOS);
                 r++) {
             long before = THREADS.getThreadAllocatedBytes(id);
             for (int i = 0; i < CALLS_PER_ROUND; i++) {
@@ -113,6 +118,52 @@ class SteadyStateAllocationTest {
         long bytes = bytesPerCall(() -> ops.backwardFrozen(shape, a.dy(), 0, a.x(), 0, a.gamma(), a.zeros(),
                 a.ones(), 1e-5, a.dx(), 0, a.dgamma(), a.dbeta()));
         assertTrue(bytes <= MAX_BYTES_PER_CALL, "frozen backward allocated " + bytes + " B per call");
+    }
+
+    /**
+     * Issue 12's budget for the passes every layer runs (training, inference, backward at one thread, tensors
+     * that need no slices): about 100 B per call. A lambda capturing a pass's arguments costs about 100 B by
+     * itself (escape analysis can't remove it once the pool branch may take it), so these passes loop over their
+     * tiles directly when they stay on the calling thread.
+     */
+    private static final long PASS_BUDGET_BYTES = 100;
+
+    @Test
+    void unslicedPassesAllocateAtMostAHundredBytesPerCall() {
+        // First as a program that also runs large tensors on a pool does, so that the JIT has seen the pool
+        // branch taken: a lambda handed to the scheduler then escapes and is allocated on every call.
+        int[] large = {4, 64, 64, 128};
+        BackwardArrays big = BackwardArrays.of(large);
+        float[] bigMean = new float[64];
+        float[] bigInvStd = new float[64];
+        try (java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(2)) {
+            BatchNormOps pooled = BatchNormOps.get().parallel(pool);
+            for (int i = 0; i < 30; i++) {
+                pooled.forwardTraining(large, big.x(), 0, big.dx(), 0, big.gamma(), big.zeros(), 1e-5, bigMean,
+                        bigInvStd, null);
+                pooled.forwardInference(large, big.x(), 0, big.dx(), 0, big.gamma(), big.zeros(), big.zeros(),
+                        big.ones(), 1e-5);
+                pooled.backward(large, big.dy(), 0, big.x(), 0, big.gamma(), bigMean, bigInvStd, big.dx(), 0,
+                        big.dgamma(), big.dbeta());
+            }
+        }
+        for (int[] shape : new int[][] {{256, 1024}, {8, 64, 16, 16}}) {
+            assertTrue(!Tiling.sliced(Tiling.tiles(NcsShape.of(shape), 1), shape[0]), "must not be sliced");
+            BackwardArrays a = BackwardArrays.of(shape);
+            float[] mean = new float[shape[1]];
+            float[] invStd = new float[shape[1]];
+            BatchNormOps ops = BatchNormOps.get().singleThreaded();
+            String name = java.util.Arrays.toString(shape);
+            long training = bytesPerCall(() -> ops.forwardTraining(shape, a.x(), 0, a.dx(), 0, a.gamma(), a.zeros(),
+                    1e-5, mean, invStd, null), PASS_BUDGET_BYTES);
+            assertTrue(training <= PASS_BUDGET_BYTES, name + " training allocated " + training + " B per call");
+            long inference = bytesPerCall(() -> ops.forwardInference(shape, a.x(), 0, a.dx(), 0, a.gamma(),
+                    a.zeros(), a.zeros(), a.ones(), 1e-5), PASS_BUDGET_BYTES);
+            assertTrue(inference <= PASS_BUDGET_BYTES, name + " inference allocated " + inference + " B per call");
+            long backward = bytesPerCall(() -> ops.backward(shape, a.dy(), 0, a.x(), 0, a.gamma(), mean, invStd,
+                    a.dx(), 0, a.dgamma(), a.dbeta()), PASS_BUDGET_BYTES);
+            assertTrue(backward <= PASS_BUDGET_BYTES, name + " backward allocated " + backward + " B per call");
+        }
     }
 
     /** A native segment holding a copy of {@code values}. */
