@@ -13,8 +13,8 @@ import java.util.Random;
  *
  * <pre>
  * java --add-modules jdk.incubator.vector bench/scripts/SameJvmAB.java A.jar B.jar CASE SHAPE
- *   CASE: layer | rms (backward, SHAPE rows x width), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...),
- *         group32 (GroupNorm backward, 32 groups)
+ *   CASE: layer | rms (backward, SHAPE rows x width), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
+ *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups)
  * </pre>
  */
 public class SameJvmAB {
@@ -28,11 +28,12 @@ public class SameJvmAB {
 
     public static void main(String[] args) throws Exception {
         if (args.length != 4) {
-            System.err.println("usage: SameJvmAB A.jar B.jar layer|rms|bn-nchw|bn-nhwc|group32 SHAPE");
+            System.err.println("usage: SameJvmAB A.jar B.jar layer|rms|bn-nchw[-inference|-training]|"
+                    + "bn-nhwc[-inference|-training]|group32 SHAPE");
             System.exit(2);
         }
         int[] shape = Arrays.stream(args[3].split("x")).mapToInt(Integer::parseInt).toArray();
-        Call[] calls = {backward(loader(args[0]), args[2], shape), backward(loader(args[1]), args[2], shape)};
+        Call[] calls = {call(loader(args[0]), args[2], shape), call(loader(args[1]), args[2], shape)};
         double[][] ms = new double[2][ROUNDS];
         for (int round = 0; round < ROUNDS; round++) {
             for (int v = 0; v < 2; v++) {
@@ -67,8 +68,10 @@ public class SameJvmAB {
         return a;
     }
 
-    /** The backward call of {@code kind} on {@code shape}, through the engine classes of {@code cl}. */
-    private static Call backward(ClassLoader cl, String kind, int[] shape) throws Exception {
+    /** The call {@code kind} names on {@code shape}, through the engine classes of {@code cl}. */
+    private static Call call(ClassLoader cl, String kind, int[] shape) throws Exception {
+        String pass = kind.endsWith("-inference") ? "inference" : kind.endsWith("-training") ? "training" : "backward";
+        kind = kind.replace("-inference", "").replace("-training", "");
         int total = Arrays.stream(shape).reduce(1, (p, q) -> p * q);
         Random random = new Random(1);
         float[] x = gaussian(random, total);
@@ -115,6 +118,16 @@ public class SameJvmAB {
                 Class<?> layoutClass = cl.loadClass("dev.vecnorm.Layout");
                 Object layout = layoutClass.getField(kind.equals("bn-nhwc") ? "CHANNELS_LAST" : "CHANNELS_FIRST")
                         .get(null);
+                if (pass.equals("inference")) {
+                    Method m = ops.getMethod("forwardInference", layoutClass, s, f, i, f, i, f, f, f, f, double.class);
+                    return () -> m.invoke(o, layout, shape, x, 0, dx, 0, gamma, dbeta, mean, invStd, 1e-5);
+                }
+                if (pass.equals("training")) {
+                    Class<?> running = cl.loadClass("dev.vecnorm.RunningStats");
+                    Method m = ops.getMethod("forwardTraining", layoutClass, s, f, i, f, i, f, f, double.class, f, f,
+                            running);
+                    return () -> m.invoke(o, layout, shape, x, 0, dx, 0, gamma, dbeta, 1e-5, mean, invStd, null);
+                }
                 Method m = ops.getMethod("backward", layoutClass, s, f, i, f, i, f, f, f, f, i, f, f);
                 return () -> m.invoke(o, layout, shape, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
             }

@@ -158,7 +158,10 @@ final class GradientRuns {
         java.util.Arrays.fill(work, width, 3 * width, 0.0);
         int row = c * s;
         int i = 0;
-        for (; row >= PAGE_FLOATS && i + 4 <= n; i += 4) {
+        // Four rows per load and store of the sums when rows are a page apart (Pages): backward, channels-last
+        // 32x7x7x2048 5.3 -> 3.7 ms, 32x14x14x1024 10.1-10.4 -> 7.6-8.1 ms, 256x1024 0.17-0.29 -> 0.16-0.17 ms;
+        // for every row, 32x28x28x512 went 12.1 -> 14.2-15.7 ms and 32x56x56x256 22-24 -> 32-35 ms.
+        for (; Pages.fourRowsApart(row) && i + 4 <= n; i += 4) {
             addFourRows(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, row, width, work);
         }
         for (; i < n; i++) {
@@ -176,16 +179,6 @@ final class GradientRuns {
         }
     }
 
-    /**
-     * Rows at least this far apart (floats: 4 KiB) are summed four at a time. Four rows read side by side are
-     * four streams per tensor; when rows are closer than a page, several of them share a 4 KiB page and the
-     * page's lines are touched out of order, which (by the measurements, most likely the hardware prefetchers,
-     * which track pages) costs more than the four-row form saves. Measured 2026-12-04 with SameJvmAB, backward,
-     * one thread, both orders: channels-last 32x7x7x2048 5.3 -> 3.7 ms, 32x14x14x1024 10.1-10.4 -> 7.6-8.1 ms,
-     * 256x1024 0.17-0.29 -> 0.16-0.17 ms; but 32x28x28x512 12.1 -> 14.2-15.7 ms and 32x56x56x256 22-24 -> 32-35 ms
-     * (padding the sums away from the centers did not change that).
-     */
-    private static final int PAGE_FLOATS = 4096 / Float.BYTES;
 
     /**
      * Four consecutive rows, each position's in row order (the bits of four addRow calls): the sums are loaded
