@@ -46,8 +46,8 @@ final class RowPasses {
         return kernels;
     }
 
-    /** Per-task arrays of one block's row statistics. */
-    private static final class BlockScratch {
+    /** Per-task arrays of one block's row statistics, reused per thread (a call allocates none in steady state). */
+    private static final class BlockScratch implements PerThreadScratch.Sized {
         final double[] mean;
         final double[] variance;
         final float[] centerHi;
@@ -61,7 +61,15 @@ final class RowPasses {
             centerLo = new float[rows];
             scale = new float[rows];
         }
+
+        @Override
+        public boolean fits(int unused, int rows) {
+            return mean.length >= rows;
+        }
     }
+
+    private static final PerThreadScratch<BlockScratch> BLOCK_SCRATCH =
+            new PerThreadScratch<>((unused, rows) -> new BlockScratch(rows));
 
     // ------------------------------------------------------------------------------------------------------
     // forward
@@ -72,12 +80,16 @@ final class RowPasses {
         RowBlocks blocks = RowBlocks.forward(rn);
         int width = rn.width();
         ParallelUnits.run(pool, blocks.count(), rn.elements(), (first, stride) -> {
-            BlockScratch scratch = new BlockScratch(blocks.rowsPerBlock());
-            for (int block = first; block < blocks.count(); block += stride) {
-                int r0 = blocks.first(block);
-                int at = r0 * width;
-                forwardBlock(scratch, r0, blocks.end(block) - r0, width, x, xOffset + at, y, yOffset + at, gamma,
-                        beta, eps, saveMean, saveInvStd);
+            BlockScratch scratch = BLOCK_SCRATCH.acquire(0, blocks.rowsPerBlock());
+            try {
+                for (int block = first; block < blocks.count(); block += stride) {
+                    int r0 = blocks.first(block);
+                    int at = r0 * width;
+                    forwardBlock(scratch, r0, blocks.end(block) - r0, width, x, xOffset + at, y, yOffset + at,
+                            gamma, beta, eps, saveMean, saveInvStd);
+                }
+            } finally {
+                BLOCK_SCRATCH.release(scratch);
             }
         });
     }
@@ -89,14 +101,19 @@ final class RowPasses {
         int width = rn.width();
         ForkJoinPool where = SegmentPasses.shareable(x, y) ? pool : null;
         ParallelUnits.run(where, blocks.count(), rn.elements(), (first, stride) -> {
-            BlockScratch scratch = new BlockScratch(blocks.rowsPerBlock());
-            for (int block = first; block < blocks.count(); block += stride) {
-                int r0 = blocks.first(block);
-                int r = blocks.end(block) - r0;
-                long at = (long) r0 * width;
-                float[] staged = Staging.copyIn(0, x, xOffset + at, r * width);
-                forwardBlock(scratch, r0, r, width, staged, 0, staged, 0, gamma, beta, eps, saveMean, saveInvStd);
-                MemorySegment.copy(staged, 0, y, FLOAT, (yOffset + at) * Float.BYTES, r * width);
+            BlockScratch scratch = BLOCK_SCRATCH.acquire(0, blocks.rowsPerBlock());
+            try {
+                for (int block = first; block < blocks.count(); block += stride) {
+                    int r0 = blocks.first(block);
+                    int r = blocks.end(block) - r0;
+                    long at = (long) r0 * width;
+                    float[] staged = Staging.copyIn(0, x, xOffset + at, r * width);
+                    forwardBlock(scratch, r0, r, width, staged, 0, staged, 0, gamma, beta, eps, saveMean,
+                            saveInvStd);
+                    MemorySegment.copy(staged, 0, y, FLOAT, (yOffset + at) * Float.BYTES, r * width);
+                }
+            } finally {
+                BLOCK_SCRATCH.release(scratch);
             }
         });
     }
@@ -111,7 +128,10 @@ final class RowPasses {
                 s.centerLo[k] = (float) (s.mean[k] - s.centerHi[k]);
                 s.scale[k] = (float) (1.0 / Math.sqrt(s.variance[k] + eps));
             } else {
-                // mean(x^2) = var + mean^2: two non-negative terms, no cancellation. The center stays 0.
+                // mean(x^2) = var + mean^2: two non-negative terms, no cancellation. The center is 0 (set: the
+                // scratch is reused, and a LayerNorm call may have left centers in it).
+                s.centerHi[k] = 0f;
+                s.centerLo[k] = 0f;
                 s.scale[k] = (float) (1.0 / Math.sqrt(s.variance[k] + s.mean[k] * s.mean[k] + eps));
             }
             if (saveMean != null) {

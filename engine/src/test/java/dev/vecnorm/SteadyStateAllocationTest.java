@@ -218,6 +218,25 @@ class SteadyStateAllocationTest {
     }
 
     @Test
+    void layerNormAndRmsNormForwardAllocateNoBlockStatisticsPerCall() {
+        // Rows of 64: a block of about 64K elements holds 1024 rows, whose per-row statistics would be ~28 KB.
+        int[] shape = {4096, 64};
+        float[] x = ramp(4096 * 64);
+        float[] y = new float[x.length];
+        float[] gamma = new float[64];
+        java.util.Arrays.fill(gamma, 1f);
+        float[] beta = new float[64];
+        float[] mean = new float[4096];
+        float[] invStd = new float[4096];
+        LayerNormOps layer = LayerNormOps.get().singleThreaded();
+        long bytes = bytesPerCall(() -> layer.forward(shape, 1, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd));
+        assertTrue(bytes <= MAX_BYTES_PER_CALL, "LayerNorm forward allocated " + bytes + " B per call");
+        RMSNormOps rms = RMSNormOps.get().singleThreaded();
+        long rmsBytes = bytesPerCall(() -> rms.forward(shape, 1, x, 0, y, 0, gamma, 1e-5, invStd));
+        assertTrue(rmsBytes <= MAX_BYTES_PER_CALL, "RMSNorm forward allocated " + rmsBytes + " B per call");
+    }
+
+    @Test
     void layerNormBackwardAllocatesNoColumnPartialsPerCall() {
         // Rows of 4096: each block's dgamma and dbeta column partials would be 64 KB per call.
         int[] shape = {64, 4096};
