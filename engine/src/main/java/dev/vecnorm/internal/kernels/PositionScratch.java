@@ -57,8 +57,8 @@ final class PositionScratch {
     }
 
     /**
-     * dx's per-position terms for {@code dx = dy * dyScale + (x * xFactor + constant)} (see
-     * {@link GradientRuns#constant}), in buffers X_FACTOR and CONSTANT; returns X_FACTOR's array.
+     * dx's per-position factor on x, {@code -centeredScale} of the position's channel, for
+     * {@code dx = dy * dyScale + (x * xFactor + constant)} (see {@link GradientRuns#constant}); buffer X_FACTOR.
      */
     static double[] xFactorPerPosition(double[] centeredScale, int c0, int c1, int s) {
         double[] out = doubles(Buffer.X_FACTOR, (c1 - c0) * s);
@@ -70,7 +70,7 @@ final class PositionScratch {
         return out;
     }
 
-    /** The CONSTANT buffer of {@link #xFactorPerPosition}. */
+    /** dx's per-position constant (the other term of {@link #xFactorPerPosition}'s formula); buffer CONSTANT. */
     static double[] constantPerPosition(float[] center, double[] centeredScale, double[] shift, int c0, int c1,
             int s) {
         double[] out = doubles(Buffer.CONSTANT, (c1 - c0) * s);
