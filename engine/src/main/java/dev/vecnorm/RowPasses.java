@@ -78,20 +78,29 @@ final class RowPasses {
     void forward(RowNormalization rn, float[] x, int xOffset, float[] y, int yOffset, float[] gamma, float[] beta,
             double eps, float[] saveMean, float[] saveInvStd) {
         RowBlocks blocks = RowBlocks.forward(rn);
-        int width = rn.width();
-        ParallelUnits.run(pool, blocks.count(), rn.elements(), (first, stride) -> {
-            BlockScratch scratch = BLOCK_SCRATCH.acquire(0, blocks.rowsPerBlock());
-            try {
-                for (int block = first; block < blocks.count(); block += stride) {
-                    int r0 = blocks.first(block);
-                    int at = r0 * width;
-                    forwardBlock(scratch, r0, blocks.end(block) - r0, width, x, xOffset + at, y, yOffset + at,
-                            gamma, beta, eps, saveMean, saveInvStd);
-                }
-            } finally {
-                BLOCK_SCRATCH.release(scratch);
+        if (ParallelUnits.onCallingThread(pool, blocks.count(), rn.elements())) {
+            forwardBlocks(blocks, 0, 1, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd);
+        } else {
+            ParallelUnits.run(pool, blocks.count(), rn.elements(), (first, stride) -> forwardBlocks(blocks, first,
+                    stride, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
+        }
+    }
+
+    /** Blocks first, first + stride, ... of the forward on arrays, with this thread's block scratch. */
+    private void forwardBlocks(RowBlocks blocks, int first, int stride, float[] x, int xOffset, float[] y,
+            int yOffset, float[] gamma, float[] beta, double eps, float[] saveMean, float[] saveInvStd) {
+        int width = blocks.width();
+        BlockScratch scratch = BLOCK_SCRATCH.acquire(0, blocks.rowsPerBlock());
+        try {
+            for (int block = first; block < blocks.count(); block += stride) {
+                int r0 = blocks.first(block);
+                int at = r0 * width;
+                forwardBlock(scratch, r0, blocks.end(block) - r0, width, x, xOffset + at, y, yOffset + at, gamma,
+                        beta, eps, saveMean, saveInvStd);
             }
-        });
+        } finally {
+            BLOCK_SCRATCH.release(scratch);
+        }
     }
 
     /** Forward on segments: each block staged whole, normalized in place in the buffer, copied out. */
@@ -159,17 +168,28 @@ final class RowPasses {
         try (Workspace ws = Workspace.acquire()) {
             double[][] dg = ws.sliceRows(Workspace.SliceRows.DGAMMA, blocks.count(), d);
             double[][] db = dbeta == null ? null : ws.sliceRows(Workspace.SliceRows.DBETA, blocks.count(), d);
-            ParallelUnits.run(pool, blocks.count(), 2L * rn.elements(), (first, stride) -> {
-                for (int block = first; block < blocks.count(); block += stride) {
-                    int r0 = blocks.first(block);
-                    int at = r0 * d;
-                    clearPartials(dg, db, block, d);
-                    kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at,
-                            blocks.end(block) - r0, d, gamma, mean, invStd, r0, dg[block], db == null ? null : db[block]);
-                }
-            });
+            if (ParallelUnits.onCallingThread(pool, blocks.count(), 2L * rn.elements())) {
+                backwardBlocks(blocks, 0, 1, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, dg, db);
+            } else {
+                ParallelUnits.run(pool, blocks.count(), 2L * rn.elements(), (first, stride) -> backwardBlocks(blocks,
+                        first, stride, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, dg, db));
+            }
             RowBlocks.store(dg, blocks.count(), dgamma);
             RowBlocks.store(db, blocks.count(), dbeta);
+        }
+    }
+
+    /** Blocks first, first + stride, ... of the backward on arrays, each into its own column partials. */
+    private void backwardBlocks(RowBlocks blocks, int first, int stride, float[] dy, int dyOffset, float[] x,
+            int xOffset, float[] gamma, float[] mean, float[] invStd, float[] dx, int dxOffset, double[][] dg,
+            double[][] db) {
+        int d = blocks.width();
+        for (int block = first; block < blocks.count(); block += stride) {
+            int r0 = blocks.first(block);
+            int at = r0 * d;
+            clearPartials(dg, db, block, d);
+            kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, blocks.end(block) - r0, d,
+                    gamma, mean, invStd, r0, dg[block], db == null ? null : db[block]);
         }
     }
 
