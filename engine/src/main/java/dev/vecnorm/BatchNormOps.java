@@ -798,8 +798,8 @@ public final class BatchNormOps {
             float[] scale = ws.floats(Workspace.Floats.SCALE, c);
             for (int ch = 0; ch < c; ch++) {
                 invStd[ch] = (float) (1.0 / Math.sqrt((double) variance[ch] + eps));
-                scale[ch] = (float) (ChannelMath.gammaOf(gamma, ch) / Math.sqrt((double) variance[ch] + eps));
             }
+            ChannelMath.inferenceScaleShift(c, gamma, null, variance, eps, scale, null);
             double[] sumDy = ws.doubles(Workspace.Doubles.SUM_DY, c);
             double[] sumDyCentered = ws.doubles(Workspace.Doubles.SUM_DY_CENTERED, c);
             if (dgamma != null || dbeta != null) {
