@@ -70,6 +70,16 @@ class ChannelRangesTest {
         everyPassMatches(9, 3, 400, new int[][] {{0, 167}, {167, 400}});
     }
 
+    /**
+     * Runs shorter than 128 floats with eight rows or more take the statistics' across-positions form in blocks of
+     * about 2048 positions: 100 runs of 49 are three blocks, 130 runs of 17 two, on ranges that cut a block.
+     */
+    @Test
+    void shortRunsOverManyRowsMatchTheReferenceAcrossBlocks() {
+        everyPassMatches(9, 49, 100, new int[][] {{0, 37}, {37, 100}});
+        everyPassMatches(9, 17, 130, new int[][] {{0, 64}, {64, 130}});
+    }
+
     private static void everyPassMatches(int n, int s, int channels, int[][] ranges) {
         BatchNormKernels scalar = Kernels.scalar();
         BatchNormKernels vector = Kernels.vector().orElseThrow();
