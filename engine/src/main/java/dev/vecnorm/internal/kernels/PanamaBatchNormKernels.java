@@ -110,7 +110,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void gradientSums(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s, int c0,
             int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
-        if (GradientRuns.applies(s)) {
+        if (ShortRuns.alongRuns(n, s)) {
             GradientRuns.sums(dy, dyOffset, x, xOffset, n, c, s, c0, c1, center, sumDy, sumDyCentered);
             return;
         }

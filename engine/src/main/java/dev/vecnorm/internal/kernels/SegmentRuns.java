@@ -8,6 +8,7 @@ import static dev.vecnorm.internal.kernels.Lanes.L;
 import static dev.vecnorm.internal.kernels.Lanes.widen;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
@@ -24,6 +25,7 @@ import jdk.incubator.vector.VectorOperators;
 final class SegmentRuns {
 
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private SegmentRuns() {
     }
@@ -174,7 +176,9 @@ final class SegmentRuns {
 
     static void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
-        if (GradientRuns.applies(s)) {
+        // The array kernels' choice, so that both give the same bits (the columns of lanes below add each
+        // position's rows in row order and positions into channels in position order, as the arrays' blocks do).
+        if (ShortRuns.alongRuns(n, s)) {
             for (int ch = c0; ch < c1; ch++) {
                 sumsOfChannel(dy, dyOffset, x, xOffset, n, c, s, ch, center[ch], sumDy, sumDyCentered);
             }
@@ -183,61 +187,90 @@ final class SegmentRuns {
         }
     }
 
+    /**
+     * {@link GradientRuns#sumsAcrossPositions} with segment loads, block for block and row for row (the same bits):
+     * rows stream while every position of a block keeps its two sums in a double array. (Before, columns of lanes
+     * walked down the rows: strided reads, and at 128 and 256 bits C2 kept their twelve vectors boxed, megabytes
+     * allocated per call.)
+     */
     private static void sumsAcrossPositions(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n,
             int c, int s, int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
-        DoubleVector zero = DoubleVector.zero(D);
-        int width = (c1 - c0) * s;
-        double[] mP = PositionScratch.widenedPerPosition(center, c0, c1, s, PositionScratch.Buffer.CENTER);
-        for (int ch = c0; ch < c1; ch++) {
-            sumDy[ch] = 0;
-            sumDyCentered[ch] = 0;
-        }
-        double[] laneDy = PositionScratch.doubles(PositionScratch.Buffer.LANE_SUMS_DY, 4 * DL);
-        double[] laneDyXc = PositionScratch.doubles(PositionScratch.Buffer.LANE_SUMS_DY_CENTERED, 4 * DL);
-        long half = (long) DL * Float.BYTES;
-        int q = 0;
-        for (int wide = width - width % (4 * DL); q < wide; q += 4 * DL) {
-            DoubleVector m0 = DoubleVector.fromArray(D, mP, q);
-            DoubleVector m1 = DoubleVector.fromArray(D, mP, q + DL);
-            DoubleVector m2 = DoubleVector.fromArray(D, mP, q + 2 * DL);
-            DoubleVector m3 = DoubleVector.fromArray(D, mP, q + 3 * DL);
-            long at = (long) q * Float.BYTES;
-            DoubleVector g0 = zero, g1 = zero, g2 = zero, g3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
-            for (int i = 0; i < n; i++) {
-                long g = runAt(dyOffset, i, c, c0, s) + at;
-                long in = runAt(xOffset, i, c, c0, s) + at;
-                DoubleVector a0 = widen(FloatVector.fromMemorySegment(FH, dy, g, NATIVE));
-                DoubleVector a1 = widen(FloatVector.fromMemorySegment(FH, dy, g + half, NATIVE));
-                DoubleVector a2 = widen(FloatVector.fromMemorySegment(FH, dy, g + 2 * half, NATIVE));
-                DoubleVector a3 = widen(FloatVector.fromMemorySegment(FH, dy, g + 3 * half, NATIVE));
-                g0 = g0.add(a0);
-                g1 = g1.add(a1);
-                g2 = g2.add(a2);
-                g3 = g3.add(a3);
-                h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in, NATIVE)).sub(m0), h0);
-                h1 = a1.fma(widen(FloatVector.fromMemorySegment(FH, x, in + half, NATIVE)).sub(m1), h1);
-                h2 = a2.fma(widen(FloatVector.fromMemorySegment(FH, x, in + 2 * half, NATIVE)).sub(m2), h2);
-                h3 = a3.fma(widen(FloatVector.fromMemorySegment(FH, x, in + 3 * half, NATIVE)).sub(m3), h3);
+        int perBlock = ShortRuns.channelsPerBlock(s);
+        for (int b0 = c0; b0 < c1; b0 += perBlock) {
+            int b1 = Math.min(c1, b0 + perBlock);
+            int width = (b1 - b0) * s;
+            double[] work = PositionScratch.doubles(PositionScratch.Buffer.ACROSS_SUMS, 3 * width);
+            // work: [0, width) center per position, [width, 2 width) sum(dy), [2 width, 3 width) sum(dy * (x - m)).
+            for (int k = 0; k < b1 - b0; k++) {
+                java.util.Arrays.fill(work, k * s, (k + 1) * s, center[b0 + k]);
             }
-            storeLanes(g0, g1, g2, g3, laneDy);
-            storeLanes(h0, h1, h2, h3, laneDyXc);
-            addLanes(laneDy, laneDyXc, 4 * DL, c0 + q / s, q % s, s, sumDy, sumDyCentered);
-        }
-        for (; q < width; q += DL) {
-            VectorMask<Float> k = FH.indexInRange(q, width);
-            DoubleVector m = DoubleVector.fromArray(D, mP, q, D.indexInRange(q, width));
-            long at = (long) q * Float.BYTES;
-            DoubleVector g0 = zero, h0 = zero;
-            for (int i = 0; i < n; i++) {
-                DoubleVector a = widen(FloatVector.fromMemorySegment(FH, dy, runAt(dyOffset, i, c, c0, s) + at,
-                        NATIVE, k));
-                g0 = g0.add(a);
-                h0 = a.fma(widen(FloatVector.fromMemorySegment(FH, x, runAt(xOffset, i, c, c0, s) + at, NATIVE, k))
-                        .sub(m), h0);
+            java.util.Arrays.fill(work, width, 3 * width, 0.0);
+            long row = (long) c * s * Float.BYTES;
+            int i = 0;
+            for (; Pages.fourRowsApart(c * s) && i + 4 <= n; i += 4) {
+                addFourRows(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), row, width, work);
             }
-            g0.intoArray(laneDy, 0);
-            h0.intoArray(laneDyXc, 0);
-            addLanes(laneDy, laneDyXc, Math.min(DL, width - q), c0 + q / s, q % s, s, sumDy, sumDyCentered);
+            for (; i < n; i++) {
+                addRow(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), width, work);
+            }
+            for (int k = 0; k < b1 - b0; k++) {
+                double plain = 0;
+                double centered = 0;
+                for (int j = k * s; j < (k + 1) * s; j++) {
+                    plain += work[width + j];
+                    centered += work[2 * width + j];
+                }
+                sumDy[b0 + k] = plain;
+                sumDyCentered[b0 + k] = centered;
+            }
+        }
+    }
+
+    /** GradientRuns' four-row step with segment loads; {@code g}, {@code in} and {@code row} are byte offsets. */
+    private static void addFourRows(MemorySegment dy, long g, MemorySegment x, long in, long row, int width,
+            double[] work) {
+        int limit = width - width % DL;
+        for (int q = 0; q < limit; q += DL) {
+            long at = (long) q * Float.BYTES;
+            DoubleVector m = DoubleVector.fromArray(D, work, q);
+            DoubleVector d0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
+            DoubleVector d1 = widen(FloatVector.fromMemorySegment(FH, dy, g + row + at, NATIVE));
+            DoubleVector d2 = widen(FloatVector.fromMemorySegment(FH, dy, g + 2 * row + at, NATIVE));
+            DoubleVector d3 = widen(FloatVector.fromMemorySegment(FH, dy, g + 3 * row + at, NATIVE));
+            DoubleVector xc0 = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m);
+            DoubleVector xc1 = widen(FloatVector.fromMemorySegment(FH, x, in + row + at, NATIVE)).sub(m);
+            DoubleVector xc2 = widen(FloatVector.fromMemorySegment(FH, x, in + 2 * row + at, NATIVE)).sub(m);
+            DoubleVector xc3 = widen(FloatVector.fromMemorySegment(FH, x, in + 3 * row + at, NATIVE)).sub(m);
+            DoubleVector.fromArray(D, work, width + q).add(d0).add(d1).add(d2).add(d3).intoArray(work, width + q);
+            d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * width + q)))))
+                    .intoArray(work, 2 * width + q);
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int q = limit; q < width; q++) {
+                long at = r * row + (long) q * Float.BYTES;
+                double d = dy.get(FLOAT, g + at);
+                work[width + q] += d;
+                work[2 * width + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * width + q]);
+            }
+        }
+    }
+
+    /** GradientRuns' one-row step with segment loads; {@code g} and {@code in} are byte offsets. */
+    private static void addRow(MemorySegment dy, long g, MemorySegment x, long in, int width, double[] work) {
+        int limit = width - width % DL;
+        for (int q = 0; q < limit; q += DL) {
+            long at = (long) q * Float.BYTES;
+            DoubleVector d = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
+            DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
+                    .sub(DoubleVector.fromArray(D, work, q));
+            DoubleVector.fromArray(D, work, width + q).add(d).intoArray(work, width + q);
+            d.fma(xc, DoubleVector.fromArray(D, work, 2 * width + q)).intoArray(work, 2 * width + q);
+        }
+        for (int q = limit; q < width; q++) {
+            long at = (long) q * Float.BYTES;
+            double d = dy.get(FLOAT, g + at);
+            work[width + q] += d;
+            work[2 * width + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * width + q]);
         }
     }
 
@@ -276,27 +309,6 @@ final class SegmentRuns {
         h1.intoArray(lanes, 3 * DL);
         sumDy[ch] = Lanes.sumInOrder(lanes, 0);
         sumDyCentered[ch] = Lanes.sumInOrder(lanes, 2 * DL);
-    }
-
-    private static void storeLanes(DoubleVector v0, DoubleVector v1, DoubleVector v2, DoubleVector v3,
-            double[] lanes) {
-        v0.intoArray(lanes, 0);
-        v1.intoArray(lanes, DL);
-        v2.intoArray(lanes, 2 * DL);
-        v3.intoArray(lanes, 3 * DL);
-    }
-
-    /** Adds the first {@code active} lane sums to their channels; lane 0 is position {@code within} of {@code ch}. */
-    private static void addLanes(double[] laneDy, double[] laneDyXc, int active, int ch, int within, int s,
-            double[] sumDy, double[] sumDyCentered) {
-        for (int t = 0; t < active; t++) {
-            sumDy[ch] += laneDy[t];
-            sumDyCentered[ch] += laneDyXc[t];
-            if (++within == s) {
-                within = 0;
-                ch++;
-            }
-        }
     }
 
     private static FloatVector narrow(DoubleVector v) {

@@ -36,34 +36,14 @@ final class ShiftedSums {
     private ShiftedSums() {
     }
 
-    /**
-     * Runs shorter than this many floats take the across-positions form when there are at least
-     * {@link #MIN_ROWS_ACROSS} rows, even where a run holds a vector: a run of 49 (ResNet's 7x7) is three vectors
-     * and a scalar element, and along runs each run also loads and stores its channel's four lane vectors. Measured
-     * on Zen 5 (scratch harness calling both forms on the same data, 1 thread, best of 30 rounds, 2026-12-04):
-     * 32x2048x7x7 statistics 0.68-0.79 -> 0.56-0.60 ms, 256x16x8x8 equal at best and steadier across (medians
-     * 0.07 -> 0.05 ms), 32x1024x14x14 (runs of 196) equal with the tile's channel blocks, 32x512x28x28 slower
-     * across (2.8 vs 3.7 ms), hence the bound.
-     */
-    private static final int SHORT_RUN = 128;
-
-    /** Fewer rows than this leave each channel's s position sums to add up per row: along runs then. */
-    private static final int MIN_ROWS_ACROSS = 8;
-
-    /**
-     * Positions per across-positions block: its shifts, sums and squares (3 doubles each, 48 KB) stay in L1/L2
-     * while the rows stream. Every position's sums are its own, so the block size changes no bit.
-     */
-    private static final int BLOCK_POSITIONS = 2048;
-
     /** Mean and biased variance of channels [c0, c1): along runs when runs are long, else across positions. */
     static void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
             double[] variance) {
-        if (s >= L && (s >= SHORT_RUN || n < MIN_ROWS_ACROSS)) {
+        if (ShortRuns.alongRuns(n, s)) {
             alongRuns(x, xOffset, n, c, s, c0, c1, mean, variance);
             return;
         }
-        int perBlock = Math.max(1, BLOCK_POSITIONS / s);
+        int perBlock = ShortRuns.channelsPerBlock(s);
         for (int b0 = c0; b0 < c1; b0 += perBlock) {
             acrossPositions(x, xOffset, n, c, s, b0, Math.min(c1, b0 + perBlock), mean, variance);
         }
@@ -162,7 +142,7 @@ final class ShiftedSums {
     }
 
     /**
-     * Short runs (rank 2 and channels-last have s = 1; see {@link #SHORT_RUN}): each batch row of the block is
+     * Short runs (rank 2 and channels-last have s = 1; see {@link ShortRuns}): each batch row of the block is
      * contiguous, so the rows
      * stream in memory order while every position (channel, spatial) keeps its sums in double arrays that stay
      * in L1/L2. (Walking columns of lanes down the rows instead kept the sums in registers but read each row
