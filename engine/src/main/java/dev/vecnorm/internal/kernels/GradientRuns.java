@@ -157,16 +157,7 @@ final class GradientRuns {
     private static void sumsAcrossBlock(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
         int width = (c1 - c0) * s;
-        double[][] scratch = SCRATCH.get();
-        if (scratch[0].length < 3 * width) {
-            scratch[0] = new double[3 * width];
-        }
-        double[] work = scratch[0];
-        // work: [0, width) center per position, [width, 2 width) sum(dy), [2 width, 3 width) sum(dy * (x - m)).
-        for (int k = 0; k < c1 - c0; k++) {
-            java.util.Arrays.fill(work, k * s, (k + 1) * s, center[c0 + k]);
-        }
-        java.util.Arrays.fill(work, width, 3 * width, 0.0);
+        double[] work = blockWork(center, c0, c1, s);
         int row = c * s;
         int i = 0;
         // Four rows per load and store of the sums when rows are a page apart (Pages): backward, channels-last
@@ -178,6 +169,31 @@ final class GradientRuns {
         for (; i < n; i++) {
             addRow(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, width, work);
         }
+        storeBlockSums(work, c0, c1, s, sumDy, sumDyCentered);
+    }
+
+    /**
+     * This thread's work array for a block of channels [c0, c1) of runs of s (width = (c1 - c0) * s positions):
+     * [0, width) each position's channel center, [width, 2 width) sum(dy) and [2 width, 3 width)
+     * sum(dy * (x - center)), zeroed. Shared with the segment twin, which fills the sums the same way.
+     */
+    static double[] blockWork(float[] center, int c0, int c1, int s) {
+        int width = (c1 - c0) * s;
+        double[][] scratch = SCRATCH.get();
+        if (scratch[0].length < 3 * width) {
+            scratch[0] = new double[3 * width];
+        }
+        double[] work = scratch[0];
+        for (int k = 0; k < c1 - c0; k++) {
+            java.util.Arrays.fill(work, k * s, (k + 1) * s, center[c0 + k]);
+        }
+        java.util.Arrays.fill(work, width, 3 * width, 0.0);
+        return work;
+    }
+
+    /** Adds each channel's position sums of a {@link #blockWork} in position order into its two sums. */
+    static void storeBlockSums(double[] work, int c0, int c1, int s, double[] sumDy, double[] sumDyCentered) {
+        int width = (c1 - c0) * s;
         for (int k = 0; k < c1 - c0; k++) {
             double plain = 0;
             double centered = 0;
@@ -189,7 +205,6 @@ final class GradientRuns {
             sumDyCentered[c0 + k] = centered;
         }
     }
-
 
     /**
      * Four consecutive rows, each position's in row order (the bits of four addRow calls): the sums are loaded

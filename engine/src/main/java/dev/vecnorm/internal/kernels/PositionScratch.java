@@ -8,7 +8,7 @@ package dev.vecnorm.internal.kernels;
 final class PositionScratch {
 
     /** What a buffer holds; each has its own array per thread. */
-    enum Buffer { CENTER, DY_SCALE, X_FACTOR, CONSTANT, LANE_SUMS, ACROSS_SUMS }
+    enum Buffer { CENTER, DY_SCALE, X_FACTOR, CONSTANT, LANE_SUMS }
 
     private static final ThreadLocal<double[][]> OWN =
             ThreadLocal.withInitial(() -> new double[Buffer.values().length][0]);

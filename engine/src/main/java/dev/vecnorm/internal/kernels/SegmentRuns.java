@@ -199,12 +199,7 @@ final class SegmentRuns {
         for (int b0 = c0; b0 < c1; b0 += perBlock) {
             int b1 = Math.min(c1, b0 + perBlock);
             int width = (b1 - b0) * s;
-            double[] work = PositionScratch.doubles(PositionScratch.Buffer.ACROSS_SUMS, 3 * width);
-            // work: [0, width) center per position, [width, 2 width) sum(dy), [2 width, 3 width) sum(dy * (x - m)).
-            for (int k = 0; k < b1 - b0; k++) {
-                java.util.Arrays.fill(work, k * s, (k + 1) * s, center[b0 + k]);
-            }
-            java.util.Arrays.fill(work, width, 3 * width, 0.0);
+            double[] work = GradientRuns.blockWork(center, b0, b1, s);
             long row = (long) c * s * Float.BYTES;
             int i = 0;
             for (; Pages.fourRowsApart(c * s) && i + 4 <= n; i += 4) {
@@ -213,16 +208,7 @@ final class SegmentRuns {
             for (; i < n; i++) {
                 addRow(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), width, work);
             }
-            for (int k = 0; k < b1 - b0; k++) {
-                double plain = 0;
-                double centered = 0;
-                for (int j = k * s; j < (k + 1) * s; j++) {
-                    plain += work[width + j];
-                    centered += work[2 * width + j];
-                }
-                sumDy[b0 + k] = plain;
-                sumDyCentered[b0 + k] = centered;
-            }
+            GradientRuns.storeBlockSums(work, b0, b1, s, sumDy, sumDyCentered);
         }
     }
 
