@@ -12,7 +12,8 @@ import java.util.Random;
  * few percent slower (array placement), so run every case in both orders and read the pair.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector bench/scripts/SameJvmAB.java A.jar B.jar CASE SHAPE
+ * ./vecnorm java bench/scripts/SameJvmAB.java A.jar B.jar CASE SHAPE
+ *   (or any JDK 25+ java with --add-modules jdk.incubator.vector; the engine jars are class file version 69)
  *   CASE: layer | rms (backward, SHAPE rows x width), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
  *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups)
  * </pre>
