@@ -1,5 +1,6 @@
 package dev.vecnorm.internal.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,9 +20,10 @@ class RowGradientsTest {
         BatchNormKernels scalar = Kernels.scalar();
         BatchNormKernels vector = Kernels.vector().orElseThrow();
         Random random = new Random(9);
-        for (int width : new int[] {1, 3, 4, 7, 8, 9, 16, 17, 33, 100, 768}) {
+        for (int width : new int[] {1, 3, 4, 7, 8, 9, 16, 17, 33, 100, 768, 1024, 1031}) {
             for (boolean withGamma : new boolean[] {true, false}) {
-                int rows = 3;
+                // Rows a page apart (1024 floats or more) go four at a time: 9 rows are two groups and one row.
+                int rows = width >= Pages.FLOATS ? 9 : 3;
                 float[] x = new float[2 + rows * width];
                 float[] dy = new float[1 + rows * width];
                 for (int i = 0; i < x.length; i++) {
@@ -83,6 +85,20 @@ class RowGradientsTest {
                     assertEquals(dbS[j], dbV[j], 1e-12 * (1 + Math.abs(dbS[j])), where + " dbeta " + j);
                     assertEquals(dgS[j], dgV[j], 1e-9 * (1 + Math.abs(dgS[j])), where + " dgamma " + j);
                 }
+                if (rows > 4) {
+                    // Four rows at a time give the bits of the rows one at a time (one-row calls).
+                    float[] dxOneByOne = new float[4 + rows * width];
+                    Arrays.fill(dxOneByOne, Float.NaN);
+                    double[] dgOne = new double[width];
+                    double[] dbOne = new double[width];
+                    for (int k = 0; k < rows; k++) {
+                        vector.rowGradients(dy, 1 + k * width, x, 2 + k * width, dxOneByOne, 4 + k * width, 1, width,
+                                gamma, meanAt3, invStdAt3, 3 + k, dgOne, dbOne);
+                    }
+                    assertArrayEquals(dxOneByOne, dxVector, where + " dx by rows");
+                    assertArrayEquals(dgOne, dgV, where + " dgamma by rows");
+                    assertArrayEquals(dbOne, dbV, where + " dbeta by rows");
+                }
                 // dx null: only the column sums, which then double.
                 vector.rowGradients(dy, 1, x, 2, null, 0, rows, width, gamma, meanAt3, invStdAt3, 3, dgV, dbV);
                 assertEquals(2 * dbS[0], dbV[0], 1e-12 * (1 + Math.abs(dbS[0])), where + " accumulates");
@@ -95,8 +111,8 @@ class RowGradientsTest {
     void uncenteredRowsAreRmsNormsBackward() {
         Random random = new Random(11);
         for (BatchNormKernels kernels : new BatchNormKernels[] {Kernels.scalar(), Kernels.vector().orElseThrow()}) {
-            for (int width : new int[] {1, 5, 8, 17, 64, 4096}) {
-                int rows = 2;
+            for (int width : new int[] {1, 5, 8, 17, 64, 1031, 4096}) {
+                int rows = 5;
                 float[] x = new float[rows * width];
                 float[] dy = new float[rows * width];
                 float[] gamma = new float[width];
@@ -107,7 +123,10 @@ class RowGradientsTest {
                 for (int j = 0; j < width; j++) {
                     gamma[j] = 0.5f + random.nextFloat();
                 }
-                float[] invRms = {(float) (0.5 + random.nextDouble()), (float) (0.5 + random.nextDouble())};
+                float[] invRms = new float[rows];
+                for (int k = 0; k < rows; k++) {
+                    invRms[k] = (float) (0.5 + random.nextDouble());
+                }
                 float[] dx = new float[rows * width];
                 double[] dg = new double[width];
                 kernels.rowGradients(dy, 0, x, 0, dx, 0, rows, width, gamma, null, shifted(invRms, 1), 1, dg, null);
