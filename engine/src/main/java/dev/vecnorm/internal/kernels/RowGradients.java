@@ -41,11 +41,12 @@ final class RowGradients {
 
     static void rows(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
             int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma, double[] dbeta) {
+        double[] sums = SUMS.get();
         int first = 0;
         if (Pages.fourRowsApart(width)) {
             first = rows - rows % 4;
             fourRowGroups(dy, dyOffset, x, xOffset, dx, dxOffset, first, width, gamma, mean, invStd, statsOffset,
-                    dgamma, dbeta);
+                    dgamma, dbeta, sums);
         }
         int limit = width - width % DL;
         for (int k = first; k < rows; k++) {
@@ -73,16 +74,13 @@ final class RowGradients {
                 a += sumG.lane(t);
                 b += sumGxhat.lane(t);
             }
-            for (int j = limit; j < width; j++) {
-                double d = dy[dyOffset + row + j];
-                double xhat = (x[xOffset + row + j] - mu) * inv;
-                double g = d * (gamma == null ? 1.0 : gamma[j]);
-                a += g;
-                b = Math.fma(g, xhat, b);
-                dgamma[j] = Math.fma(d, xhat, dgamma[j]);
-                if (dbeta != null) {
-                    dbeta[j] += d;
-                }
+            if (limit < width) {
+                sums[0] = a;
+                sums[4] = b;
+                rowSumsTail(dy, dyOffset + row, x, xOffset + row, width, limit, gamma, mu, inv, dgamma, dbeta, sums,
+                        0);
+                a = sums[0];
+                b = sums[4];
             }
             if (dx == null) {
                 continue;
@@ -114,8 +112,7 @@ final class RowGradients {
      */
     private static void fourRowGroups(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
             int rows, int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma,
-            double[] dbeta) {
-        double[] sums = SUMS.get();
+            double[] dbeta, double[] sums) {
         for (int k = 0; k < rows; k += 4) {
             int row = k * width;
             fourRowSums(dy, dyOffset + row, x, xOffset + row, width, gamma, mean, invStd, statsOffset + k, dgamma,
