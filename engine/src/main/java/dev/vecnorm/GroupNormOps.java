@@ -146,8 +146,14 @@ public final class GroupNormOps {
         Checks.regions().input("x", x, xOffset, d.n() * d.sampleSize()).output("y", y, yOffset,
                 d.n() * d.sampleSize()).inPlace("y", "x").input("gamma", gamma).input("beta", beta)
                 .output("saveMean", saveMean).output("saveInvStd", saveInvStd).check();
-        ParallelUnits.run(pool, d.n(), (long) d.n() * d.sampleSize(), (first, stride) -> forwardSamples(d, first,
-                stride, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
+        long elements = (long) d.n() * d.sampleSize();
+        if (ParallelUnits.onCallingThread(pool, d.n(), elements)) {
+            // Called directly, not through a capturing lambda (which escapes through the pool branch: ~100 B).
+            forwardSamples(d, 0, 1, x, xOffset, y, yOffset, gamma, beta, eps, saveMean, saveInvStd);
+        } else {
+            ParallelUnits.run(pool, d.n(), elements, (first, stride) -> forwardSamples(d, first, stride, x, xOffset,
+                    y, yOffset, gamma, beta, eps, saveMean, saveInvStd));
+        }
     }
 
     /** One task's per-sample arrays for the forward. */
@@ -334,8 +340,13 @@ public final class GroupNormOps {
         try (Workspace ws = Workspace.acquire()) {
             double[] dgPerSample = ws.doubles(Workspace.Doubles.SAMPLE_DGAMMA, d.n() * c);
             double[] dbPerSample = ws.doubles(Workspace.Doubles.SAMPLE_DBETA, d.n() * c);
-            ParallelUnits.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy,
-                    dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
+            if (ParallelUnits.onCallingThread(pool, d.n(), 2L * size)) {
+                backwardSamples(d, 0, 1, dy, dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset,
+                        dgPerSample, dbPerSample);
+            } else {
+                ParallelUnits.run(pool, d.n(), 2L * size, (first, stride) -> backwardSamples(d, first, stride, dy,
+                        dyOffset, x, xOffset, gamma, saveMean, saveInvStd, dx, dxOffset, dgPerSample, dbPerSample));
+            }
             storeParameterGradients(d, dgPerSample, dbPerSample, dgamma, dbeta);
         }
     }
