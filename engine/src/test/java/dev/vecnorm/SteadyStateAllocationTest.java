@@ -166,6 +166,30 @@ class SteadyStateAllocationTest {
         }
     }
 
+    /**
+     * Channels cut along N (256x512x4x4: channels over the budget's slices; 256x6x24x24: row slices of few
+     * channels) merge per-slice statistics and sums; counting the slices once took a stream, about 240 B per call.
+     */
+    @Test
+    void slicedPassesAllocateAtMostAHundredBytesPerCall() {
+        for (int[] shape : new int[][] {{256, 512, 4, 4}, {256, 6, 24, 24}}) {
+            BackwardArrays a = BackwardArrays.of(shape);
+            float[] mean = new float[shape[1]];
+            float[] invStd = new float[shape[1]];
+            BatchNormOps ops = BatchNormOps.get().singleThreaded();
+            String name = java.util.Arrays.toString(shape);
+            assertTrue(Tiling.sliced(Tiling.tiles(NcsShape.of(shape), 2), shape[0]), name + " must be sliced");
+            long backward = bytesPerCall(() -> ops.backward(shape, a.dy(), 0, a.x(), 0, a.gamma(), mean, invStd,
+                    a.dx(), 0, a.dgamma(), a.dbeta()), PASS_BUDGET_BYTES);
+            assertTrue(backward <= PASS_BUDGET_BYTES, name + " backward allocated " + backward + " B per call");
+            if (Tiling.sliced(Tiling.tiles(NcsShape.of(shape), 1), shape[0])) {
+                long training = bytesPerCall(() -> ops.forwardTraining(shape, a.x(), 0, a.dx(), 0, a.gamma(),
+                        a.zeros(), 1e-5, mean, invStd, null), PASS_BUDGET_BYTES);
+                assertTrue(training <= PASS_BUDGET_BYTES, name + " training allocated " + training + " B per call");
+            }
+        }
+    }
+
     /** A native segment holding a copy of {@code values}. */
     private static MemorySegment nativeCopy(Arena arena, float[] values) {
         MemorySegment segment = arena.allocate((long) values.length * Float.BYTES, 64);
