@@ -194,26 +194,16 @@ final class SegmentPasses {
         float[] shift = ws.floats(Workspace.Floats.SHIFT, c);
         List<Tile> tiles = Tiling.tiles(n, c, s, 1);
         if (!Tiling.sliced(tiles, n)) {
-            scheduler.forEachTile(elements(), tiles, t -> {
-                int tc = t.c1() - t.c0();
-                float[] tile = gather(0, x, xOffset, t);
-                double[] tileMean = tileDoubles(0, tc);
-                double[] tileVar = tileDoubles(1, tc);
-                kernels.moments(tile, 0, n, tc, s, 0, tc, tileMean, tileVar);
-                System.arraycopy(tileMean, 0, mean, t.c0(), tc);
-                System.arraycopy(tileVar, 0, variance, t.c0(), tc);
-                ChannelMath.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, hi,
-                        lo, scale, shift);
-                if (direct != null) {
-                    // x is in cache from the copy: normalize it straight into y. (Reading the copy instead
-                    // measured no faster.)
-                    direct.affine(x, xOffset, y, yOffset, n, c, s, t.c0(), t.c1(), hi, lo, scale, shift);
-                } else {
-                    kernels.affine(tile, 0, tile, 0, n, tc, s, 0, tc, part(hi, t, 0), part(lo, t, 1),
-                            part(scale, t, 2), part(shift, t, 3));
-                    scatter(tile, y, yOffset, t);
+            if (scheduler.onCallingThread(elements(), tiles)) {
+                // The tiles in a loop, not through a capturing lambda (which escapes through the pool branch).
+                for (int i = 0; i < tiles.size(); i++) {
+                    trainTile(tiles.get(i), x, xOffset, y, yOffset, gamma, beta, eps, mean, variance, invStd, hi, lo,
+                            scale, shift);
                 }
-            });
+            } else {
+                scheduler.forEachTile(elements(), tiles, t -> trainTile(t, x, xOffset, y, yOffset, gamma, beta, eps,
+                        mean, variance, invStd, hi, lo, scale, shift));
+            }
             return;
         }
         statistics(x, xOffset, mean, variance, ws);
@@ -221,22 +211,56 @@ final class SegmentPasses {
         affine(x, xOffset, y, yOffset, Tiling.streamTiles(n, c, s, 1), hi, lo, scale, shift);
     }
 
+    /** Statistics, then normalize, of one unsliced tile (its copy stays in cache between the two). */
+    private void trainTile(Tile t, MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] gamma,
+            float[] beta, double eps, double[] mean, double[] variance, double[] invStd, float[] hi, float[] lo,
+            float[] scale, float[] shift) {
+        int tc = t.c1() - t.c0();
+        float[] tile = gather(0, x, xOffset, t);
+        double[] tileMean = tileDoubles(0, tc);
+        double[] tileVar = tileDoubles(1, tc);
+        kernels.moments(tile, 0, n, tc, s, 0, tc, tileMean, tileVar);
+        System.arraycopy(tileMean, 0, mean, t.c0(), tc);
+        System.arraycopy(tileVar, 0, variance, t.c0(), tc);
+        ChannelMath.normalizationParameters(t.c0(), t.c1(), mean, variance, gamma, beta, eps, invStd, hi, lo, scale,
+                shift);
+        if (direct != null) {
+            // x is in cache from the copy: normalize it straight into y. (Reading the copy instead measured no
+            // faster.)
+            direct.affine(x, xOffset, y, yOffset, n, c, s, t.c0(), t.c1(), hi, lo, scale, shift);
+        } else {
+            kernels.affine(tile, 0, tile, 0, n, tc, s, 0, tc, part(hi, t, 0), part(lo, t, 1), part(scale, t, 2),
+                    part(shift, t, 3));
+            scatter(tile, y, yOffset, t);
+        }
+    }
+
     /** y = ((x - hi) - lo) * scale + shift per channel, tile by tile. */
     void affine(MemorySegment x, long xOffset, MemorySegment y, long yOffset, List<Tile> tiles, float[] hi,
             float[] lo, float[] scale, float[] shift) {
-        scheduler.forEachTile(elements(), tiles, t -> {
-            int tc = t.c1() - t.c0();
-            if (direct != null) {
-                long first = (long) t.n0() * c * s;
-                direct.affine(x, xOffset + first, y, yOffset + first, t.n1() - t.n0(), c, s, t.c0(), t.c1(), hi, lo,
-                        scale, shift);
-                return;
+        if (scheduler.onCallingThread(elements(), tiles)) {
+            for (int i = 0; i < tiles.size(); i++) {
+                affineTile(tiles.get(i), x, xOffset, y, yOffset, hi, lo, scale, shift);
             }
-            float[] tile = gather(0, x, xOffset, t);
-            kernels.affine(tile, 0, tile, 0, t.n1() - t.n0(), tc, s, 0, tc, part(hi, t, 0), part(lo, t, 1),
-                    part(scale, t, 2), part(shift, t, 3));
-            scatter(tile, y, yOffset, t);
-        });
+        } else {
+            scheduler.forEachTile(elements(), tiles, t -> affineTile(t, x, xOffset, y, yOffset, hi, lo, scale, shift));
+        }
+    }
+
+    /** The affine map of one stream tile. */
+    private void affineTile(Tile t, MemorySegment x, long xOffset, MemorySegment y, long yOffset, float[] hi,
+            float[] lo, float[] scale, float[] shift) {
+        int tc = t.c1() - t.c0();
+        if (direct != null) {
+            long first = (long) t.n0() * c * s;
+            direct.affine(x, xOffset + first, y, yOffset + first, t.n1() - t.n0(), c, s, t.c0(), t.c1(), hi, lo,
+                    scale, shift);
+            return;
+        }
+        float[] tile = gather(0, x, xOffset, t);
+        kernels.affine(tile, 0, tile, 0, t.n1() - t.n0(), tc, s, 0, tc, part(hi, t, 0), part(lo, t, 1),
+                part(scale, t, 2), part(shift, t, 3));
+        scatter(tile, y, yOffset, t);
     }
 
     /** Inference: the affine map with the given statistics. */
@@ -259,15 +283,15 @@ final class SegmentPasses {
         double count = (double) n * s;
         List<Tile> tiles = Tiling.tiles(n, c, s, 2);
         if (!Tiling.sliced(tiles, n)) {
-            scheduler.forEachTile(2 * elements(), tiles, t -> {
-                TileCopies copies = tileSums(t, dy, dyOffset, x, xOffset, center, sumDy, sumDyCentered);
-                if (dx != null) {
-                    ChannelMath.inputGradientParameters(t.c0(), t.c1(), gamma, invStd, sumDy, sumDyCentered, count,
-                            dyScale, centeredScale, shift);
-                    gradientInput(t, dy, dyOffset, x, xOffset, copies, dx, dxOffset, center, dyScale, centeredScale,
-                            shift);
+            if (scheduler.onCallingThread(2 * elements(), tiles)) {
+                for (int i = 0; i < tiles.size(); i++) {
+                    backwardTile(tiles.get(i), dy, dyOffset, x, xOffset, dx, dxOffset, gamma, center, invStd, sumDy,
+                            sumDyCentered, count, dyScale, centeredScale, shift);
                 }
-            });
+            } else {
+                scheduler.forEachTile(2 * elements(), tiles, t -> backwardTile(t, dy, dyOffset, x, xOffset, dx,
+                        dxOffset, gamma, center, invStd, sumDy, sumDyCentered, count, dyScale, centeredScale, shift));
+            }
             return;
         }
         int slices = Tiling.sliceCount(tiles);
@@ -281,6 +305,18 @@ final class SegmentPasses {
                     centeredScale, shift);
             scheduler.forEachTile(2 * elements(), Tiling.streamTiles(n, c, s, 2), t -> gradientInput(t, dy, dyOffset,
                     x, xOffset, null, dx, dxOffset, center, dyScale, centeredScale, shift));
+        }
+    }
+
+    /** Both backward passes of one unsliced tile: its sums, then (if dx is wanted) its dx while it is in cache. */
+    private void backwardTile(Tile t, MemorySegment dy, long dyOffset, MemorySegment x, long xOffset,
+            MemorySegment dx, long dxOffset, float[] gamma, float[] center, float[] invStd, double[] sumDy,
+            double[] sumDyCentered, double count, double[] dyScale, double[] centeredScale, double[] shift) {
+        TileCopies copies = tileSums(t, dy, dyOffset, x, xOffset, center, sumDy, sumDyCentered);
+        if (dx != null) {
+            ChannelMath.inputGradientParameters(t.c0(), t.c1(), gamma, invStd, sumDy, sumDyCentered, count, dyScale,
+                    centeredScale, shift);
+            gradientInput(t, dy, dyOffset, x, xOffset, copies, dx, dxOffset, center, dyScale, centeredScale, shift);
         }
     }
 

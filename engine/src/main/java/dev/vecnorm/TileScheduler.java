@@ -30,7 +30,8 @@ record TileScheduler(ForkJoinPool pool) {
         return onCallingThread((long) sh.size() * tensors, tiles);
     }
 
-    private boolean onCallingThread(long work, List<Tile> tiles) {
+    /** As above, for {@code work} = elements times tensors read. */
+    boolean onCallingThread(long work, List<Tile> tiles) {
         return pool == null || work < ParallelUnits.MIN_ELEMENTS || tiles.size() == 1 || pool.getParallelism() == 1;
     }
 
