@@ -140,9 +140,9 @@ final class GradientRuns {
     /**
      * The sums for short runs (rank 2, channels-last, and runs of a few vectors: {@link ShortRuns}), in blocks of
      * positions: rows stream in memory order while every position keeps its two sums in double arrays (L1/L2),
-     * then positions add into their channels in position order, the order the segment twin's columns of lanes
-     * use, so both give the same bits. (Columns of lanes walked down the rows read each row with a stride: 1.6x
-     * slower on channels-last 32x56x56x256.)
+     * then positions add into their channels in position order; the segment twin runs the same blocks and rows
+     * through {@link #blockWork} and {@link #storeBlockSums}, so both give the same bits. (Columns of lanes walked
+     * down the rows read each row with a stride: 1.6x slower on channels-last 32x56x56x256.)
      */
     static void sumsAcrossPositions(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {

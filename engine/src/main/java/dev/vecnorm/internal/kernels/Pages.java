@@ -6,9 +6,10 @@ package dev.vecnorm.internal.kernels;
  * than a page apart, several share a 4 KiB page and its lines are touched out of order, which (by the
  * measurements, most likely through the hardware prefetchers, which track pages) costs more than the shared
  * loads save. Measured 2026-12-04 with bench/scripts/SameJvmAB.java, one thread, both orders. Used by the
- * backward sums (BatchNorm across positions, LayerNorm and RMSNorm rows); the same four-row form of the across-positions affine pass (coefficients loaded once per four
- * rows, rows a page apart) measured within noise on inference (32x7x7x2048, 32x14x14x1024 and 256x1024: -24% to
- * +70% between runs), so that pass reads one row at a time.
+ * backward sums (BatchNorm across positions, LayerNorm and RMSNorm rows); the same four-row form of the
+ * across-positions affine pass (coefficients loaded once per four rows, rows a page apart) measured within noise
+ * on inference (32x7x7x2048, 32x14x14x1024 and 256x1024: -24% to +70% between runs), and of the dx pass across
+ * positions gave no consistent gain (7x7 slower), so those passes read one row at a time.
  */
 final class Pages {
 

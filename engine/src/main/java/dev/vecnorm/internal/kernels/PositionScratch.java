@@ -8,7 +8,7 @@ package dev.vecnorm.internal.kernels;
 final class PositionScratch {
 
     /** What a buffer holds; each has its own array per thread. */
-    enum Buffer { CENTER, DY_SCALE, X_FACTOR, CONSTANT, LANE_SUMS }
+    enum Buffer { DY_SCALE, X_FACTOR, CONSTANT, LANE_SUMS }
 
     private static final ThreadLocal<double[][]> OWN =
             ThreadLocal.withInitial(() -> new double[Buffer.values().length][0]);
@@ -33,19 +33,6 @@ final class PositionScratch {
             System.arraycopy(perChannel, c0, out, 0, c1 - c0);
             return out;
         }
-        int k = 0;
-        for (int ch = c0; ch < c1; ch++) {
-            double v = perChannel[ch];
-            for (int j = 0; j < s; j++) {
-                out[k++] = v;
-            }
-        }
-        return out;
-    }
-
-    /** {@link #perPosition} of float values, widened exactly. */
-    static double[] widenedPerPosition(float[] perChannel, int c0, int c1, int s, Buffer into) {
-        double[] out = doubles(into, (c1 - c0) * s);
         int k = 0;
         for (int ch = c0; ch < c1; ch++) {
             double v = perChannel[ch];

@@ -176,8 +176,7 @@ final class SegmentRuns {
 
     static void gradientSums(MemorySegment dy, long dyOffset, MemorySegment x, long xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
-        // The array kernels' choice, so that both give the same bits (the columns of lanes below add each
-        // position's rows in row order and positions into channels in position order, as the arrays' blocks do).
+        // The array kernels' choice and loops, so that both give the same bits.
         if (ShortRuns.alongRuns(n, s)) {
             for (int ch = c0; ch < c1; ch++) {
                 sumsOfChannel(dy, dyOffset, x, xOffset, n, c, s, ch, center[ch], sumDy, sumDyCentered);
