@@ -63,8 +63,44 @@ final class AffineRuns {
         int width = (c1 - c0) * s;
         float[][] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
         int row = c * s;
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        if (width >= FOUR_ROW_WIDTH) {
+            for (; i + 4 <= n; i += 4) {
+                fourRows(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, row, width, p[0], p[1],
+                        p[2]);
+            }
+        }
+        for (; i < n; i++) {
             row(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, width, p[0], p[1], p[2]);
+        }
+    }
+
+    /**
+     * Rows of at least this many floats take {@link #fourRows}: their three coefficient rows (24 KiB and up) no
+     * longer stay in L1 beside the streams of x and y, so one coefficient load per four rows pays. Narrower rows
+     * keep one row at a time, one contiguous stream: four interleaved streams of short rows measured up to 1.6x
+     * slower from DRAM (Zen 5, 25088 rows of 512: 5.4 ms one row at a time, 7.0 ms four; rows of 2048: 14.5 vs
+     * 10.3 ms, and 1.8 vs 1.0 ms for the L3-resident 1568 rows of ResNet-50's last stage).
+     */
+    static final int FOUR_ROW_WIDTH = 2048;
+
+    /** {@link #row} on four rows {@code stride} apart, loading each coefficient vector once: the same bits. */
+    private static void fourRows(float[] x, int in, float[] y, int out, int stride, int width, float[] center,
+            float[] scale, float[] shift) {
+        int limit = width - width % L;
+        for (int q = 0; q < limit; q += L) {
+            FloatVector vc = FloatVector.fromArray(F, center, q);
+            FloatVector va = FloatVector.fromArray(F, scale, q);
+            FloatVector vb = FloatVector.fromArray(F, shift, q);
+            FloatVector.fromArray(F, x, in + q).sub(vc).fma(va, vb).intoArray(y, out + q);
+            FloatVector.fromArray(F, x, in + stride + q).sub(vc).fma(va, vb).intoArray(y, out + stride + q);
+            FloatVector.fromArray(F, x, in + 2 * stride + q).sub(vc).fma(va, vb).intoArray(y, out + 2 * stride + q);
+            FloatVector.fromArray(F, x, in + 3 * stride + q).sub(vc).fma(va, vb).intoArray(y, out + 3 * stride + q);
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int q = limit; q < width; q++) {
+                y[out + r * stride + q] = Math.fma(x[in + r * stride + q] - center[q], scale[q], shift[q]);
+            }
         }
     }
 

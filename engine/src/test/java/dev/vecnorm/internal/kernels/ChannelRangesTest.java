@@ -71,6 +71,17 @@ class ChannelRangesTest {
     }
 
     /**
+     * Coefficient rows of 2048 floats or more take the affine pass's four-row form: nine rows are two groups of
+     * four and one alone, on ranges that start inside the row and leave a scalar tail (2051 and 2449 positions of
+     * single values; 2103 and 2097 of runs of 3).
+     */
+    @Test
+    void wideRowsOfCoefficientsMatchTheReferenceInGroupsOfFour() {
+        everyPassMatches(9, 1, 4500, new int[][] {{0, 2051}, {2051, 4500}});
+        everyPassMatches(9, 3, 1400, new int[][] {{0, 701}, {701, 1400}});
+    }
+
+    /**
      * Runs shorter than 128 floats with eight rows or more take the statistics' across-positions form in blocks of
      * about 2048 positions: 100 runs of 49 are three blocks, 130 runs of 17 two, on ranges that cut a block.
      */
