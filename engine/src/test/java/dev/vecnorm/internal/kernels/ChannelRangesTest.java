@@ -71,9 +71,9 @@ class ChannelRangesTest {
     }
 
     /**
-     * Coefficient rows of 2048 floats or more take the affine pass's four-row form: nine rows are two groups of
-     * four and one alone, on ranges that start inside the row and leave a scalar tail (2051 and 2449 positions of
-     * single values; 2103 and 2097 of runs of 3).
+     * Coefficient rows of 2048 floats or more take the affine pass's four-row form, and of 1024 or more dx's
+     * two-row form: nine rows are two groups of four (four pairs) and one alone, on ranges that start inside the
+     * row and leave a tail (2051 and 2449 positions of single values; 2103 and 2097 of runs of 3).
      */
     @Test
     void wideRowsOfCoefficientsMatchTheReferenceInGroupsOfFour() {
