@@ -82,6 +82,47 @@ class ChannelRangesTest {
     }
 
     /**
+     * A tile of whole groups of rows writes only its rows: the row after the tile (another thread's tile) keeps
+     * what it held, tails included.
+     */
+    @Test
+    void rowGroupsWriteNothingPastTheirTile() {
+        int width = 2051;
+        int rows = 8;
+        NcsShape sh = new NcsShape(rows + 1, width, 1);
+        float[] x = Distribution.MIXTURE.tensor(sh, 3);
+        float[] dy = Distribution.NORMAL.tensor(sh, 4);
+        float[] hi = new float[width];
+        float[] lo = new float[width];
+        float[] scale = new float[width];
+        float[] shift = new float[width];
+        double[] a = new double[width];
+        double[] b = new double[width];
+        double[] d = new double[width];
+        for (int ch = 0; ch < width; ch++) {
+            scale[ch] = 1 + ch % 3;
+            shift[ch] = ch % 5;
+            a[ch] = 0.5 + ch % 3;
+            b[ch] = 0.25;
+            d[ch] = ch % 7;
+        }
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        float[] y = new float[sh.size()];
+        float[] dx = new float[sh.size()];
+        java.util.Arrays.fill(y, Float.NaN);
+        java.util.Arrays.fill(dx, Float.NaN);
+        vector.affine(x, 0, y, 0, rows, width, 1, 0, width, hi, lo, scale, shift);
+        vector.gradientInput(dy, 0, x, 0, dx, 0, rows, width, 1, 0, width, hi, a, b, d);
+        for (int q = rows * width; q < sh.size(); q++) {
+            assertTrue(Float.isNaN(y[q]), "affine wrote y[" + q + "] past its " + rows + " rows");
+            assertTrue(Float.isNaN(dx[q]), "dx wrote dx[" + q + "] past its " + rows + " rows");
+        }
+        for (int q = 0; q < rows * width; q++) {
+            assertTrue(!Float.isNaN(y[q]) && !Float.isNaN(dx[q]), "row element " + q + " not written");
+        }
+    }
+
+    /**
      * Runs shorter than 128 floats with eight rows or more take the statistics' across-positions form in blocks of
      * about 2048 positions: 100 runs of 49 are three blocks, 130 runs of 17 two, on ranges that cut a block.
      */
