@@ -168,9 +168,43 @@ final class AffineRuns {
         }
         int width = (c1 - c0) * s;
         float[][] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        if (width >= FOUR_ROW_WIDTH) {
+            for (; i + 4 <= n; i += 4) {
+                int at = i * row + c0 * s;
+                fourRowsFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, row, width, p[0], p[1], p[2],
+                        relu);
+            }
+        }
+        for (; i < n; i++) {
             int at = i * row + c0 * s;
             rowFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, width, p[0], p[1], p[2], relu);
+        }
+    }
+
+    /** {@link #rowFused} on four rows {@code stride} apart, as {@link #fourRows} is to {@link #row}. */
+    private static void fourRowsFused(float[] x, int in, float[] z, int zin, float[] y, int out, int stride,
+            int width, float[] center, float[] scale, float[] shift, boolean relu) {
+        // max(v, -inf) is v: the ReLU switched off without a branch, as in runResidual.
+        FloatVector floor = FloatVector.broadcast(F, relu ? 0f : Float.NEGATIVE_INFINITY);
+        int limit = width - width % L;
+        for (int q = 0; q < limit; q += L) {
+            FloatVector vc = FloatVector.fromArray(F, center, q);
+            FloatVector va = FloatVector.fromArray(F, scale, q);
+            FloatVector vb = FloatVector.fromArray(F, shift, q);
+            for (int r = 0; r < 4; r++) {
+                FloatVector v = FloatVector.fromArray(F, x, in + r * stride + q).sub(vc).fma(va, vb);
+                if (z != null) {
+                    v = v.add(FloatVector.fromArray(F, z, zin + r * stride + q));
+                }
+                v.max(floor).intoArray(y, out + r * stride + q);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int q = limit; q < width; q++) {
+                y[out + r * stride + q] = epilogue(Math.fma(x[in + r * stride + q] - center[q], scale[q], shift[q]),
+                        z, zin + r * stride + q, relu);
+            }
         }
     }
 

@@ -176,6 +176,13 @@ class ChannelRangesTest {
         float[] wantFused = new float[size];
         scalar.affineFused(x, 0, dy, 0, wantFused, 0, n, channels, s, 0, channels, hi, lo, scale, shift, true);
         close(wantFused, fused, tag + " fused");
+        float[] reluOnly = new float[size];
+        for (int[] r : ranges) {
+            vector.affineFused(x, 0, null, 0, reluOnly, 0, n, channels, s, r[0], r[1], hi, lo, scale, shift, true);
+        }
+        float[] wantRelu = new float[size];
+        scalar.affineFused(x, 0, null, 0, wantRelu, 0, n, channels, s, 0, channels, hi, lo, scale, shift, true);
+        close(wantRelu, reluOnly, tag + " relu");
 
         double[] sumDy = new double[channels];
         double[] sumDyC = new double[channels];
