@@ -80,7 +80,15 @@ final class SegmentRuns {
         float[] aP = p[1];
         float[] bP = p[2];
         int limit = width - width % L;
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        if (width >= AffineRuns.FOUR_ROW_WIDTH) {
+            long stride = (long) c * s * Float.BYTES;
+            for (; i + 4 <= n; i += 4) {
+                affineFourRows(x, runAt(xOffset, i, c, c0, s), y, runAt(yOffset, i, c, c0, s), stride, width, hiP,
+                        aP, bP);
+            }
+        }
+        for (; i < n; i++) {
             long in = runAt(xOffset, i, c, c0, s);
             long out = runAt(yOffset, i, c, c0, s);
             for (int q = 0; q < limit; q += L) {
@@ -94,6 +102,31 @@ final class SegmentRuns {
                 long at = in + (long) q * Float.BYTES;
                 y.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + (long) q * Float.BYTES,
                         Math.fma(x.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at) - hiP[q], aP[q], bP[q]));
+            }
+        }
+    }
+
+    /** AffineRuns.fourRows with segment access (rows {@code stride} bytes apart): the same bits. */
+    private static void affineFourRows(MemorySegment x, long in, MemorySegment y, long out, long stride, int width,
+            float[] center, float[] scale, float[] shift) {
+        int limit = width - width % L;
+        for (int q = 0; q < limit; q += L) {
+            FloatVector vc = FloatVector.fromArray(F, center, q);
+            FloatVector va = FloatVector.fromArray(F, scale, q);
+            FloatVector vb = FloatVector.fromArray(F, shift, q);
+            long at = (long) q * Float.BYTES;
+            for (int r = 0; r < 4; r++) {
+                long row = r * stride + at;
+                FloatVector.fromMemorySegment(F, x, in + row, NATIVE).sub(vc).fma(va, vb)
+                        .intoMemorySegment(y, out + row, NATIVE);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int q = limit; q < width; q++) {
+                long at = r * stride + (long) q * Float.BYTES;
+                y.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + at,
+                        Math.fma(x.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, in + at) - center[q],
+                                scale[q], shift[q]));
             }
         }
     }
@@ -148,7 +181,15 @@ final class SegmentRuns {
         double[] bP = PositionScratch.xFactorPerPosition(centeredScale, c0, c1, s);
         double[] eP = PositionScratch.constantPerPosition(center, centeredScale, shift, c0, c1, s);
         int bound = FH.loopBound(width);
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        if (width >= GradientRuns.TWO_ROW_WIDTH) {
+            long stride = (long) c * s * Float.BYTES;
+            for (; i + 2 <= n; i += 2) {
+                gradientInputTwoRows(dy, runAt(dyOffset, i, c, c0, s), x, runAt(xOffset, i, c, c0, s), dx,
+                        runAt(dxOffset, i, c, c0, s), stride, width, aP, bP, eP);
+            }
+        }
+        for (; i < n; i++) {
             long g = runAt(dyOffset, i, c, c0, s);
             long in = runAt(xOffset, i, c, c0, s);
             long out = runAt(dxOffset, i, c, c0, s);
@@ -170,6 +211,39 @@ final class SegmentRuns {
                 narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k))
                         .fma(DoubleVector.fromArray(D, aP, q, kd), t))
                         .intoMemorySegment(dx, out + at, NATIVE, k);
+            }
+        }
+    }
+
+    /** GradientRuns.twoRows with segment access (rows {@code stride} bytes apart): the same bits. */
+    private static void gradientInputTwoRows(MemorySegment dy, long g, MemorySegment x, long in, MemorySegment dx,
+            long out, long stride, int width, double[] aP, double[] bP, double[] eP) {
+        int bound = FH.loopBound(width);
+        int q = 0;
+        for (; q < bound; q += DL) {
+            DoubleVector a = DoubleVector.fromArray(D, aP, q);
+            DoubleVector b = DoubleVector.fromArray(D, bP, q);
+            DoubleVector e = DoubleVector.fromArray(D, eP, q);
+            long at = (long) q * Float.BYTES;
+            for (int r = 0; r < 2; r++) {
+                long row = r * stride + at;
+                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + row, NATIVE)).fma(b, e);
+                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + row, NATIVE)).fma(a, t))
+                        .intoMemorySegment(dx, out + row, NATIVE);
+            }
+        }
+        if (q < width) {
+            VectorMask<Float> k = FH.indexInRange(q, width);
+            VectorMask<Double> kd = D.indexInRange(q, width);
+            DoubleVector a = DoubleVector.fromArray(D, aP, q, kd);
+            DoubleVector b = DoubleVector.fromArray(D, bP, q, kd);
+            DoubleVector e = DoubleVector.fromArray(D, eP, q, kd);
+            long at = (long) q * Float.BYTES;
+            for (int r = 0; r < 2; r++) {
+                long row = r * stride + at;
+                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + row, NATIVE, k)).fma(b, e);
+                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + row, NATIVE, k)).fma(a, t))
+                        .intoMemorySegment(dx, out + row, NATIVE, k);
             }
         }
     }
