@@ -107,18 +107,37 @@ class ChannelRangesTest {
             d[ch] = ch % 7;
         }
         BatchNormKernels vector = Kernels.vector().orElseThrow();
-        float[] y = new float[sh.size()];
-        float[] dx = new float[sh.size()];
-        java.util.Arrays.fill(y, Float.NaN);
-        java.util.Arrays.fill(dx, Float.NaN);
-        vector.affine(x, 0, y, 0, rows, width, 1, 0, width, hi, lo, scale, shift);
-        vector.gradientInput(dy, 0, x, 0, dx, 0, rows, width, 1, 0, width, hi, a, b, d);
-        for (int q = rows * width; q < sh.size(); q++) {
-            assertTrue(Float.isNaN(y[q]), "affine wrote y[" + q + "] past its " + rows + " rows");
-            assertTrue(Float.isNaN(dx[q]), "dx wrote dx[" + q + "] past its " + rows + " rows");
+        SegmentKernels segments = (SegmentKernels) vector;
+        int size = sh.size();
+        float[][] outs = new float[5][size];
+        for (float[] o : outs) {
+            java.util.Arrays.fill(o, Float.NaN);
         }
-        for (int q = 0; q < rows * width; q++) {
-            assertTrue(!Float.isNaN(y[q]) && !Float.isNaN(dx[q]), "row element " + q + " not written");
+        vector.affine(x, 0, outs[0], 0, rows, width, 1, 0, width, hi, lo, scale, shift);
+        vector.gradientInput(dy, 0, x, 0, outs[1], 0, rows, width, 1, 0, width, hi, a, b, d);
+        vector.affineFused(x, 0, dy, 0, outs[2], 0, rows, width, 1, 0, width, hi, lo, scale, shift, true);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment xs = arena.allocate((long) size * Float.BYTES, 64);
+            MemorySegment dys = arena.allocate((long) size * Float.BYTES, 64);
+            MemorySegment ys = arena.allocate((long) size * Float.BYTES, 64);
+            MemorySegment dxs = arena.allocate((long) size * Float.BYTES, 64);
+            MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, 0, size);
+            MemorySegment.copy(dy, 0, dys, ValueLayout.JAVA_FLOAT, 0, size);
+            MemorySegment.copy(outs[3], 0, ys, ValueLayout.JAVA_FLOAT, 0, size);
+            MemorySegment.copy(outs[4], 0, dxs, ValueLayout.JAVA_FLOAT, 0, size);
+            segments.affine(xs, 0, ys, 0, rows, width, 1, 0, width, hi, lo, scale, shift);
+            segments.gradientInput(dys, 0, xs, 0, dxs, 0, rows, width, 1, 0, width, hi, a, b, d);
+            outs[3] = ys.toArray(ValueLayout.JAVA_FLOAT);
+            outs[4] = dxs.toArray(ValueLayout.JAVA_FLOAT);
+        }
+        String[] names = {"affine", "dx", "fused", "segment affine", "segment dx"};
+        for (int k = 0; k < outs.length; k++) {
+            for (int q = rows * width; q < size; q++) {
+                assertTrue(Float.isNaN(outs[k][q]), names[k] + " wrote [" + q + "] past its " + rows + " rows");
+            }
+            for (int q = 0; q < rows * width; q++) {
+                assertTrue(!Float.isNaN(outs[k][q]), names[k] + " left [" + q + "] unwritten");
+            }
         }
     }
 
