@@ -15,7 +15,8 @@ import java.util.Random;
  * ./vecnorm java bench/scripts/SameJvmAB.java A.jar B.jar CASE SHAPE
  *   (or any JDK 25+ java with --add-modules jdk.incubator.vector; the engine jars are class file version 69)
  *   CASE: layer | rms (backward, SHAPE rows x width), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
- *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups)
+ *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups),
+ *         group32-nhwc-training (GroupNorm forward on channels-last memory)
  * </pre>
  */
 public class SameJvmAB {
@@ -81,7 +82,7 @@ public class SameJvmAB {
         int features = kind.equals("layer") || kind.equals("rms") ? shape[shape.length - 1] : shape[1];
         int stats = switch (kind) {
             case "layer", "rms" -> total / features;
-            case "group32" -> shape[0] * 32;
+            case "group32", "group32-nhwc" -> shape[0] * 32;
             default -> features;
         };
         float[] gamma = filled(features, 1f);
@@ -92,7 +93,7 @@ public class SameJvmAB {
         String className = switch (kind) {
             case "layer" -> "LayerNormOps";
             case "rms" -> "RMSNormOps";
-            case "group32" -> "GroupNormOps";
+            case "group32", "group32-nhwc" -> "GroupNormOps";
             case "bn-nchw", "bn-nhwc" -> "BatchNormOps";
             default -> throw new IllegalArgumentException("unknown case " + kind);
         };
@@ -111,6 +112,15 @@ public class SameJvmAB {
                 Method m = ops.getMethod("backward", s, i, f, i, f, i, f, f, f, i, f);
                 return () -> m.invoke(o, shape, shape.length - 1, dy, 0, x, 0, gamma, invStd, dx, 0, dgamma);
             }
+            case "group32-nhwc":
+                if (pass.equals("training")) {
+                    // GroupNorm forward on channels-last memory (batch statistics, as training and eval use).
+                    Class<?> layoutClass = cl.loadClass("dev.vecnorm.Layout");
+                    Object layout = layoutClass.getField("CHANNELS_LAST").get(null);
+                    Method m = ops.getMethod("forward", layoutClass, s, i, f, i, f, i, f, f, double.class, f, f);
+                    return () -> m.invoke(o, layout, shape, 32, x, 0, dx, 0, gamma, dbeta, 1e-5, mean, invStd);
+                }
+                throw new IllegalArgumentException("group32-nhwc has only -training (the forward)");
             case "group32": {
                 Method m = ops.getMethod("backward", s, i, f, i, f, i, f, f, f, f, i, f, f);
                 return () -> m.invoke(o, shape, 32, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
