@@ -171,7 +171,11 @@ final class ShiftedSums {
         int row = c * s;
         int from = xOffset + c0 * s;
         int i = 0;
-        if (!streaming || width >= STREAMING_FOUR_ROW_WIDTH) {
+        // From memory, rows less than a page apart go one at a time (Pages): 25088 rows of 512 one at a time
+        // 4.1-4.5 ms, four 6.7-6.9 ms; 100352 rows of 256 9.5-9.8 vs 15.7-16.2 ms (scratch harness, Zen 5, best
+        // of 20 rounds). From a page up, and for any width in cache (1568 rows of 512: 0.16 vs 0.28 ms), four
+        // rows per load and store of the sums win (12544 rows of 1024: 3.7 vs 7.1 ms; of 2048: 7.7 vs 19.3 ms).
+        if (!streaming || Pages.fourRowsApart(row)) {
             for (; i + 4 <= n; i += 4) {
                 addFourRows(x, from + i * row, row, width, work);
             }
@@ -190,15 +194,6 @@ final class ShiftedSums {
             finish(x, xOffset, n, c, s, c0 + k, work[k * s], sum, squares, count, mean, variance);
         }
     }
-
-    /**
-     * When x streams from memory, rows narrower than this (in floats, 4 KiB) go one at a time: two or more of
-     * them share a page, and four interleaved within a page defeat the prefetchers (scratch harness, Zen 5, best
-     * of 20 rounds: 25088 rows of 512 one at a time 4.1-4.5 ms, four 6.7-6.9 ms; 100352 rows of 256 9.5-9.8 vs
-     * 15.7-16.2 ms). From a page up, and for any width in cache (1568 rows of 512: 0.16 vs 0.28 ms), four rows
-     * per load and store of the sums win (12544 rows of 1024: 3.7 vs 7.1 ms; of 2048: 7.7 vs 19.3 ms).
-     */
-    static final int STREAMING_FOUR_ROW_WIDTH = 1024;
 
     /** Four consecutive rows, each position's in order (the bits of four addRow calls). */
     private static void addFourRows(float[] x, int at, int row, int width, double[] work) {
