@@ -100,8 +100,7 @@ final class SegmentRuns {
             }
             for (int q = limit; q < width; q++) {
                 long at = in + (long) q * Float.BYTES;
-                y.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + (long) q * Float.BYTES,
-                        Math.fma(x.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at) - hiP[q], aP[q], bP[q]));
+                y.set(FLOAT, out + (long) q * Float.BYTES, Math.fma(x.get(FLOAT, at) - hiP[q], aP[q], bP[q]));
             }
         }
     }
@@ -124,9 +123,7 @@ final class SegmentRuns {
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
                 long at = r * stride + (long) q * Float.BYTES;
-                y.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, out + at,
-                        Math.fma(x.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, in + at) - center[q],
-                                scale[q], shift[q]));
+                y.set(FLOAT, out + at, Math.fma(x.get(FLOAT, in + at) - center[q], scale[q], shift[q]));
             }
         }
     }
