@@ -18,7 +18,7 @@ final class AffineRuns {
     private AffineRuns() {
     }
 
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
     static boolean applies(int s) {
         return s >= L;
@@ -30,28 +30,34 @@ final class AffineRuns {
     }
 
     /**
-     * Per-position coefficients of channels [c0, c1) for the passes across positions: center, scale and folded
-     * shift of each position's channel, in the calling thread's scratch (index 0, 1, 2).
+     * Per-position coefficients of channels [c0, c1) for the passes across positions, in the calling thread's
+     * scratch: three rows {@link #coefficientStride} apart, the center, scale and folded shift of each position's
+     * channel.
      */
-    static float[][] positionCoefficients(int c0, int c1, int s, float[] centerHi, float[] centerLo,
-            float[] scale, float[] shift) {
+    static float[] positionCoefficients(int c0, int c1, int s, float[] centerHi, float[] centerLo, float[] scale,
+            float[] shift) {
         int width = (c1 - c0) * s;
-        float[][] p = SCRATCH.get();
-        if (p[0].length < width) {
-            p[0] = new float[width];
-            p[1] = new float[width];
-            p[2] = new float[width];
+        int stride = coefficientStride(width);
+        float[][] own = SCRATCH.get();
+        if (own[0].length < 2 * stride + width) {
+            own[0] = new float[2 * stride + width];
         }
+        float[] p = own[0];
         for (int k = 0, q = 0; k < c1 - c0; k++) {
             int ch = c0 + k;
             float b = foldedShift(shift[ch], centerLo[ch], scale[ch]);
             for (int j = 0; j < s; j++, q++) {
-                p[0][q] = centerHi[ch];
-                p[1][q] = scale[ch];
-                p[2][q] = b;
+                p[q] = centerHi[ch];
+                p[stride + q] = scale[ch];
+                p[2 * stride + q] = b;
             }
         }
         return p;
+    }
+
+    /** The distance between the rows of {@link #positionCoefficients} for {@code width} positions. */
+    static int coefficientStride(int width) {
+        return StaggeredRows.stride(width, Float.BYTES);
     }
 
     /**
@@ -61,17 +67,17 @@ final class AffineRuns {
     static void acrossPositions(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
             int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
         int width = (c1 - c0) * s;
-        float[][] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
+        int coefStride = coefficientStride(width);
+        float[] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
         int row = c * s;
         int i = 0;
         if (width >= FOUR_ROW_WIDTH) {
             for (; i + 4 <= n; i += 4) {
-                fourRows(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, row, width, p[0], p[1],
-                        p[2]);
+                fourRows(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, row, width, p, coefStride);
             }
         }
         for (; i < n; i++) {
-            row(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, width, p[0], p[1], p[2]);
+            row(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, width, p, coefStride);
         }
     }
 
@@ -85,13 +91,13 @@ final class AffineRuns {
     static final int FOUR_ROW_WIDTH = 2048;
 
     /** {@link #row} on four rows {@code stride} apart, loading each coefficient vector once: the same bits. */
-    private static void fourRows(float[] x, int in, float[] y, int out, int stride, int width, float[] center,
-            float[] scale, float[] shift) {
+    private static void fourRows(float[] x, int in, float[] y, int out, int stride, int width, float[] cf,
+            int coefStride) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
-            FloatVector vc = FloatVector.fromArray(F, center, q);
-            FloatVector va = FloatVector.fromArray(F, scale, q);
-            FloatVector vb = FloatVector.fromArray(F, shift, q);
+            FloatVector vc = FloatVector.fromArray(F, cf, q);
+            FloatVector va = FloatVector.fromArray(F, cf, coefStride + q);
+            FloatVector vb = FloatVector.fromArray(F, cf, 2 * coefStride + q);
             FloatVector.fromArray(F, x, in + q).sub(vc).fma(va, vb).intoArray(y, out + q);
             FloatVector.fromArray(F, x, in + stride + q).sub(vc).fma(va, vb).intoArray(y, out + stride + q);
             FloatVector.fromArray(F, x, in + 2 * stride + q).sub(vc).fma(va, vb).intoArray(y, out + 2 * stride + q);
@@ -99,21 +105,23 @@ final class AffineRuns {
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
-                y[out + r * stride + q] = Math.fma(x[in + r * stride + q] - center[q], scale[q], shift[q]);
+                y[out + r * stride + q] =
+                        Math.fma(x[in + r * stride + q] - cf[q], cf[coefStride + q], cf[2 * coefStride + q]);
             }
         }
     }
 
-    private static void row(float[] x, int in, float[] y, int out, int width, float[] center, float[] scale,
-            float[] shift) {
+    private static void row(float[] x, int in, float[] y, int out, int width, float[] cf,
+            int coefStride) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
-            FloatVector.fromArray(F, x, in + q).sub(FloatVector.fromArray(F, center, q))
-                    .fma(FloatVector.fromArray(F, scale, q), FloatVector.fromArray(F, shift, q))
+            FloatVector.fromArray(F, x, in + q).sub(FloatVector.fromArray(F, cf, q))
+                    .fma(FloatVector.fromArray(F, cf, coefStride + q),
+                            FloatVector.fromArray(F, cf, 2 * coefStride + q))
                     .intoArray(y, out + q);
         }
         for (int q = limit; q < width; q++) {
-            y[out + q] = Math.fma(x[in + q] - center[q], scale[q], shift[q]);
+            y[out + q] = Math.fma(x[in + q] - cf[q], cf[coefStride + q], cf[2 * coefStride + q]);
         }
     }
 
@@ -167,31 +175,31 @@ final class AffineRuns {
             return;
         }
         int width = (c1 - c0) * s;
-        float[][] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
+        int coefStride = coefficientStride(width);
+        float[] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
         int i = 0;
         if (width >= FOUR_ROW_WIDTH) {
             for (; i + 4 <= n; i += 4) {
                 int at = i * row + c0 * s;
-                fourRowsFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, row, width, p[0], p[1], p[2],
-                        relu);
+                fourRowsFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, row, width, p, coefStride, relu);
             }
         }
         for (; i < n; i++) {
             int at = i * row + c0 * s;
-            rowFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, width, p[0], p[1], p[2], relu);
+            rowFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, width, p, coefStride, relu);
         }
     }
 
     /** {@link #rowFused} on four rows {@code stride} apart, as {@link #fourRows} is to {@link #row}. */
     private static void fourRowsFused(float[] x, int in, float[] z, int zin, float[] y, int out, int stride,
-            int width, float[] center, float[] scale, float[] shift, boolean relu) {
+            int width, float[] cf, int coefStride, boolean relu) {
         // max(v, -inf) is v: the ReLU switched off without a branch, as in runResidual.
         FloatVector floor = FloatVector.broadcast(F, relu ? 0f : Float.NEGATIVE_INFINITY);
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
-            FloatVector vc = FloatVector.fromArray(F, center, q);
-            FloatVector va = FloatVector.fromArray(F, scale, q);
-            FloatVector vb = FloatVector.fromArray(F, shift, q);
+            FloatVector vc = FloatVector.fromArray(F, cf, q);
+            FloatVector va = FloatVector.fromArray(F, cf, coefStride + q);
+            FloatVector vb = FloatVector.fromArray(F, cf, 2 * coefStride + q);
             for (int r = 0; r < 4; r++) {
                 FloatVector v = FloatVector.fromArray(F, x, in + r * stride + q).sub(vc).fma(va, vb);
                 if (z != null) {
@@ -202,7 +210,8 @@ final class AffineRuns {
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
-                y[out + r * stride + q] = epilogue(Math.fma(x[in + r * stride + q] - center[q], scale[q], shift[q]),
+                y[out + r * stride + q] = epilogue(
+                        Math.fma(x[in + r * stride + q] - cf[q], cf[coefStride + q], cf[2 * coefStride + q]),
                         z, zin + r * stride + q, relu);
             }
         }
@@ -242,12 +251,13 @@ final class AffineRuns {
     }
 
     private static void rowFused(float[] x, int in, float[] z, int zin, float[] y, int out, int width,
-            float[] center, float[] scale, float[] shift, boolean relu) {
+            float[] cf, int coefStride, boolean relu) {
         FloatVector zero = FloatVector.zero(F);
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
-            FloatVector v = FloatVector.fromArray(F, x, in + q).sub(FloatVector.fromArray(F, center, q))
-                    .fma(FloatVector.fromArray(F, scale, q), FloatVector.fromArray(F, shift, q));
+            FloatVector v = FloatVector.fromArray(F, x, in + q).sub(FloatVector.fromArray(F, cf, q))
+                    .fma(FloatVector.fromArray(F, cf, coefStride + q),
+                            FloatVector.fromArray(F, cf, 2 * coefStride + q));
             if (z != null) {
                 v = v.add(FloatVector.fromArray(F, z, zin + q));
             }
@@ -257,7 +267,8 @@ final class AffineRuns {
             v.intoArray(y, out + q);
         }
         for (int q = limit; q < width; q++) {
-            y[out + q] = epilogue(Math.fma(x[in + q] - center[q], scale[q], shift[q]), z, zin + q, relu);
+            y[out + q] = epilogue(Math.fma(x[in + q] - cf[q], cf[coefStride + q], cf[2 * coefStride + q]), z, zin + q,
+                    relu);
         }
     }
 

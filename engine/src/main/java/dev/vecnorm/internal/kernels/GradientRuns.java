@@ -157,6 +157,7 @@ final class GradientRuns {
     private static void sumsAcrossBlock(float[] dy, int dyOffset, float[] x, int xOffset, int n, int c, int s,
             int c0, int c1, float[] center, double[] sumDy, double[] sumDyCentered) {
         int width = (c1 - c0) * s;
+        int stride = workStride(width);
         double[] work = blockWork(center, c0, c1, s);
         int row = c * s;
         int i = 0;
@@ -164,42 +165,49 @@ final class GradientRuns {
         // 32x7x7x2048 5.3 -> 3.7 ms, 32x14x14x1024 10.1-10.4 -> 7.6-8.1 ms, 256x1024 0.17-0.29 -> 0.16-0.17 ms;
         // for every row, 32x28x28x512 went 12.1 -> 14.2-15.7 ms and 32x56x56x256 22-24 -> 32-35 ms.
         for (; Pages.fourRowsApart(row) && i + 4 <= n; i += 4) {
-            addFourRows(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, row, width, work);
+            addFourRows(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, row, width, stride, work);
         }
         for (; i < n; i++) {
-            addRow(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, width, work);
+            addRow(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, width, stride, work);
         }
         storeBlockSums(work, c0, c1, s, sumDy, sumDyCentered);
     }
 
+    /** The distance between the rows of a {@link #blockWork} of {@code width} positions (StaggeredRows). */
+    static int workStride(int width) {
+        return StaggeredRows.stride(width, Double.BYTES);
+    }
+
     /**
-     * This thread's work array for a block of channels [c0, c1) of runs of s (width = (c1 - c0) * s positions):
-     * [0, width) each position's channel center, [width, 2 width) sum(dy) and [2 width, 3 width)
-     * sum(dy * (x - center)), zeroed. Shared with the segment twin, which fills the sums the same way.
+     * This thread's work array for a block of channels [c0, c1) of runs of s (width = (c1 - c0) * s positions),
+     * three rows {@link #workStride} apart: each position's channel center, its sum(dy), and its
+     * sum(dy * (x - center)), the sums zeroed. Shared with the segment twin, which fills the sums the same way.
      */
     static double[] blockWork(float[] center, int c0, int c1, int s) {
         int width = (c1 - c0) * s;
+        int stride = workStride(width);
         double[][] scratch = SCRATCH.get();
-        if (scratch[0].length < 3 * width) {
-            scratch[0] = new double[3 * width];
+        if (scratch[0].length < 2 * stride + width) {
+            scratch[0] = new double[2 * stride + width];
         }
         double[] work = scratch[0];
         for (int k = 0; k < c1 - c0; k++) {
             java.util.Arrays.fill(work, k * s, (k + 1) * s, center[c0 + k]);
         }
-        java.util.Arrays.fill(work, width, 3 * width, 0.0);
+        java.util.Arrays.fill(work, stride, stride + width, 0.0);
+        java.util.Arrays.fill(work, 2 * stride, 2 * stride + width, 0.0);
         return work;
     }
 
     /** Adds each channel's position sums of a {@link #blockWork} in position order into its two sums. */
     static void storeBlockSums(double[] work, int c0, int c1, int s, double[] sumDy, double[] sumDyCentered) {
-        int width = (c1 - c0) * s;
+        int stride = workStride((c1 - c0) * s);
         for (int k = 0; k < c1 - c0; k++) {
             double plain = 0;
             double centered = 0;
             for (int j = k * s; j < (k + 1) * s; j++) {
-                plain += work[width + j];
-                centered += work[2 * width + j];
+                plain += work[stride + j];
+                centered += work[2 * stride + j];
             }
             sumDy[c0 + k] = plain;
             sumDyCentered[c0 + k] = centered;
@@ -210,7 +218,8 @@ final class GradientRuns {
      * Four consecutive rows, each position's in row order (the bits of four addRow calls): the sums are loaded
      * and stored once per four rows, as the statistics kernel does.
      */
-    private static void addFourRows(float[] dy, int g, float[] x, int in, int row, int width, double[] work) {
+    private static void addFourRows(float[] dy, int g, float[] x, int in, int row, int width, int stride,
+            double[] work) {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             DoubleVector m = DoubleVector.fromArray(D, work, q);
@@ -222,31 +231,32 @@ final class GradientRuns {
             DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + row + q)).sub(m);
             DoubleVector xc2 = widen(FloatVector.fromArray(FH, x, in + 2 * row + q)).sub(m);
             DoubleVector xc3 = widen(FloatVector.fromArray(FH, x, in + 3 * row + q)).sub(m);
-            DoubleVector.fromArray(D, work, width + q).add(d0).add(d1).add(d2).add(d3).intoArray(work, width + q);
-            d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * width + q)))))
-                    .intoArray(work, 2 * width + q);
+            DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).add(d2).add(d3)
+                    .intoArray(work, stride + q);
+            d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
+                    .intoArray(work, 2 * stride + q);
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
                 double d = dy[g + r * row + q];
-                work[width + q] += d;
-                work[2 * width + q] = Math.fma(d, x[in + r * row + q] - work[q], work[2 * width + q]);
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, x[in + r * row + q] - work[q], work[2 * stride + q]);
             }
         }
     }
 
-    private static void addRow(float[] dy, int g, float[] x, int in, int width, double[] work) {
+    private static void addRow(float[] dy, int g, float[] x, int in, int width, int stride, double[] work) {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             DoubleVector d = widen(FloatVector.fromArray(FH, dy, g + q));
             DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + q)).sub(DoubleVector.fromArray(D, work, q));
-            DoubleVector.fromArray(D, work, width + q).add(d).intoArray(work, width + q);
-            d.fma(xc, DoubleVector.fromArray(D, work, 2 * width + q)).intoArray(work, 2 * width + q);
+            DoubleVector.fromArray(D, work, stride + q).add(d).intoArray(work, stride + q);
+            d.fma(xc, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
         }
         for (int q = limit; q < width; q++) {
             double d = dy[g + q];
-            work[width + q] += d;
-            work[2 * width + q] = Math.fma(d, x[in + q] - work[q], work[2 * width + q]);
+            work[stride + q] += d;
+            work[2 * stride + q] = Math.fma(d, x[in + q] - work[q], work[2 * stride + q]);
         }
     }
 
@@ -260,15 +270,14 @@ final class GradientRuns {
         int p0 = c0 * s;
         int width = (c1 - c0) * s;
         int row = c * s;
-        double[] aP = PositionScratch.perPosition(dyScale, c0, c1, s, PositionScratch.Buffer.DY_SCALE);
-        double[] bP = PositionScratch.xFactorPerPosition(centeredScale, c0, c1, s);
-        double[] eP = PositionScratch.constantPerPosition(center, centeredScale, shift, c0, c1, s);
+        int coefStride = PositionScratch.dxStride(width);
+        double[] cf = PositionScratch.dxCoefficients(center, dyScale, centeredScale, shift, c0, c1, s);
         int bound = FH.loopBound(width);
         int i = 0;
         if (width >= TWO_ROW_WIDTH) {
             for (; i + 2 <= n; i += 2) {
                 twoRows(dy, dyOffset + i * row + p0, x, xOffset + i * row + p0, dx, dxOffset + i * row + p0, row,
-                        width, aP, bP, eP);
+                        width, cf, coefStride);
             }
         }
         for (; i < n; i++) {
@@ -279,16 +288,18 @@ final class GradientRuns {
             // Unmasked body, masked tail: a mask on every step measured 2x slower on 256x1024.
             for (; q < bound; q += DL) {
                 DoubleVector t = widen(FloatVector.fromArray(FH, x, in + q))
-                        .fma(DoubleVector.fromArray(D, bP, q), DoubleVector.fromArray(D, eP, q));
-                narrow(widen(FloatVector.fromArray(FH, dy, g + q)).fma(DoubleVector.fromArray(D, aP, q), t))
+                        .fma(DoubleVector.fromArray(D, cf, coefStride + q),
+                                DoubleVector.fromArray(D, cf, 2 * coefStride + q));
+                narrow(widen(FloatVector.fromArray(FH, dy, g + q)).fma(DoubleVector.fromArray(D, cf, q), t))
                         .intoArray(dx, out + q);
             }
             if (q < width) {
                 VectorMask<Float> k = FH.indexInRange(q, width);
                 VectorMask<Double> kd = D.indexInRange(q, width);
                 DoubleVector t = widen(FloatVector.fromArray(FH, x, in + q, k))
-                        .fma(DoubleVector.fromArray(D, bP, q, kd), DoubleVector.fromArray(D, eP, q, kd));
-                narrow(widen(FloatVector.fromArray(FH, dy, g + q, k)).fma(DoubleVector.fromArray(D, aP, q, kd), t))
+                        .fma(DoubleVector.fromArray(D, cf, coefStride + q, kd),
+                                DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd));
+                narrow(widen(FloatVector.fromArray(FH, dy, g + q, k)).fma(DoubleVector.fromArray(D, cf, q, kd), t))
                         .intoArray(dx, out + q, k);
             }
         }
@@ -305,13 +316,13 @@ final class GradientRuns {
 
     /** Two rows {@code stride} apart of the loop above, each coefficient vector loaded once: the same bits. */
     private static void twoRows(float[] dy, int g, float[] x, int in, float[] dx, int out, int stride, int width,
-            double[] aP, double[] bP, double[] eP) {
+            double[] cf, int coefStride) {
         int bound = FH.loopBound(width);
         int q = 0;
         for (; q < bound; q += DL) {
-            DoubleVector a = DoubleVector.fromArray(D, aP, q);
-            DoubleVector b = DoubleVector.fromArray(D, bP, q);
-            DoubleVector e = DoubleVector.fromArray(D, eP, q);
+            DoubleVector a = DoubleVector.fromArray(D, cf, q);
+            DoubleVector b = DoubleVector.fromArray(D, cf, coefStride + q);
+            DoubleVector e = DoubleVector.fromArray(D, cf, 2 * coefStride + q);
             DoubleVector t0 = widen(FloatVector.fromArray(FH, x, in + q)).fma(b, e);
             DoubleVector t1 = widen(FloatVector.fromArray(FH, x, in + stride + q)).fma(b, e);
             narrow(widen(FloatVector.fromArray(FH, dy, g + q)).fma(a, t0)).intoArray(dx, out + q);
@@ -320,9 +331,9 @@ final class GradientRuns {
         if (q < width) {
             VectorMask<Float> k = FH.indexInRange(q, width);
             VectorMask<Double> kd = D.indexInRange(q, width);
-            DoubleVector a = DoubleVector.fromArray(D, aP, q, kd);
-            DoubleVector b = DoubleVector.fromArray(D, bP, q, kd);
-            DoubleVector e = DoubleVector.fromArray(D, eP, q, kd);
+            DoubleVector a = DoubleVector.fromArray(D, cf, q, kd);
+            DoubleVector b = DoubleVector.fromArray(D, cf, coefStride + q, kd);
+            DoubleVector e = DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd);
             for (int r = 0; r < 2; r++) {
                 int at = r * stride;
                 DoubleVector t = widen(FloatVector.fromArray(FH, x, in + at + q, k)).fma(b, e);

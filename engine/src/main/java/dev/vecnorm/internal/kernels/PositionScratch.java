@@ -8,7 +8,7 @@ package dev.vecnorm.internal.kernels;
 final class PositionScratch {
 
     /** What a buffer holds; each has its own array per thread. */
-    enum Buffer { DY_SCALE, X_FACTOR, CONSTANT, LANE_SUMS }
+    enum Buffer { DX_COEFFICIENTS, LANE_SUMS }
 
     private static final ThreadLocal<double[][]> OWN =
             ThreadLocal.withInitial(() -> new double[Buffer.values().length][0]);
@@ -26,46 +26,29 @@ final class PositionScratch {
         return own[i];
     }
 
-    /** Channels [c0, c1) of {@code perChannel}, each repeated for its s positions, in buffer {@code into}. */
-    static double[] perPosition(double[] perChannel, int c0, int c1, int s, Buffer into) {
-        double[] out = doubles(into, (c1 - c0) * s);
-        if (s == 1) {
-            System.arraycopy(perChannel, c0, out, 0, c1 - c0);
-            return out;
-        }
-        int k = 0;
-        for (int ch = c0; ch < c1; ch++) {
-            double v = perChannel[ch];
-            for (int j = 0; j < s; j++) {
-                out[k++] = v;
-            }
-        }
-        return out;
-    }
-
     /**
-     * dx's per-position factor on x, {@code -centeredScale} of the position's channel, for
-     * {@code dx = dy * dyScale + (x * xFactor + constant)} (see {@link GradientRuns#constant}); buffer X_FACTOR.
+     * dx's three per-position coefficient rows for channels [c0, c1) of runs of s, {@link #dxStride} apart in
+     * buffer DX_COEFFICIENTS, for {@code dx = dy * dyScale + (x * xFactor + constant)}: dyScale, then xFactor =
+     * {@code -centeredScale}, then the constant ({@link GradientRuns#constant}) of each position's channel.
      */
-    static double[] xFactorPerPosition(double[] centeredScale, int c0, int c1, int s) {
-        double[] out = doubles(Buffer.X_FACTOR, (c1 - c0) * s);
+    static double[] dxCoefficients(float[] center, double[] dyScale, double[] centeredScale, double[] shift, int c0,
+            int c1, int s) {
+        int width = (c1 - c0) * s;
+        int stride = dxStride(width);
+        double[] out = doubles(Buffer.DX_COEFFICIENTS, 2 * stride + width);
         int k = 0;
         for (int ch = c0; ch < c1; ch++) {
-            java.util.Arrays.fill(out, k, k + s, -centeredScale[ch]);
+            java.util.Arrays.fill(out, k, k + s, dyScale[ch]);
+            java.util.Arrays.fill(out, stride + k, stride + k + s, -centeredScale[ch]);
+            java.util.Arrays.fill(out, 2 * stride + k, 2 * stride + k + s,
+                    GradientRuns.constant(center[ch], centeredScale[ch], shift[ch]));
             k += s;
         }
         return out;
     }
 
-    /** dx's per-position constant (the other term of {@link #xFactorPerPosition}'s formula); buffer CONSTANT. */
-    static double[] constantPerPosition(float[] center, double[] centeredScale, double[] shift, int c0, int c1,
-            int s) {
-        double[] out = doubles(Buffer.CONSTANT, (c1 - c0) * s);
-        int k = 0;
-        for (int ch = c0; ch < c1; ch++) {
-            java.util.Arrays.fill(out, k, k + s, GradientRuns.constant(center[ch], centeredScale[ch], shift[ch]));
-            k += s;
-        }
-        return out;
+    /** The distance between the rows of {@link #dxCoefficients} for {@code width} positions (StaggeredRows). */
+    static int dxStride(int width) {
+        return StaggeredRows.stride(width, Double.BYTES);
     }
 }

@@ -75,17 +75,15 @@ final class SegmentRuns {
             int c, int s, int c0, int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
         int width = (c1 - c0) * s;
         // AffineRuns.acrossPositions with segment access: the same coefficients and operations, the same bits.
-        float[][] p = AffineRuns.positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
-        float[] hiP = p[0];
-        float[] aP = p[1];
-        float[] bP = p[2];
+        int coefStride = AffineRuns.coefficientStride(width);
+        float[] cf = AffineRuns.positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
         int limit = width - width % L;
         int i = 0;
         if (width >= AffineRuns.FOUR_ROW_WIDTH) {
             long stride = (long) c * s * Float.BYTES;
             for (; i + 4 <= n; i += 4) {
-                affineFourRows(x, runAt(xOffset, i, c, c0, s), y, runAt(yOffset, i, c, c0, s), stride, width, hiP,
-                        aP, bP);
+                affineFourRows(x, runAt(xOffset, i, c, c0, s), y, runAt(yOffset, i, c, c0, s), stride, width, cf,
+                        coefStride);
             }
         }
         for (; i < n; i++) {
@@ -94,25 +92,27 @@ final class SegmentRuns {
             for (int q = 0; q < limit; q += L) {
                 long at = (long) q * Float.BYTES;
                 FloatVector.fromMemorySegment(F, x, in + at, NATIVE)
-                        .sub(FloatVector.fromArray(F, hiP, q))
-                        .fma(FloatVector.fromArray(F, aP, q), FloatVector.fromArray(F, bP, q))
+                        .sub(FloatVector.fromArray(F, cf, q))
+                        .fma(FloatVector.fromArray(F, cf, coefStride + q),
+                            FloatVector.fromArray(F, cf, 2 * coefStride + q))
                         .intoMemorySegment(y, out + at, NATIVE);
             }
             for (int q = limit; q < width; q++) {
                 long at = in + (long) q * Float.BYTES;
-                y.set(FLOAT, out + (long) q * Float.BYTES, Math.fma(x.get(FLOAT, at) - hiP[q], aP[q], bP[q]));
+                y.set(FLOAT, out + (long) q * Float.BYTES, Math.fma(x.get(FLOAT, at) - cf[q],
+                        cf[coefStride + q], cf[2 * coefStride + q]));
             }
         }
     }
 
     /** AffineRuns.fourRows with segment access (rows {@code stride} bytes apart): the same bits. */
     private static void affineFourRows(MemorySegment x, long in, MemorySegment y, long out, long stride, int width,
-            float[] center, float[] scale, float[] shift) {
+            float[] cf, int coefStride) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
-            FloatVector vc = FloatVector.fromArray(F, center, q);
-            FloatVector va = FloatVector.fromArray(F, scale, q);
-            FloatVector vb = FloatVector.fromArray(F, shift, q);
+            FloatVector vc = FloatVector.fromArray(F, cf, q);
+            FloatVector va = FloatVector.fromArray(F, cf, coefStride + q);
+            FloatVector vb = FloatVector.fromArray(F, cf, 2 * coefStride + q);
             long at = (long) q * Float.BYTES;
             for (int r = 0; r < 4; r++) {
                 long row = r * stride + at;
@@ -123,7 +123,8 @@ final class SegmentRuns {
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
                 long at = r * stride + (long) q * Float.BYTES;
-                y.set(FLOAT, out + at, Math.fma(x.get(FLOAT, in + at) - center[q], scale[q], shift[q]));
+                y.set(FLOAT, out + at,
+                        Math.fma(x.get(FLOAT, in + at) - cf[q], cf[coefStride + q], cf[2 * coefStride + q]));
             }
         }
     }
@@ -174,16 +175,15 @@ final class SegmentRuns {
             long xOffset, MemorySegment dx, long dxOffset, int n, int c, int s, int c0, int c1, float[] center,
             double[] dyScale, double[] centeredScale, double[] shift) {
         int width = (c1 - c0) * s;
-        double[] aP = PositionScratch.perPosition(dyScale, c0, c1, s, PositionScratch.Buffer.DY_SCALE);
-        double[] bP = PositionScratch.xFactorPerPosition(centeredScale, c0, c1, s);
-        double[] eP = PositionScratch.constantPerPosition(center, centeredScale, shift, c0, c1, s);
+        int coefStride = PositionScratch.dxStride(width);
+        double[] cf = PositionScratch.dxCoefficients(center, dyScale, centeredScale, shift, c0, c1, s);
         int bound = FH.loopBound(width);
         int i = 0;
         if (width >= GradientRuns.TWO_ROW_WIDTH) {
             long stride = (long) c * s * Float.BYTES;
             for (; i + 2 <= n; i += 2) {
                 gradientInputTwoRows(dy, runAt(dyOffset, i, c, c0, s), x, runAt(xOffset, i, c, c0, s), dx,
-                        runAt(dxOffset, i, c, c0, s), stride, width, aP, bP, eP);
+                        runAt(dxOffset, i, c, c0, s), stride, width, cf, coefStride);
             }
         }
         for (; i < n; i++) {
@@ -194,9 +194,10 @@ final class SegmentRuns {
             for (; q < bound; q += DL) {
                 long at = (long) q * Float.BYTES;
                 DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
-                        .fma(DoubleVector.fromArray(D, bP, q), DoubleVector.fromArray(D, eP, q));
+                        .fma(DoubleVector.fromArray(D, cf, coefStride + q),
+                                DoubleVector.fromArray(D, cf, 2 * coefStride + q));
                 narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE))
-                        .fma(DoubleVector.fromArray(D, aP, q), t))
+                        .fma(DoubleVector.fromArray(D, cf, q), t))
                         .intoMemorySegment(dx, out + at, NATIVE);
             }
             if (q < width) {
@@ -204,9 +205,10 @@ final class SegmentRuns {
                 VectorMask<Double> kd = D.indexInRange(q, width);
                 long at = (long) q * Float.BYTES;
                 DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k))
-                        .fma(DoubleVector.fromArray(D, bP, q, kd), DoubleVector.fromArray(D, eP, q, kd));
+                        .fma(DoubleVector.fromArray(D, cf, coefStride + q, kd),
+                                DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd));
                 narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k))
-                        .fma(DoubleVector.fromArray(D, aP, q, kd), t))
+                        .fma(DoubleVector.fromArray(D, cf, q, kd), t))
                         .intoMemorySegment(dx, out + at, NATIVE, k);
             }
         }
@@ -214,13 +216,13 @@ final class SegmentRuns {
 
     /** GradientRuns.twoRows with segment access (rows {@code stride} bytes apart): the same bits. */
     private static void gradientInputTwoRows(MemorySegment dy, long g, MemorySegment x, long in, MemorySegment dx,
-            long out, long stride, int width, double[] aP, double[] bP, double[] eP) {
+            long out, long stride, int width, double[] cf, int coefStride) {
         int bound = FH.loopBound(width);
         int q = 0;
         for (; q < bound; q += DL) {
-            DoubleVector a = DoubleVector.fromArray(D, aP, q);
-            DoubleVector b = DoubleVector.fromArray(D, bP, q);
-            DoubleVector e = DoubleVector.fromArray(D, eP, q);
+            DoubleVector a = DoubleVector.fromArray(D, cf, q);
+            DoubleVector b = DoubleVector.fromArray(D, cf, coefStride + q);
+            DoubleVector e = DoubleVector.fromArray(D, cf, 2 * coefStride + q);
             long at = (long) q * Float.BYTES;
             for (int r = 0; r < 2; r++) {
                 long row = r * stride + at;
@@ -232,9 +234,9 @@ final class SegmentRuns {
         if (q < width) {
             VectorMask<Float> k = FH.indexInRange(q, width);
             VectorMask<Double> kd = D.indexInRange(q, width);
-            DoubleVector a = DoubleVector.fromArray(D, aP, q, kd);
-            DoubleVector b = DoubleVector.fromArray(D, bP, q, kd);
-            DoubleVector e = DoubleVector.fromArray(D, eP, q, kd);
+            DoubleVector a = DoubleVector.fromArray(D, cf, q, kd);
+            DoubleVector b = DoubleVector.fromArray(D, cf, coefStride + q, kd);
+            DoubleVector e = DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd);
             long at = (long) q * Float.BYTES;
             for (int r = 0; r < 2; r++) {
                 long row = r * stride + at;
@@ -269,14 +271,16 @@ final class SegmentRuns {
         for (int b0 = c0; b0 < c1; b0 += perBlock) {
             int b1 = Math.min(c1, b0 + perBlock);
             int width = (b1 - b0) * s;
+            int stride = GradientRuns.workStride(width);
             double[] work = GradientRuns.blockWork(center, b0, b1, s);
             long row = (long) c * s * Float.BYTES;
             int i = 0;
             for (; Pages.fourRowsApart(c * s) && i + 4 <= n; i += 4) {
-                addFourRows(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), row, width, work);
+                addFourRows(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), row, width, stride,
+                        work);
             }
             for (; i < n; i++) {
-                addRow(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), width, work);
+                addRow(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), width, stride, work);
             }
             GradientRuns.storeBlockSums(work, b0, b1, s, sumDy, sumDyCentered);
         }
@@ -284,7 +288,7 @@ final class SegmentRuns {
 
     /** GradientRuns' four-row step with segment loads; {@code g}, {@code in} and {@code row} are byte offsets. */
     private static void addFourRows(MemorySegment dy, long g, MemorySegment x, long in, long row, int width,
-            double[] work) {
+            int stride, double[] work) {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             long at = (long) q * Float.BYTES;
@@ -297,36 +301,38 @@ final class SegmentRuns {
             DoubleVector xc1 = widen(FloatVector.fromMemorySegment(FH, x, in + row + at, NATIVE)).sub(m);
             DoubleVector xc2 = widen(FloatVector.fromMemorySegment(FH, x, in + 2 * row + at, NATIVE)).sub(m);
             DoubleVector xc3 = widen(FloatVector.fromMemorySegment(FH, x, in + 3 * row + at, NATIVE)).sub(m);
-            DoubleVector.fromArray(D, work, width + q).add(d0).add(d1).add(d2).add(d3).intoArray(work, width + q);
-            d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * width + q)))))
-                    .intoArray(work, 2 * width + q);
+            DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).add(d2).add(d3)
+                    .intoArray(work, stride + q);
+            d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
+                    .intoArray(work, 2 * stride + q);
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
                 long at = r * row + (long) q * Float.BYTES;
                 double d = dy.get(FLOAT, g + at);
-                work[width + q] += d;
-                work[2 * width + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * width + q]);
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
             }
         }
     }
 
     /** GradientRuns' one-row step with segment loads; {@code g} and {@code in} are byte offsets. */
-    private static void addRow(MemorySegment dy, long g, MemorySegment x, long in, int width, double[] work) {
+    private static void addRow(MemorySegment dy, long g, MemorySegment x, long in, int width, int stride,
+            double[] work) {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             long at = (long) q * Float.BYTES;
             DoubleVector d = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
             DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
                     .sub(DoubleVector.fromArray(D, work, q));
-            DoubleVector.fromArray(D, work, width + q).add(d).intoArray(work, width + q);
-            d.fma(xc, DoubleVector.fromArray(D, work, 2 * width + q)).intoArray(work, 2 * width + q);
+            DoubleVector.fromArray(D, work, stride + q).add(d).intoArray(work, stride + q);
+            d.fma(xc, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
         }
         for (int q = limit; q < width; q++) {
             long at = (long) q * Float.BYTES;
             double d = dy.get(FLOAT, g + at);
-            work[width + q] += d;
-            work[2 * width + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * width + q]);
+            work[stride + q] += d;
+            work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
         }
     }
 

@@ -157,17 +157,19 @@ final class ShiftedSums {
         int channels = c1 - c0;
         int width = channels * s;
         double[][] scratch = SCRATCH.get();
-        if (scratch[0].length < 3 * width) {
-            scratch[0] = new double[3 * width];
+        int stride = StaggeredRows.stride(width, Double.BYTES);
+        if (scratch[0].length < 2 * stride + width) {
+            scratch[0] = new double[2 * stride + width];
         }
         double[] work = scratch[0];
-        // work: [0, width) shift per position, [width, 2 width) sums, [2 width, 3 width) squares.
+        // work: three rows stride apart (StaggeredRows): shift per position, sums, squares.
         for (int k = 0; k < channels; k++) {
             float first = x[xOffset + (c0 + k) * s];
             double shift = Float.isFinite(first) ? first : 0.0;
             java.util.Arrays.fill(work, k * s, (k + 1) * s, shift);
         }
-        java.util.Arrays.fill(work, width, 3 * width, 0.0);
+        java.util.Arrays.fill(work, stride, stride + width, 0.0);
+        java.util.Arrays.fill(work, 2 * stride, 2 * stride + width, 0.0);
         int row = c * s;
         int from = xOffset + c0 * s;
         int i = 0;
@@ -177,26 +179,26 @@ final class ShiftedSums {
         // rows per load and store of the sums win (12544 rows of 1024: 3.7 vs 7.1 ms; of 2048: 7.7 vs 19.3 ms).
         if (!streaming || Pages.fourRowsApart(row)) {
             for (; i + 4 <= n; i += 4) {
-                addFourRows(x, from + i * row, row, width, work);
+                addFourRows(x, from + i * row, row, width, stride, work);
             }
         }
         for (; i < n; i++) {
-            addRow(x, from + i * row, width, work);
+            addRow(x, from + i * row, width, stride, work);
         }
         double count = (double) n * s;
         for (int k = 0; k < channels; k++) {
             double sum = 0;
             double squares = 0;
             for (int j = k * s; j < (k + 1) * s; j++) {
-                sum += work[width + j];
-                squares += work[2 * width + j];
+                sum += work[stride + j];
+                squares += work[2 * stride + j];
             }
             finish(x, xOffset, n, c, s, c0 + k, work[k * s], sum, squares, count, mean, variance);
         }
     }
 
     /** Four consecutive rows, each position's in order (the bits of four addRow calls). */
-    private static void addFourRows(float[] x, int at, int row, int width, double[] work) {
+    private static void addFourRows(float[] x, int at, int row, int width, int stride, double[] work) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
             DoubleVector shiftLo = DoubleVector.fromArray(D, work, q);
@@ -209,39 +211,39 @@ final class ShiftedSums {
             DoubleVector b2 = widen(FloatVector.fromArray(FH, x, at + 2 * row + q + DL)).sub(shiftHi);
             DoubleVector a3 = widen(FloatVector.fromArray(FH, x, at + 3 * row + q)).sub(shiftLo);
             DoubleVector b3 = widen(FloatVector.fromArray(FH, x, at + 3 * row + q + DL)).sub(shiftHi);
-            DoubleVector.fromArray(D, work, width + q).add(a0).add(a1).add(a2).add(a3).intoArray(work, width + q);
-            DoubleVector.fromArray(D, work, width + q + DL).add(b0).add(b1).add(b2).add(b3)
-                    .intoArray(work, width + q + DL);
-            a3.fma(a3, a2.fma(a2, a1.fma(a1, a0.fma(a0, DoubleVector.fromArray(D, work, 2 * width + q)))))
-                    .intoArray(work, 2 * width + q);
-            b3.fma(b3, b2.fma(b2, b1.fma(b1, b0.fma(b0, DoubleVector.fromArray(D, work, 2 * width + q + DL)))))
-                    .intoArray(work, 2 * width + q + DL);
+            DoubleVector.fromArray(D, work, stride + q).add(a0).add(a1).add(a2).add(a3).intoArray(work, stride + q);
+            DoubleVector.fromArray(D, work, stride + q + DL).add(b0).add(b1).add(b2).add(b3)
+                    .intoArray(work, stride + q + DL);
+            a3.fma(a3, a2.fma(a2, a1.fma(a1, a0.fma(a0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
+                    .intoArray(work, 2 * stride + q);
+            b3.fma(b3, b2.fma(b2, b1.fma(b1, b0.fma(b0, DoubleVector.fromArray(D, work, 2 * stride + q + DL)))))
+                    .intoArray(work, 2 * stride + q + DL);
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
                 double d = x[at + r * row + q] - work[q];
-                work[width + q] += d;
-                work[2 * width + q] = Math.fma(d, d, work[2 * width + q]);
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, d, work[2 * stride + q]);
             }
         }
     }
 
     /** Adds one row of {@code width} positions to their sums; no vector crosses the method boundary. */
-    private static void addRow(float[] x, int at, int width, double[] work) {
+    private static void addRow(float[] x, int at, int width, int stride, double[] work) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
             DoubleVector lo = widen(FloatVector.fromArray(FH, x, at + q)).sub(DoubleVector.fromArray(D, work, q));
             DoubleVector hi = widen(FloatVector.fromArray(FH, x, at + q + DL))
                     .sub(DoubleVector.fromArray(D, work, q + DL));
-            DoubleVector.fromArray(D, work, width + q).add(lo).intoArray(work, width + q);
-            DoubleVector.fromArray(D, work, width + q + DL).add(hi).intoArray(work, width + q + DL);
-            lo.fma(lo, DoubleVector.fromArray(D, work, 2 * width + q)).intoArray(work, 2 * width + q);
-            hi.fma(hi, DoubleVector.fromArray(D, work, 2 * width + q + DL)).intoArray(work, 2 * width + q + DL);
+            DoubleVector.fromArray(D, work, stride + q).add(lo).intoArray(work, stride + q);
+            DoubleVector.fromArray(D, work, stride + q + DL).add(hi).intoArray(work, stride + q + DL);
+            lo.fma(lo, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
+            hi.fma(hi, DoubleVector.fromArray(D, work, 2 * stride + q + DL)).intoArray(work, 2 * stride + q + DL);
         }
         for (int q = limit; q < width; q++) {
             double d = x[at + q] - work[q];
-            work[width + q] += d;
-            work[2 * width + q] = Math.fma(d, d, work[2 * width + q]);
+            work[stride + q] += d;
+            work[2 * stride + q] = Math.fma(d, d, work[2 * stride + q]);
         }
     }
 }
