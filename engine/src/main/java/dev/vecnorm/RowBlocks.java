@@ -46,17 +46,17 @@ record RowBlocks(int rows, int width, int rowsPerBlock) {
     }
 
     /**
-     * {@code into[j] = sum over blocks [0, count), in block order, of partials[block][j]} as float; nothing if into
-     * is null.
+     * {@code into[j] = sum over blocks [0, count), in block order, of partials[block][at + j]} as float; nothing
+     * if into is null.
      */
-    static void store(double[][] partials, int count, float[] into) {
+    static void store(double[][] partials, int count, int at, float[] into) {
         if (into == null) {
             return;
         }
         for (int j = 0; j < into.length; j++) {
-            double sum = partials[0][j];
+            double sum = partials[0][at + j];
             for (int block = 1; block < count; block++) {
-                sum += partials[block][j];
+                sum += partials[block][at + j];
             }
             into[j] = (float) sum;
         }

@@ -166,38 +166,39 @@ final class RowPasses {
         RowBlocks blocks = RowBlocks.backward(rn);
         int d = rn.width();
         try (Workspace ws = Workspace.acquire()) {
-            double[][] dg = ws.sliceRows(Workspace.SliceRows.DGAMMA, blocks.count(), d);
-            double[][] db = dbeta == null ? null : ws.sliceRows(Workspace.SliceRows.DBETA, blocks.count(), d);
+            int dbetaAt = dbeta == null ? -1 : BatchNormKernels.dbetaOffset(d);
+            double[][] cols = ws.sliceRows(Workspace.SliceRows.COLUMN_SUMS, blocks.count(), Math.max(d, dbetaAt + d));
             if (ParallelUnits.onCallingThread(pool, blocks.count(), 2L * rn.elements())) {
-                backwardBlocks(blocks, 0, 1, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, dg, db);
+                backwardBlocks(blocks, 0, 1, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, cols,
+                        dbetaAt);
             } else {
                 ParallelUnits.run(pool, blocks.count(), 2L * rn.elements(), (first, stride) -> backwardBlocks(blocks,
-                        first, stride, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, dg, db));
+                        first, stride, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, cols, dbetaAt));
             }
-            RowBlocks.store(dg, blocks.count(), dgamma);
-            RowBlocks.store(db, blocks.count(), dbeta);
+            RowBlocks.store(cols, blocks.count(), 0, dgamma);
+            RowBlocks.store(cols, blocks.count(), dbetaAt, dbeta);
         }
     }
 
     /** Blocks first, first + stride, ... of the backward on arrays, each into its own column partials. */
     private void backwardBlocks(RowBlocks blocks, int first, int stride, float[] dy, int dyOffset, float[] x,
-            int xOffset, float[] gamma, float[] mean, float[] invStd, float[] dx, int dxOffset, double[][] dg,
-            double[][] db) {
+            int xOffset, float[] gamma, float[] mean, float[] invStd, float[] dx, int dxOffset, double[][] cols,
+            int dbetaAt) {
         int d = blocks.width();
         for (int block = first; block < blocks.count(); block += stride) {
             int r0 = blocks.first(block);
             int at = r0 * d;
-            clearPartials(dg, db, block, d);
+            clearPartials(cols[block], dbetaAt, d);
             kernels.rowGradients(dy, dyOffset + at, x, xOffset + at, dx, dxOffset + at, blocks.end(block) - r0, d,
-                    gamma, mean, invStd, r0, dg[block], db == null ? null : db[block]);
+                    gamma, mean, invStd, r0, cols[block], dbetaAt);
         }
     }
 
     /** Zeroes a block's column partials (the kernel adds to them; the workspace rows hold an earlier call's). */
-    private static void clearPartials(double[][] dg, double[][] db, int block, int d) {
-        java.util.Arrays.fill(dg[block], 0, d, 0.0);
-        if (db != null) {
-            java.util.Arrays.fill(db[block], 0, d, 0.0);
+    private static void clearPartials(double[] cols, int dbetaAt, int d) {
+        java.util.Arrays.fill(cols, 0, d, 0.0);
+        if (dbetaAt >= 0) {
+            java.util.Arrays.fill(cols, dbetaAt, dbetaAt + d, 0.0);
         }
     }
 
@@ -209,24 +210,24 @@ final class RowPasses {
         int d = rn.width();
         int chunkRows = Math.max(1, STAGED_ELEMENTS / d);
         try (Workspace ws = Workspace.acquire()) {
-            double[][] dg = ws.sliceRows(Workspace.SliceRows.DGAMMA, blocks.count(), d);
-            double[][] db = dbeta == null ? null : ws.sliceRows(Workspace.SliceRows.DBETA, blocks.count(), d);
-            backwardStaged(rn, blocks, chunkRows, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, dg,
-                    db);
-            RowBlocks.store(dg, blocks.count(), dgamma);
-            RowBlocks.store(db, blocks.count(), dbeta);
+            int dbetaAt = dbeta == null ? -1 : BatchNormKernels.dbetaOffset(d);
+            double[][] cols = ws.sliceRows(Workspace.SliceRows.COLUMN_SUMS, blocks.count(), Math.max(d, dbetaAt + d));
+            backwardStaged(rn, blocks, chunkRows, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, cols,
+                    dbetaAt);
+            RowBlocks.store(cols, blocks.count(), 0, dgamma);
+            RowBlocks.store(cols, blocks.count(), dbetaAt, dbeta);
         }
     }
 
-    /** The segment backward's blocks, staged chunk by chunk, into the blocks' column partials dg and db. */
+    /** The segment backward's blocks, staged chunk by chunk, into the blocks' column partials. */
     private void backwardStaged(RowNormalization rn, RowBlocks blocks, int chunkRows, MemorySegment dy,
             long dyOffset, MemorySegment x, long xOffset, float[] gamma, float[] mean, float[] invStd,
-            MemorySegment dx, long dxOffset, double[][] dg, double[][] db) {
+            MemorySegment dx, long dxOffset, double[][] cols, int dbetaAt) {
         int d = rn.width();
         ForkJoinPool where = SegmentPasses.shareable(dy, x, dx) ? pool : null;
         ParallelUnits.run(where, blocks.count(), 2L * rn.elements(), (first, stride) -> {
             for (int block = first; block < blocks.count(); block += stride) {
-                clearPartials(dg, db, block, d);
+                clearPartials(cols[block], dbetaAt, d);
                 for (int r0 = blocks.first(block); r0 < blocks.end(block); r0 += chunkRows) {
                     int r = Math.min(chunkRows, blocks.end(block) - r0);
                     int length = r * d;
@@ -235,7 +236,7 @@ final class RowPasses {
                     float[] stagedX = Staging.copyIn(1, x, xOffset + at, length);
                     float[] stagedDx = dx == null ? null : Staging.buffer(2, length);
                     kernels.rowGradients(stagedDy, 0, stagedX, 0, stagedDx, 0, r, d, gamma, mean, invStd, r0,
-                            dg[block], db == null ? null : db[block]);
+                            cols[block], dbetaAt);
                     if (dx != null) {
                         MemorySegment.copy(stagedDx, 0, dx, FLOAT, (dxOffset + at) * Float.BYTES, length);
                     }

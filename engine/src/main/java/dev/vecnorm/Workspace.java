@@ -27,7 +27,9 @@ final class Workspace implements AutoCloseable {
      * (BatchNorm), per-block column sums of dgamma and dbeta (LayerNorm, RMSNorm), per-sample ones (GroupNorm).
      */
     enum SliceRows {
-        MEAN, VARIANCE, SUM_DY, SUM_DY_CENTERED, DGAMMA, DBETA
+        MEAN, VARIANCE, SUM_DY, SUM_DY_CENTERED,
+        /** LayerNorm/RMSNorm: dgamma's column sums, then dbeta's at BatchNormKernels.dbetaOffset. */
+        COLUMN_SUMS
     }
 
     private boolean inUse;

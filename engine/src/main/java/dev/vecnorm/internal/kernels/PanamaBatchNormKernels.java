@@ -77,9 +77,10 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
 
     @Override
     public void rowGradients(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
-            int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma, double[] dbeta) {
-        RowGradients.rows(dy, dyOffset, x, xOffset, dx, dxOffset, rows, width, gamma, mean, invStd, statsOffset, dgamma,
-                dbeta);
+            int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] columnSums,
+            int dbetaAt) {
+        RowGradients.rows(dy, dyOffset, x, xOffset, dx, dxOffset, rows, width, gamma, mean, invStd, statsOffset,
+                columnSums, dbetaAt);
     }
 
     @Override

@@ -40,13 +40,13 @@ final class RowGradients {
     private static final ThreadLocal<double[]> SUMS = ThreadLocal.withInitial(() -> new double[8 + 8 * DL]);
 
     static void rows(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset, int rows,
-            int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma, double[] dbeta) {
+            int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] columnSums, int dbetaAt) {
         double[] sums = SUMS.get();
         int first = 0;
         if (Pages.fourRowsApart(width)) {
             first = rows - rows % 4;
             fourRowGroups(dy, dyOffset, x, xOffset, dx, dxOffset, first, width, gamma, mean, invStd, statsOffset,
-                    dgamma, dbeta, sums);
+                    columnSums, dbetaAt, sums);
         }
         int limit = width - width % DL;
         for (int k = first; k < rows; k++) {
@@ -63,9 +63,9 @@ final class RowGradients {
                 DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
                 sumG = sumG.add(g);
                 sumGxhat = g.fma(xhat, sumGxhat);
-                d.fma(xhat, DoubleVector.fromArray(D, dgamma, j)).intoArray(dgamma, j);
-                if (dbeta != null) {
-                    DoubleVector.fromArray(D, dbeta, j).add(d).intoArray(dbeta, j);
+                d.fma(xhat, DoubleVector.fromArray(D, columnSums, j)).intoArray(columnSums, j);
+                if (dbetaAt >= 0) {
+                    DoubleVector.fromArray(D, columnSums, dbetaAt + j).add(d).intoArray(columnSums, dbetaAt + j);
                 }
             }
             double a = 0;
@@ -77,8 +77,8 @@ final class RowGradients {
             if (limit < width) {
                 sums[0] = a;
                 sums[4] = b;
-                rowSumsTail(dy, dyOffset + row, x, xOffset + row, width, limit, gamma, mu, inv, dgamma, dbeta, sums,
-                        0);
+                rowSumsTail(dy, dyOffset + row, x, xOffset + row, width, limit, gamma, mu, inv, columnSums, dbetaAt,
+                        sums, 0);
                 a = sums[0];
                 b = sums[4];
             }
@@ -111,12 +111,12 @@ final class RowGradients {
      * out in place: the same loops moved into methods (shared with this path) measured 5-20% slower on 4096x768.
      */
     private static void fourRowGroups(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
-            int rows, int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] dgamma,
-            double[] dbeta, double[] sums) {
+            int rows, int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] columnSums,
+            int dbetaAt, double[] sums) {
         for (int k = 0; k < rows; k += 4) {
             int row = k * width;
-            fourRowSums(dy, dyOffset + row, x, xOffset + row, width, gamma, mean, invStd, statsOffset + k, dgamma,
-                    dbeta, sums);
+            fourRowSums(dy, dyOffset + row, x, xOffset + row, width, gamma, mean, invStd, statsOffset + k, columnSums,
+                    dbetaAt, sums);
             for (int r = 0; r < 4; r++) {
                 input(dy, dyOffset + row + r * width, x, xOffset + row + r * width, dx, dxOffset + row + r * width,
                         width, gamma, mean, invStd, statsOffset + k + r, sums[r], sums[4 + r]);
@@ -130,7 +130,7 @@ final class RowGradients {
      * of four passes of the one-row loop). Row r's sums go to sums[r] and sums[4 + r].
      */
     private static void fourRowSums(float[] dy, int g0, float[] x, int in, int width, float[] gamma, float[] mean,
-            float[] invStd, int k, double[] dgamma, double[] dbeta, double[] sums) {
+            float[] invStd, int k, double[] columnSums, int dbetaAt, double[] sums) {
         DoubleVector m0 = DoubleVector.broadcast(D, mean == null ? 0.0 : mean[k]);
         DoubleVector m1 = DoubleVector.broadcast(D, mean == null ? 0.0 : mean[k + 1]);
         DoubleVector m2 = DoubleVector.broadcast(D, mean == null ? 0.0 : mean[k + 2]);
@@ -176,9 +176,11 @@ final class RowGradients {
             b1 = e1.fma(x1, b1);
             b2 = e2.fma(x2, b2);
             b3 = e3.fma(x3, b3);
-            d3.fma(x3, d2.fma(x2, d1.fma(x1, d0.fma(x0, DoubleVector.fromArray(D, dgamma, j))))).intoArray(dgamma, j);
-            if (dbeta != null) {
-                DoubleVector.fromArray(D, dbeta, j).add(d0).add(d1).add(d2).add(d3).intoArray(dbeta, j);
+            d3.fma(x3, d2.fma(x2, d1.fma(x1, d0.fma(x0, DoubleVector.fromArray(D, columnSums, j)))))
+                    .intoArray(columnSums, j);
+            if (dbetaAt >= 0) {
+                DoubleVector.fromArray(D, columnSums, dbetaAt + j).add(d0).add(d1).add(d2).add(d3)
+                        .intoArray(columnSums, dbetaAt + j);
             }
         }
         // Through the array, not a helper taking vectors: a call C2 does not inline boxes every vector passed to
@@ -200,13 +202,13 @@ final class RowGradients {
         }
         for (int r = 0; r < 4; r++) {
             rowSumsTail(dy, g0 + r * width, x, in + r * width, width, limit, gamma,
-                    mean == null ? 0.0 : mean[k + r], invStd[k + r], dgamma, dbeta, sums, r);
+                    mean == null ? 0.0 : mean[k + r], invStd[k + r], columnSums, dbetaAt, sums, r);
         }
     }
 
     /** Columns [limit, width) of a row (under one vector) in scalar doubles, added to sums[r] and sums[4 + r]. */
     private static void rowSumsTail(float[] dy, int g0, float[] x, int in, int width, int limit, float[] gamma,
-            double mu, double inv, double[] dgamma, double[] dbeta, double[] sums, int r) {
+            double mu, double inv, double[] columnSums, int dbetaAt, double[] sums, int r) {
         double a = sums[r];
         double b = sums[4 + r];
         for (int j = limit; j < width; j++) {
@@ -215,9 +217,9 @@ final class RowGradients {
             double g = d * (gamma == null ? 1.0 : gamma[j]);
             a += g;
             b = Math.fma(g, xhat, b);
-            dgamma[j] = Math.fma(d, xhat, dgamma[j]);
-            if (dbeta != null) {
-                dbeta[j] += d;
+            columnSums[j] = Math.fma(d, xhat, columnSums[j]);
+            if (dbetaAt >= 0) {
+                columnSums[dbetaAt + j] += d;
             }
         }
         sums[r] = a;

@@ -50,15 +50,15 @@ class RowGradientsTest {
                 float[] dxVector = new float[4 + rows * width];
                 Arrays.fill(dxVector, Float.NaN);
                 Arrays.fill(dxScalar, Float.NaN);
-                double[] dgS = new double[width];
-                double[] dbS = new double[width];
-                double[] dgV = new double[width];
-                double[] dbV = new double[width];
+                // Both column sums in one array, dbeta's where the ops put it.
+                int dbetaAt = BatchNormKernels.dbetaOffset(width);
+                double[] colsS = new double[dbetaAt + width];
+                double[] colsV = new double[dbetaAt + width];
                 // The statistics at an offset, after values that must not be read.
                 float[] meanAt3 = shifted(mean, 3);
                 float[] invStdAt3 = shifted(invStd, 3);
-                scalar.rowGradients(dy, 1, x, 2, dxScalar, 4, rows, width, gamma, meanAt3, invStdAt3, 3, dgS, dbS);
-                vector.rowGradients(dy, 1, x, 2, dxVector, 4, rows, width, gamma, meanAt3, invStdAt3, 3, dgV, dbV);
+                scalar.rowGradients(dy, 1, x, 2, dxScalar, 4, rows, width, gamma, meanAt3, invStdAt3, 3, colsS, dbetaAt);
+                vector.rowGradients(dy, 1, x, 2, dxVector, 4, rows, width, gamma, meanAt3, invStdAt3, 3, colsV, dbetaAt);
                 String where = "width " + width + (withGamma ? " with gamma" : "");
                 for (int i = 0; i < 4; i++) {
                     assertTrue(Float.isNaN(dxVector[i]), where + ": wrote before dx");
@@ -82,26 +82,26 @@ class RowGradientsTest {
                     }
                 }
                 for (int j = 0; j < width; j++) {
-                    assertEquals(dbS[j], dbV[j], 1e-12 * (1 + Math.abs(dbS[j])), where + " dbeta " + j);
-                    assertEquals(dgS[j], dgV[j], 1e-9 * (1 + Math.abs(dgS[j])), where + " dgamma " + j);
+                    double dbS = colsS[dbetaAt + j];
+                    assertEquals(dbS, colsV[dbetaAt + j], 1e-12 * (1 + Math.abs(dbS)), where + " dbeta " + j);
+                    assertEquals(colsS[j], colsV[j], 1e-9 * (1 + Math.abs(colsS[j])), where + " dgamma " + j);
                 }
                 if (rows > 4) {
                     // Four rows at a time give the bits of the rows one at a time (one-row calls).
                     float[] dxOneByOne = new float[4 + rows * width];
                     Arrays.fill(dxOneByOne, Float.NaN);
-                    double[] dgOne = new double[width];
-                    double[] dbOne = new double[width];
+                    double[] colsOne = new double[dbetaAt + width];
                     for (int k = 0; k < rows; k++) {
                         vector.rowGradients(dy, 1 + k * width, x, 2 + k * width, dxOneByOne, 4 + k * width, 1, width,
-                                gamma, meanAt3, invStdAt3, 3 + k, dgOne, dbOne);
+                                gamma, meanAt3, invStdAt3, 3 + k, colsOne, dbetaAt);
                     }
                     assertArrayEquals(dxOneByOne, dxVector, where + " dx by rows");
-                    assertArrayEquals(dgOne, dgV, where + " dgamma by rows");
-                    assertArrayEquals(dbOne, dbV, where + " dbeta by rows");
+                    assertArrayEquals(colsOne, colsV, where + " column sums by rows");
                 }
                 // dx null: only the column sums, which then double.
-                vector.rowGradients(dy, 1, x, 2, null, 0, rows, width, gamma, meanAt3, invStdAt3, 3, dgV, dbV);
-                assertEquals(2 * dbS[0], dbV[0], 1e-12 * (1 + Math.abs(dbS[0])), where + " accumulates");
+                vector.rowGradients(dy, 1, x, 2, null, 0, rows, width, gamma, meanAt3, invStdAt3, 3, colsV, dbetaAt);
+                assertEquals(2 * colsS[dbetaAt], colsV[dbetaAt], 1e-12 * (1 + Math.abs(colsS[dbetaAt])),
+                        where + " accumulates");
             }
         }
     }
@@ -129,7 +129,7 @@ class RowGradientsTest {
                 }
                 float[] dx = new float[rows * width];
                 double[] dg = new double[width];
-                kernels.rowGradients(dy, 0, x, 0, dx, 0, rows, width, gamma, null, shifted(invRms, 1), 1, dg, null);
+                kernels.rowGradients(dy, 0, x, 0, dx, 0, rows, width, gamma, null, shifted(invRms, 1), 1, dg, -1);
                 double[] wantDg = new double[width];
                 for (int k = 0; k < rows; k++) {
                     double b = 0;
