@@ -7,8 +7,9 @@ package dev.vecnorm.internal.kernels;
  * 1 KiB apart as rows of 256, 512 or 1024 channels laid end to end are.
  *
  * <p>Why: every vector step loads (and for sums, stores) the same offset q of each row while x (and y or dy)
- * stream past; with rows a multiple of 1 KiB apart those accesses fall on the same L1 sets and banks as each
- * other. Measured on Zen 5 from DRAM (scratch harness, interleaved variants, best of 15-25 rounds, 2026-12-04):
+ * stream past; with rows a multiple of 1 KiB apart those accesses meet at the same addresses modulo a page
+ * (most likely costly as false store-to-load dependencies and shared L1 sets; the measurements are what count).
+ * Measured on Zen 5 from DRAM (scratch harness, interleaved variants, best of 15-25 rounds, 2026-12-04):
  * the normalize loop (three float rows) 25088 rows of 512: 4.3 -> 3.9 ms, 100352 rows of 256: 7.9 -> 7.2 ms,
  * 6272 rows of 1024: 1.6 -> 1.35 ms, for every placement of x tried; the backward sums (three double rows)
  * 25088 rows of 512: 5.2 -> 4.35 ms, 100352 rows of 256: 9.8 -> 8.5 ms. Coefficients interleaved vector by
