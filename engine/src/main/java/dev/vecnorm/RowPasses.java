@@ -167,7 +167,7 @@ final class RowPasses {
         int d = rn.width();
         try (Workspace ws = Workspace.acquire()) {
             int dbetaAt = dbeta == null ? -1 : BatchNormKernels.dbetaOffset(d);
-            double[][] cols = ws.sliceRows(Workspace.SliceRows.COLUMN_SUMS, blocks.count(), Math.max(d, dbetaAt + d));
+            double[][] cols = ws.sliceRows(Workspace.SliceRows.COLUMN_SUMS, blocks.count(), columns(d, dbetaAt));
             if (ParallelUnits.onCallingThread(pool, blocks.count(), 2L * rn.elements())) {
                 backwardBlocks(blocks, 0, 1, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, cols,
                         dbetaAt);
@@ -194,6 +194,11 @@ final class RowPasses {
         }
     }
 
+    /** Length of a block's column partials: dgamma's d sums, then dbeta's from dbetaAt (none if negative). */
+    private static int columns(int d, int dbetaAt) {
+        return dbetaAt < 0 ? d : dbetaAt + d;
+    }
+
     /** Zeroes a block's column partials (the kernel adds to them; the workspace rows hold an earlier call's). */
     private static void clearPartials(double[] cols, int dbetaAt, int d) {
         java.util.Arrays.fill(cols, 0, d, 0.0);
@@ -211,7 +216,7 @@ final class RowPasses {
         int chunkRows = Math.max(1, STAGED_ELEMENTS / d);
         try (Workspace ws = Workspace.acquire()) {
             int dbetaAt = dbeta == null ? -1 : BatchNormKernels.dbetaOffset(d);
-            double[][] cols = ws.sliceRows(Workspace.SliceRows.COLUMN_SUMS, blocks.count(), Math.max(d, dbetaAt + d));
+            double[][] cols = ws.sliceRows(Workspace.SliceRows.COLUMN_SUMS, blocks.count(), columns(d, dbetaAt));
             backwardStaged(rn, blocks, chunkRows, dy, dyOffset, x, xOffset, gamma, mean, invStd, dx, dxOffset, cols,
                     dbetaAt);
             RowBlocks.store(cols, blocks.count(), 0, dgamma);

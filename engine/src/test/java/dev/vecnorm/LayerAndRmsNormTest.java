@@ -1,5 +1,6 @@
 package dev.vecnorm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,7 +10,11 @@ import dev.vecnorm.testing.Distribution;
 import dev.vecnorm.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -111,6 +116,74 @@ class LayerAndRmsNormTest {
                 Tolerance.assertCloseScaled(tag + " dbeta", wantDb, dbeta, scale);
             }
         }
+    }
+
+    /**
+     * The backward's column sums live in the calling thread's workspace, sized for dgamma's and dbeta's rows; on a
+     * thread whose workspace is new (nothing larger allocated before), arrays and segments, with dbeta and then
+     * without, give this thread's bits.
+     */
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void backwardOnAFreshThreadSizesItsColumnSumsAndGivesTheSameBits(BatchNormKernels kernels) throws Exception {
+        LayerNormOps ops = LayerNormOps.using(TestBackends.of(kernels)).singleThreaded();
+        for (int[] shape : new int[][] {{6, 768}, {3, 5}}) {
+            int r = shape[0];
+            int d = shape[1];
+            java.util.Random random = new java.util.Random(d);
+            float[] x = new float[r * d];
+            float[] dy = new float[r * d];
+            float[] gamma = new float[d];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian();
+                dy[i] = (float) random.nextGaussian();
+            }
+            Arrays.fill(gamma, 1.5f);
+            float[] mean = new float[r];
+            float[] invStd = new float[r];
+            ops.forward(shape, -1, x, 0, new float[x.length], 0, gamma, null, 1e-5, mean, invStd);
+            float[][] here = backwards(ops, shape, dy, x, gamma, mean, invStd);
+            AtomicReference<Object> there = new AtomicReference<>();
+            Thread fresh = new Thread(() -> {
+                try {
+                    there.set(backwards(ops, shape, dy, x, gamma, mean, invStd));
+                } catch (Throwable e) {
+                    there.set(e);
+                }
+            });
+            fresh.start();
+            fresh.join();
+            if (there.get() instanceof Throwable e) {
+                throw new AssertionError(kernels.name() + " " + d + ": failed on a fresh thread", e);
+            }
+            float[][] got = (float[][]) there.get();
+            for (int k = 0; k < here.length; k++) {
+                assertArrayEquals(here[k], got[k], kernels.name() + " " + d + " output " + k);
+            }
+        }
+    }
+
+    /** dx, dgamma, dbeta with dbeta, then dgamma without it, on arrays; then the same three on segments. */
+    private static float[][] backwards(LayerNormOps ops, int[] shape, float[] dy, float[] x, float[] gamma,
+            float[] mean, float[] invStd) {
+        int d = shape[1];
+        float[] dx = new float[x.length];
+        float[] dgamma = new float[d];
+        float[] dbeta = new float[d];
+        ops.backward(shape, -1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+        float[] dgammaAlone = new float[d];
+        ops.backward(shape, -1, dy, 0, x, 0, gamma, mean, invStd, null, 0, dgammaAlone, null);
+        float[] segmentDgamma = new float[d];
+        float[] segmentDbeta = new float[d];
+        float[] segmentDx;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment dyS = arena.allocateFrom(ValueLayout.JAVA_FLOAT, dy);
+            MemorySegment xS = arena.allocateFrom(ValueLayout.JAVA_FLOAT, x);
+            MemorySegment dxS = arena.allocate(ValueLayout.JAVA_FLOAT, x.length);
+            ops.backward(shape, -1, dyS, 0, xS, 0, gamma, mean, invStd, dxS, 0, segmentDgamma, segmentDbeta);
+            segmentDx = dxS.toArray(ValueLayout.JAVA_FLOAT);
+        }
+        return new float[][] {dx, dgamma, dbeta, dgammaAlone, segmentDx, segmentDgamma, segmentDbeta};
     }
 
     @ParameterizedTest
