@@ -108,6 +108,62 @@ public final class Floor {
         }
     }
 
+    /**
+     * compare's 8 B/elem floor: {@link #affine} and the same map as a plain loop (which C2 vectorizes itself),
+     * alternating call by call, so that a best-call timing takes the stronger of the two kernels. On a 4.8 MB
+     * tensor (in L3) the plain loop measured 0.104 ms against 0.117 ms for the Vector API form, enough for a
+     * plain-Java BatchNorm to beat the floor by 10%; from DRAM the two were within 4%.
+     */
+    public static Runnable strongestAffine(float[] x, float[] y, java.util.concurrent.ForkJoinPool pool, int threads) {
+        boolean[] plain = {false};
+        return () -> {
+            plain[0] = !plain[0];
+            if (threads <= 1) {
+                if (plain[0]) {
+                    plainAffine(x, y, 1.0001f, 0.5f, 0, x.length);
+                } else {
+                    affine(x, y, 1.0001f, 0.5f);
+                }
+            } else if (plain[0]) {
+                sliced(x.length, threads, pool, (from, to) -> plainAffine(x, y, 1.0001f, 0.5f, from, to));
+            } else {
+                affine(x, y, 1.0001f, 0.5f, pool, threads);
+            }
+        };
+    }
+
+    /** compare's 12 B/elem floor: {@link #affine2} and its plain loop, alternating (see {@link #strongestAffine}). */
+    public static Runnable strongestAffine2(float[] x, float[] dy, float[] dx, java.util.concurrent.ForkJoinPool pool,
+            int threads) {
+        boolean[] plain = {false};
+        return () -> {
+            plain[0] = !plain[0];
+            if (threads <= 1) {
+                if (plain[0]) {
+                    plainAffine2(x, dy, dx, 1.0001f, 0.5f, 0, x.length);
+                } else {
+                    affine2(x, dy, dx, 1.0001f, 0.5f);
+                }
+            } else if (plain[0]) {
+                sliced(x.length, threads, pool, (from, to) -> plainAffine2(x, dy, dx, 1.0001f, 0.5f, from, to));
+            } else {
+                affine2(x, dy, dx, 1.0001f, 0.5f, pool, threads);
+            }
+        };
+    }
+
+    private static void plainAffine(float[] x, float[] y, float a, float b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            y[i] = x[i] * a + b;
+        }
+    }
+
+    private static void plainAffine2(float[] x, float[] dy, float[] dx, float a, float b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            dx[i] = x[i] * a + dy[i] * b;
+        }
+    }
+
     /** Reads two arrays and writes one: the 12 B/elem floor of backward. */
     public static void affine2(float[] x, float[] dy, float[] dx, float a, float b) {
         affine2(x, dy, dx, a, b, 0, x.length);

@@ -160,11 +160,17 @@ final class FamilyCompare {
         try {
             List<Row> rows = new ArrayList<>();
             for (OpRun run : runs(cs, pool, threads)) {
-                double floor = timer.medianMillis(run.floor());
-                double scalarMs = timer.medianMillis(run.scalar());
-                double scalarError = run.error().getAsDouble();
-                double vectorMs = timer.medianMillis(run.vector());
-                double vectorError = run.error().getAsDouble();
+                double[] measured = new double[4];
+                double floor = timer.floorMillis(run.floor(), () -> {
+                    measured[0] = timer.medianMillis(run.scalar());
+                    measured[1] = run.error().getAsDouble();
+                    measured[2] = timer.medianMillis(run.vector());
+                    measured[3] = run.error().getAsDouble();
+                });
+                double scalarMs = measured[0];
+                double scalarError = measured[1];
+                double vectorMs = measured[2];
+                double vectorError = measured[3];
                 double torchMs = torch == null ? Double.NaN : torch.best(cs.key(), run.op());
                 long n = run.elements();
                 rows.add(new Row(cs.label(), run.op(), Compare.FLOOR, floor, n, floor, scalarMs, torchMs, Double.NaN));
@@ -278,11 +284,11 @@ final class FamilyCompare {
         Lazy<FamilyReference.Gradients> grads = new Lazy<>(() -> FamilyReference.layerNormBackward(rows, width, dy,
                 x, gamma, mean, invStd));
         return List.of(
-                new OpRun(Op.FORWARD, x.length, () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.FORWARD, x.length, Floor.strongestAffine(x, out, pool, threads),
                         () -> scalar.forward(dims, -1, x, 0, out, 0, gamma, beta, EPS, mean, invStd),
                         () -> vector.forward(dims, -1, x, 0, out, 0, gamma, beta, EPS, mean, invStd),
                         () -> Compare.error(forward.get().y(), out)),
-                new OpRun(Op.BACKWARD, x.length, () -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.BACKWARD, x.length, Floor.strongestAffine2(x, dy, out, pool, threads),
                         () -> scalar.backward(dims, -1, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma, dbeta),
                         () -> vector.backward(dims, -1, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma, dbeta),
                         () -> max(Compare.error(grads.get().dx(), out), Compare.error(grads.get().dgamma(), dgamma),
@@ -306,11 +312,11 @@ final class FamilyCompare {
         Lazy<FamilyReference.Gradients> grads = new Lazy<>(() -> FamilyReference.rmsNormBackward(rows, width, dy, x,
                 gamma, invRms));
         return List.of(
-                new OpRun(Op.FORWARD, x.length, () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.FORWARD, x.length, Floor.strongestAffine(x, out, pool, threads),
                         () -> scalar.forward(dims, -1, x, 0, out, 0, gamma, RMS_EPS, invRms),
                         () -> vector.forward(dims, -1, x, 0, out, 0, gamma, RMS_EPS, invRms),
                         () -> Compare.error(forward.get().y(), out)),
-                new OpRun(Op.BACKWARD, x.length, () -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.BACKWARD, x.length, Floor.strongestAffine2(x, dy, out, pool, threads),
                         () -> scalar.backward(dims, -1, dy, 0, x, 0, gamma, invRms, out, 0, dgamma),
                         () -> vector.backward(dims, -1, dy, 0, x, 0, gamma, invRms, out, 0, dgamma),
                         () -> Math.max(Compare.error(grads.get().dx(), out),
@@ -336,11 +342,11 @@ final class FamilyCompare {
         Lazy<FamilyReference.Gradients> grads = new Lazy<>(() -> FamilyReference.groupNormBackward(layout, sh,
                 groups, dy, x, gamma, mean, invStd));
         return List.of(
-                new OpRun(Op.FORWARD, x.length, () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.FORWARD, x.length, Floor.strongestAffine(x, out, pool, threads),
                         () -> scalar.forward(layout, dims, groups, x, 0, out, 0, gamma, beta, EPS, mean, invStd),
                         () -> vector.forward(layout, dims, groups, x, 0, out, 0, gamma, beta, EPS, mean, invStd),
                         () -> Compare.error(forward.get().y(), out)),
-                new OpRun(Op.BACKWARD, x.length, () -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.BACKWARD, x.length, Floor.strongestAffine2(x, dy, out, pool, threads),
                         () -> scalar.backward(layout, dims, groups, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
                                 dbeta),
                         () -> vector.backward(layout, dims, groups, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma,
@@ -379,17 +385,17 @@ final class FamilyCompare {
                 gamma, mean, invStd));
         Lazy<double[]> dxLast = new Lazy<>(() -> FamilyReference.toChannelsLast(sh, grads.get().dx()));
         return List.of(
-                new OpRun(Op.TRAINING, x.length, () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.TRAINING, x.length, Floor.strongestAffine(x, out, pool, threads),
                         () -> scalar.forwardTraining(cl, dims, x, 0, out, 0, gamma, beta, EPS, mean, invStd,
                                 RunningStats.pytorch(rm, rv, 0.1)),
                         () -> vector.forwardTraining(cl, dims, x, 0, out, 0, gamma, beta, EPS, mean, invStd,
                                 RunningStats.pytorch(rm, rv, 0.1)),
                         () -> Compare.error(training.get(), out)),
-                new OpRun(Op.INFERENCE, x.length, () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.INFERENCE, x.length, Floor.strongestAffine(x, out, pool, threads),
                         () -> scalar.forwardInference(cl, dims, x, 0, out, 0, gamma, beta, runMean, runVar, EPS),
                         () -> vector.forwardInference(cl, dims, x, 0, out, 0, gamma, beta, runMean, runVar, EPS),
                         () -> Compare.error(inference.get(), out)),
-                new OpRun(Op.BACKWARD, x.length, () -> Floor.affine2(x, dy, out, 1.0001f, 0.5f, pool, threads),
+                new OpRun(Op.BACKWARD, x.length, Floor.strongestAffine2(x, dy, out, pool, threads),
                         () -> scalar.backward(cl, dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma, dbeta),
                         () -> vector.backward(cl, dims, dy, 0, x, 0, gamma, mean, invStd, out, 0, dgamma, dbeta),
                         () -> max(Compare.error(dxLast.get(), out), Compare.error(grads.get().dgamma(), dgamma),
@@ -420,7 +426,7 @@ final class FamilyCompare {
                 EPS));
         Lazy<double[]> inferenceRelu = new Lazy<>(() -> FamilyReference.addRelu(inference.get(), null));
         Lazy<double[]> inferenceAddRelu = new Lazy<>(() -> FamilyReference.addRelu(inference.get(), z));
-        Runnable floor8 = () -> Floor.affine(x, out, 1.0001f, 0.5f, pool, threads);
+        Runnable floor8 = Floor.strongestAffine(x, out, pool, threads);
         return List.of(
                 new OpRun(Op.TRAINING, x.length, floor8,
                         () -> scalar.forwardTraining(dims, x, 0, out, 0, gamma, beta, EPS, mean, invStd,
@@ -445,7 +451,7 @@ final class FamilyCompare {
                                 runVar, EPS, true),
                         () -> Compare.error(inferenceRelu.get(), out)),
                 new OpRun(Op.INFERENCE_ADD_RELU, x.length,
-                        () -> Floor.affine2(x, z, out, 1.0001f, 0.5f, pool, threads),
+                        Floor.strongestAffine2(x, z, out, pool, threads),
                         () -> scalar.forwardInferenceFused(cf, dims, x, 0, z, 0, out, 0, gamma, beta, runMean,
                                 runVar, EPS, true),
                         () -> vector.forwardInferenceFused(cf, dims, x, 0, z, 0, out, 0, gamma, beta, runMean,

@@ -37,6 +37,25 @@ final class Report {
         out.println(HEADER);
         out.println("|---|---|---:|---:|---:|---:|---:|---:|");
         rows.forEach(r -> out.println(markdownRow(r)));
+        printFloorWarnings(rows, out);
+    }
+
+    private static void printFloorWarnings(List<Row> rows, PrintStream out) {
+        List<String> warnings = Row.floorWarnings(rows);
+        if (!warnings.isEmpty()) {
+            out.println();
+            warnings.forEach(out::println);
+        }
+    }
+
+    /** The rows of one shape (or case) followed by the floor warnings for them, as Markdown lines. */
+    private static void addTable(List<String> md, List<Row> rows, java.util.function.Function<Row, String> format) {
+        rows.forEach(r -> md.add(format.apply(r)));
+        List<String> warnings = Row.floorWarnings(rows);
+        if (!warnings.isEmpty()) {
+            md.add("");
+            warnings.forEach(md::add);
+        }
     }
 
     /**
@@ -55,22 +74,19 @@ final class Report {
         if (rows != null) {
             md.add("");
             md.add("GB/s counts the minimal DRAM traffic (8 B/elem for training and inference, 12 B/elem for "
-                    + "backward); the floor is a same-run streaming kernel moving those bytes. Speedups are time "
-                    + "ratios (>1: faster). \"vs PyTorch\" is against the faster of PyTorch's avx2/avx512 runs"
+                    + "backward); the floor is the best call of same-run streaming kernels moving those bytes (rows "
+                    + "above 105% of it are flagged as a bad floor). Speedups are time ratios (>1: faster). "
+                    + "\"vs PyTorch\" is against the faster of PyTorch's avx2/avx512 runs"
                     + (torch == null ? " (PyTorch not installed: skipped)."
                             : ", timed with GLIBC_TUNABLES=" + PyTorchPeer.TUNABLES
                                     + " so that its outputs are not mmap'ed anew per call (kernel time)."));
-            String shape = null;
-            for (Row r : rows) {
-                if (!r.shape().equals(shape)) {
-                    shape = r.shape();
-                    md.add("");
-                    md.add("## " + shape);
-                    md.add("");
-                    md.add(HEADER);
-                    md.add("|---|---|---:|---:|---:|---:|---:|---:|");
-                }
-                md.add(markdownRow(r));
+            for (String shape : new LinkedHashSet<>(rows.stream().map(Row::shape).toList())) {
+                md.add("");
+                md.add("## " + shape);
+                md.add("");
+                md.add(HEADER);
+                md.add("|---|---|---:|---:|---:|---:|---:|---:|");
+                addTable(md, rows.stream().filter(r -> r.shape().equals(shape)).toList(), Report::markdownRow);
             }
         }
         for (FamilyCompare.Result result : family) {
@@ -138,6 +154,7 @@ final class Report {
         out.println(header(suite));
         out.println(separator(suite));
         rows.forEach(r -> out.println(familyRow(suite, r)));
+        printFloorWarnings(rows, out);
     }
 
     private static List<String> familySection(FamilyCompare.Result result, PyTorchPeer torch) {
@@ -155,7 +172,8 @@ final class Report {
             md.add("");
             md.add(header(suite));
             md.add(separator(suite));
-            result.rows().stream().filter(r -> r.shape().equals(cs.label())).forEach(r -> md.add(familyRow(suite, r)));
+            addTable(md, result.rows().stream().filter(r -> r.shape().equals(cs.label())).toList(),
+                    r -> familyRow(suite, r));
         }
         if (!result.summary().isEmpty()) {
             md.add("");

@@ -3,8 +3,9 @@ package dev.vecnorm.bench.compare;
 import java.util.Arrays;
 
 /**
- * Median wall-clock time of repeated calls after warm-up; enough for a short self-checking run, not JMH. The
- * warm-up is counted and timed: C2 needs thousands of loop iterations before small shapes run compiled code.
+ * Median wall-clock time of repeated calls after warm-up (and the floor's best call); enough for a short
+ * self-checking run, not JMH. The warm-up is counted and timed: C2 needs thousands of loop iterations before small
+ * shapes run compiled code.
  */
 final class Timer {
 
@@ -21,6 +22,24 @@ final class Timer {
     }
 
     double medianMillis(Runnable call) {
+        double[] measured = timedCalls(call);
+        int count = measured.length;
+        return count % 2 == 1 ? measured[count / 2] : (measured[count / 2 - 1] + measured[count / 2]) / 2;
+    }
+
+    /**
+     * The same-run floor: the best call of two timed rounds of {@code floor}, one before and one after
+     * {@code between} (the implementations measured against it), so that a floor timed during a slow stretch of a
+     * noisy host still counts its fast calls. A floor is a bound: its best call, not its median.
+     */
+    double floorMillis(Runnable floor, Runnable between) {
+        double before = timedCalls(floor)[0];
+        between.run();
+        return Math.min(before, timedCalls(floor)[0]);
+    }
+
+    /** The calls' times in ms after warm-up, sorted. */
+    private double[] timedCalls(Runnable call) {
         long warmupStart = System.nanoTime();
         for (int i = 0; i < warmups || System.nanoTime() - warmupStart < warmupSeconds * 1e9; i++) {
             call.run();
@@ -35,6 +54,6 @@ final class Timer {
         }
         double[] measured = Arrays.copyOf(times, count);
         Arrays.sort(measured);
-        return count % 2 == 1 ? measured[count / 2] : (measured[count / 2 - 1] + measured[count / 2]) / 2;
+        return measured;
     }
 }
