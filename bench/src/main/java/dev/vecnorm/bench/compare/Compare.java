@@ -119,7 +119,7 @@ public final class Compare {
         }
         Files.createDirectories(dir);
         Timer timer = settings.timer() != null ? settings.timer()
-                : quick ? new Timer(2, 0.25, 3, 0.05) : new Timer(5, 1.5, 10, 1.0);
+                : quick ? new Timer(2, 0.25, 3, 0.05, 1.5) : new Timer(5, 1.5, 10, 1.0, 4.0);
         out.println("vecnorm compare" + (quick ? " --quick" : "") + ": " + Environment.describe(threads));
         boolean ok = true;
         List<Row> rows = null;

@@ -8,7 +8,10 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** Issue 12's "a floor that is a floor": the floor is timed around the implementations, and beating it is flagged. */
+/**
+ * compare's timing (issue 12): the floor is timed around the implementations and beating it is flagged ("a floor
+ * that is a floor"), and a real run waits for the JIT to be quiet before it times anything.
+ */
 @Tag("width-independent")
 class FloorTest {
 
@@ -42,6 +45,25 @@ class FloorTest {
         assertEquals(between, events.lastIndexOf("between"), "the implementations are measured once");
         assertTrue(between >= 4 && events.size() - between - 1 >= 4, "warm-up and three timed calls each side");
         assertTrue(ms < 1.0, "the best call, from the second round: " + ms);
+    }
+
+    @Test
+    void aRealRunKeepsCallingUntilTheJitHasBeenQuietForItsWindowAndNoLongerThanItsCap() {
+        long[] calls = {0};
+        Runnable call = () -> {
+            calls[0]++;
+            busyWait(0.05);
+        };
+        long start = System.nanoTime();
+        new Timer(1, 0, 1, 0, 2.0).medianMillis(call);
+        double waited = (System.nanoTime() - start) / 1e6;
+        assertTrue(waited >= Timer.QUIET_MILLIS, "waited " + waited + " ms for a quiet JIT");
+        assertTrue(waited < 2000 + 500, "at most the cap: " + waited + " ms");
+        long withWait = calls[0];
+        calls[0] = 0;
+        new Timer(1, 0, 1, 0).medianMillis(call);
+        assertEquals(2, calls[0], "the tests' timer: one warm-up call, one timed call, no wait");
+        assertTrue(withWait > 100, withWait + " calls while waiting");
     }
 
     private static void busyWait(double millis) {
