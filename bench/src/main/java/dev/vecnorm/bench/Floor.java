@@ -115,41 +115,33 @@ public final class Floor {
      * plain-Java BatchNorm to beat the floor by 10%; from DRAM the two were within 4%.
      */
     public static Runnable strongestAffine(float[] x, float[] y, java.util.concurrent.ForkJoinPool pool, int threads) {
-        boolean[] plain = {false};
-        return () -> {
-            plain[0] = !plain[0];
-            if (threads <= 1) {
-                if (plain[0]) {
-                    plainAffine(x, y, 1.0001f, 0.5f, 0, x.length);
-                } else {
-                    affine(x, y, 1.0001f, 0.5f);
-                }
-            } else if (plain[0]) {
-                sliced(x.length, threads, pool, (from, to) -> plainAffine(x, y, 1.0001f, 0.5f, from, to));
-            } else {
-                affine(x, y, 1.0001f, 0.5f, pool, threads);
-            }
-        };
+        return alternating(() -> affine(x, y, 1.0001f, 0.5f, pool, threads),
+                () -> onThreads(x.length, threads, pool, (from, to) -> plainAffine(x, y, 1.0001f, 0.5f, from, to)));
     }
 
     /** compare's 12 B/elem floor: {@link #affine2} and its plain loop, alternating (see {@link #strongestAffine}). */
     public static Runnable strongestAffine2(float[] x, float[] dy, float[] dx, java.util.concurrent.ForkJoinPool pool,
             int threads) {
-        boolean[] plain = {false};
+        return alternating(() -> affine2(x, dy, dx, 1.0001f, 0.5f, pool, threads), () -> onThreads(x.length,
+                threads, pool, (from, to) -> plainAffine2(x, dy, dx, 1.0001f, 0.5f, from, to)));
+    }
+
+    /** A call that runs {@code first} and {@code second} in turn. */
+    private static Runnable alternating(Runnable first, Runnable second) {
+        boolean[] secondNext = {false};
         return () -> {
-            plain[0] = !plain[0];
-            if (threads <= 1) {
-                if (plain[0]) {
-                    plainAffine2(x, dy, dx, 1.0001f, 0.5f, 0, x.length);
-                } else {
-                    affine2(x, dy, dx, 1.0001f, 0.5f);
-                }
-            } else if (plain[0]) {
-                sliced(x.length, threads, pool, (from, to) -> plainAffine2(x, dy, dx, 1.0001f, 0.5f, from, to));
-            } else {
-                affine2(x, dy, dx, 1.0001f, 0.5f, pool, threads);
-            }
+            (secondNext[0] ? second : first).run();
+            secondNext[0] = !secondNext[0];
         };
+    }
+
+    /** The whole range on the calling thread, or contiguous slices on the pool's threads. */
+    private static void onThreads(int length, int threads, java.util.concurrent.ForkJoinPool pool, Slice slice) {
+        if (threads <= 1) {
+            slice.run(0, length);
+        } else {
+            sliced(length, threads, pool, slice);
+        }
     }
 
     private static void plainAffine(float[] x, float[] y, float a, float b, int from, int to) {
