@@ -14,7 +14,7 @@ import java.util.Random;
  * <pre>
  * ./vecnorm java bench/scripts/SameJvmAB.java A.jar B.jar CASE SHAPE
  *   (or any JDK 25+ java with --add-modules jdk.incubator.vector; the engine jars are class file version 69)
- *   CASE: layer | rms (backward, SHAPE rows x width), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
+ *   CASE: layer | rms (backward, SHAPE rows x width; with -training: the forward), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
  *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups),
  *         group32-nhwc-training (GroupNorm forward on channels-last memory)
  * </pre>
@@ -104,11 +104,19 @@ public class SameJvmAB {
         Class<?> s = int[].class;
         switch (kind) {
             case "layer": {
+                if (pass.equals("training")) {
+                    Method m = ops.getMethod("forward", s, i, f, i, f, i, f, f, double.class, f, f);
+                    return () -> m.invoke(o, shape, shape.length - 1, x, 0, dx, 0, gamma, dbeta, 1e-5, mean, invStd);
+                }
                 Method m = ops.getMethod("backward", s, i, f, i, f, i, f, f, f, f, i, f, f);
                 return () -> m.invoke(o, shape, shape.length - 1, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma,
                         dbeta);
             }
             case "rms": {
+                if (pass.equals("training")) {
+                    Method m = ops.getMethod("forward", s, i, f, i, f, i, f, double.class, f);
+                    return () -> m.invoke(o, shape, shape.length - 1, x, 0, dx, 0, gamma, 1e-5, invStd);
+                }
                 Method m = ops.getMethod("backward", s, i, f, i, f, i, f, f, f, i, f);
                 return () -> m.invoke(o, shape, shape.length - 1, dy, 0, x, 0, gamma, invStd, dx, 0, dgamma);
             }
