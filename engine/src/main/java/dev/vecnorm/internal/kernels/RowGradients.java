@@ -48,67 +48,57 @@ final class RowGradients {
             fourRowGroups(dy, dyOffset, x, xOffset, dx, dxOffset, first, width, gamma, mean, invStd, statsOffset,
                     columnSums, dbetaAt, sums);
         }
-        int limit = width - width % DL;
         for (int k = first; k < rows; k++) {
-            double mu = mean == null ? 0.0 : mean[statsOffset + k];
-            double inv = invStd[statsOffset + k];
             int row = k * width;
-            DoubleVector vMu = DoubleVector.broadcast(D, mu);
-            DoubleVector vInv = DoubleVector.broadcast(D, inv);
-            DoubleVector sumG = DoubleVector.zero(D);
-            DoubleVector sumGxhat = DoubleVector.zero(D);
-            for (int j = 0; j < limit; j += DL) {
-                DoubleVector d = widen(FloatVector.fromArray(FH, dy, dyOffset + row + j));
-                DoubleVector xhat = widen(FloatVector.fromArray(FH, x, xOffset + row + j)).sub(vMu).mul(vInv);
-                DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
-                sumG = sumG.add(g);
-                sumGxhat = g.fma(xhat, sumGxhat);
-                d.fma(xhat, DoubleVector.fromArray(D, columnSums, j)).intoArray(columnSums, j);
-                if (dbetaAt >= 0) {
-                    DoubleVector.fromArray(D, columnSums, dbetaAt + j).add(d).intoArray(columnSums, dbetaAt + j);
-                }
-            }
-            double a = 0;
-            double b = 0;
-            for (int t = 0; t < DL; t++) {
-                a += sumG.lane(t);
-                b += sumGxhat.lane(t);
-            }
-            if (limit < width) {
-                sums[0] = a;
-                sums[4] = b;
-                rowSumsTail(dy, dyOffset + row, x, xOffset + row, width, limit, gamma, mu, inv, columnSums, dbetaAt,
-                        sums, 0);
-                a = sums[0];
-                b = sums[4];
-            }
-            if (dx == null) {
-                continue;
-            }
-            // dx = inv * (g - xhat * b / width - a / width), as inv * g + (xhat * perXhat + constant).
-            double perXhat = -inv * b / width;
-            double constant = mean == null ? 0.0 : -inv * a / width;
-            DoubleVector vPerXhat = DoubleVector.broadcast(D, perXhat);
-            DoubleVector vConstant = DoubleVector.broadcast(D, constant);
-            for (int j = 0; j < limit; j += DL) {
-                DoubleVector d = widen(FloatVector.fromArray(FH, dy, dyOffset + row + j));
-                DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
-                DoubleVector xhat = widen(FloatVector.fromArray(FH, x, xOffset + row + j)).sub(vMu).mul(vInv);
-                narrow(g.fma(vInv, xhat.fma(vPerXhat, vConstant))).intoArray(dx, dxOffset + row + j);
-            }
-            for (int j = limit; j < width; j++) {
-                double g = dy[dyOffset + row + j] * (gamma == null ? 1.0 : gamma[j]);
-                double xhat = (x[xOffset + row + j] - mu) * inv;
-                dx[dxOffset + row + j] = (float) Math.fma(g, inv, Math.fma(xhat, perXhat, constant));
+            double mu = mean == null ? 0.0 : mean[statsOffset + k];
+            oneRowSums(dy, dyOffset + row, x, xOffset + row, width, gamma, mu, invStd[statsOffset + k], columnSums,
+                    dbetaAt, sums);
+            input(dy, dyOffset + row, x, xOffset + row, dx, dxOffset + row, width, gamma, mean, invStd,
+                    statsOffset + k, sums[0], sums[4]);
+        }
+    }
+
+    /**
+     * One row's sums a (into sums[0]) and b (into sums[4]), and its terms of the column sums. Its own method, as
+     * the dx loop ({@link #input}) is: when both loops sat in {@link #rows}, C2 compiled that 730-byte method from
+     * whichever profile it saw first, and after RMSNorm's calls (compare --ops rmsnorm,layernorm) LayerNorm
+     * 4096x768 backward ran at 9.6-9.8 ms in two of three fresh JVMs against 2.5 in the third.
+     */
+    private static void oneRowSums(float[] dy, int g0, float[] x, int in, int width, float[] gamma, double mu,
+            double inv, double[] columnSums, int dbetaAt, double[] sums) {
+        DoubleVector vMu = DoubleVector.broadcast(D, mu);
+        DoubleVector vInv = DoubleVector.broadcast(D, inv);
+        DoubleVector sumG = DoubleVector.zero(D);
+        DoubleVector sumGxhat = DoubleVector.zero(D);
+        int limit = width - width % DL;
+        for (int j = 0; j < limit; j += DL) {
+            DoubleVector d = widen(FloatVector.fromArray(FH, dy, g0 + j));
+            DoubleVector xhat = widen(FloatVector.fromArray(FH, x, in + j)).sub(vMu).mul(vInv);
+            DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
+            sumG = sumG.add(g);
+            sumGxhat = g.fma(xhat, sumGxhat);
+            d.fma(xhat, DoubleVector.fromArray(D, columnSums, j)).intoArray(columnSums, j);
+            if (dbetaAt >= 0) {
+                DoubleVector.fromArray(D, columnSums, dbetaAt + j).add(d).intoArray(columnSums, dbetaAt + j);
             }
         }
+        sumG.intoArray(sums, 8);
+        sumGxhat.intoArray(sums, 8 + DL);
+        double a = 0;
+        double b = 0;
+        for (int t = 0; t < DL; t++) {
+            a += sums[8 + t];
+            b += sums[8 + DL + t];
+        }
+        sums[0] = a;
+        sums[4] = b;
+        rowSumsTail(dy, g0, x, in, width, limit, gamma, mu, inv, columnSums, dbetaAt, sums, 0);
     }
 
     /**
      * Rows [0, rows) (a multiple of four) four at a time: gamma and the column sums are loaded and stored once per
      * four rows (Pages' rule, as the BatchNorm backward sums): LayerNorm and RMSNorm 2048x4096 backward -24 to
-     * -34%, RMSNorm 32x4096 -6 to -10% (SameJvmAB, both orders, 2026-12-04). The one-row loop above stays written
-     * out in place: the same loops moved into methods (shared with this path) measured 5-20% slower on 4096x768.
+     * -34%, RMSNorm 32x4096 -6 to -10% (SameJvmAB, both orders, 2026-12-04).
      */
     private static void fourRowGroups(float[] dy, int dyOffset, float[] x, int xOffset, float[] dx, int dxOffset,
             int rows, int width, float[] gamma, float[] mean, float[] invStd, int statsOffset, double[] columnSums,
