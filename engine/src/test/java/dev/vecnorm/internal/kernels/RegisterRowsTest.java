@@ -1,0 +1,110 @@
+package dev.vecnorm.internal.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Rows of exactly four vectors of positions (channels-last with 4 * lanes channels) keep their statistics' and
+ * backward sums in registers ({@code ShiftedSums.registerRows}, {@code GradientRuns.registerRows}, the latter in
+ * chunks of rows); every other width goes through the sum rows in memory. A channel's sums depend on its own
+ * values only, so the same channels with one more beside them (the row path) must give the same bits, for row
+ * counts with and without a remainder of four or of a chunk; and the scalar reference's within the bar. Runs at
+ * every vector width, so 16, 32 and 64 channels each take the register path.
+ */
+class RegisterRowsTest {
+
+    @Test
+    void registerRowsGiveTheBitsOfTheRowPath() {
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        BatchNormKernels scalar = Kernels.scalar();
+        Random random = new Random(5);
+        int c = ShiftedSums.REGISTER_ROW_POSITIONS;
+        for (int n : new int[] {1, 7, 8, 33, 203}) {
+            for (boolean streaming : new boolean[] {false, true}) {
+                float[] x = new float[n * c];
+                float[] wider = new float[n * (c + 1)];
+                for (int i = 0; i < n; i++) {
+                    for (int ch = 0; ch <= c; ch++) {
+                        // Offset data: a shift that is not the first value of each channel would show.
+                        float v = 1000f + ch + 0.01f * (float) random.nextGaussian();
+                        wider[i * (c + 1) + ch] = v;
+                        if (ch < c) {
+                            x[i * c + ch] = v;
+                        }
+                    }
+                }
+                double[] mean = new double[c];
+                double[] variance = new double[c];
+                double[] rowMean = new double[c + 1];
+                double[] rowVariance = new double[c + 1];
+                double[] refMean = new double[c];
+                double[] refVariance = new double[c];
+                if (streaming) {
+                    vector.momentsStreaming(x, 0, n, c, 1, 0, c, mean, variance);
+                    vector.momentsStreaming(wider, 0, n, c + 1, 1, 0, c + 1, rowMean, rowVariance);
+                } else {
+                    vector.moments(x, 0, n, c, 1, 0, c, mean, variance);
+                    vector.moments(wider, 0, n, c + 1, 1, 0, c + 1, rowMean, rowVariance);
+                }
+                scalar.moments(x, 0, n, c, 1, 0, c, refMean, refVariance);
+                for (int ch = 0; ch < c; ch++) {
+                    String where = "N " + n + (streaming ? ", streaming" : "") + ", channel " + ch;
+                    assertEquals(rowMean[ch], mean[ch], 0.0, where + ": mean");
+                    assertEquals(rowVariance[ch], variance[ch], 0.0, where + ": variance");
+                    assertEquals(refMean[ch], mean[ch], 1e-9 * refMean[ch], where + ": mean vs reference");
+                    assertEquals(refVariance[ch], variance[ch], 1e-6 * refVariance[ch] + 1e-30,
+                            where + ": variance vs reference");
+                }
+            }
+        }
+    }
+
+    @Test
+    void registerBackwardSumsGiveTheBitsOfTheRowPath() {
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        BatchNormKernels scalar = Kernels.scalar();
+        int c = GradientRuns.REGISTER_ROW_POSITIONS;
+        Random random = new Random(6);
+        for (int n : new int[] {1, 31, 32, 33, 203}) {
+            float[] dy = new float[n * c];
+            float[] x = new float[n * c];
+            float[] widerDy = new float[n * (c + 1)];
+            float[] widerX = new float[n * (c + 1)];
+            float[] center = new float[c + 1];
+            for (int ch = 0; ch <= c; ch++) {
+                center[ch] = 50f + ch;
+            }
+            for (int i = 0; i < n; i++) {
+                for (int ch = 0; ch <= c; ch++) {
+                    float g = (float) random.nextGaussian();
+                    float v = 50f + ch + (float) random.nextGaussian();
+                    widerDy[i * (c + 1) + ch] = g;
+                    widerX[i * (c + 1) + ch] = v;
+                    if (ch < c) {
+                        dy[i * c + ch] = g;
+                        x[i * c + ch] = v;
+                    }
+                }
+            }
+            double[] sumDy = new double[c];
+            double[] sumDyCentered = new double[c];
+            double[] rowSumDy = new double[c + 1];
+            double[] rowSumDyCentered = new double[c + 1];
+            double[] refSumDy = new double[c];
+            double[] refSumDyCentered = new double[c];
+            vector.gradientSums(dy, 0, x, 0, n, c, 1, 0, c, center, sumDy, sumDyCentered);
+            vector.gradientSums(widerDy, 0, widerX, 0, n, c + 1, 1, 0, c + 1, center, rowSumDy, rowSumDyCentered);
+            scalar.gradientSums(dy, 0, x, 0, n, c, 1, 0, c, center, refSumDy, refSumDyCentered);
+            for (int ch = 0; ch < c; ch++) {
+                String where = "N " + n + ", channel " + ch;
+                assertEquals(rowSumDy[ch], sumDy[ch], 0.0, where + ": sum(dy)");
+                assertEquals(rowSumDyCentered[ch], sumDyCentered[ch], 0.0, where + ": sum(dy * (x - center))");
+                assertEquals(refSumDy[ch], sumDy[ch], 1e-12 * n, where + ": sum(dy) vs reference");
+                assertEquals(refSumDyCentered[ch], sumDyCentered[ch], 1e-12 * n,
+                        where + ": sum(dy * (x - center)) vs reference");
+            }
+        }
+    }
+}
