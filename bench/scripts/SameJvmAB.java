@@ -16,7 +16,7 @@ import java.util.Random;
  *   (or any JDK 25+ java with --add-modules jdk.incubator.vector; the engine jars are class file version 69)
  *   CASE: layer | rms (backward, SHAPE rows x width; with -training: the forward), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
  *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups),
- *         group32-nhwc-training (GroupNorm forward on channels-last memory)
+ *         group32-nhwc (the same on channels-last memory; with -training: the forward)
  * </pre>
  */
 public class SameJvmAB {
@@ -128,7 +128,13 @@ public class SameJvmAB {
                     Method m = ops.getMethod("forward", layoutClass, s, i, f, i, f, i, f, f, double.class, f, f);
                     return () -> m.invoke(o, layout, shape, 32, x, 0, dx, 0, gamma, dbeta, 1e-5, mean, invStd);
                 }
-                throw new IllegalArgumentException("group32-nhwc has only -training (the forward)");
+                {
+                    Class<?> layoutClass = cl.loadClass("dev.vecnorm.Layout");
+                    Object layout = layoutClass.getField("CHANNELS_LAST").get(null);
+                    Method m = ops.getMethod("backward", layoutClass, s, i, f, i, f, i, f, f, f, f, i, f, f);
+                    return () -> m.invoke(o, layout, shape, 32, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma,
+                            dbeta);
+                }
             case "group32": {
                 Method m = ops.getMethod("backward", s, i, f, i, f, i, f, f, f, f, i, f, f);
                 return () -> m.invoke(o, shape, 32, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
