@@ -262,8 +262,8 @@ final class ShiftedSums {
 
     /**
      * Rows of exactly four float vectors of positions (64 channels channels-last at 512 bits, 32 at 256): the
-     * sums and the shifts stay in registers (24 vectors) while every row streams by, added row after row (the
-     * bits of addRow). InstanceNorm 8x64x128x128 channels-last statistics 2.8 -> 1.0 ms in a scratch harness
+     * sums (from zero: all n rows go through here) and the shifts stay in registers (24 vectors) while every row
+     * streams by, added row after row (the bits of addRow). InstanceNorm 8x64x128x128 channels-last statistics 2.8 -> 1.0 ms in a scratch harness
      * (same JVM, Zen 5, 2026-12-04): the row forms load and store every sum once per row or per four rows. Wider
      * rows would need more registers than there are; walked in column blocks instead, they read each row with a
      * stride (2x slower from memory, see acrossPositions).
@@ -279,22 +279,22 @@ final class ShiftedSums {
         DoubleVector p5 = DoubleVector.fromArray(D, work, 5 * DL);
         DoubleVector p6 = DoubleVector.fromArray(D, work, 6 * DL);
         DoubleVector p7 = DoubleVector.fromArray(D, work, 7 * DL);
-        DoubleVector s0 = DoubleVector.fromArray(D, work, s);
-        DoubleVector s1 = DoubleVector.fromArray(D, work, s + DL);
-        DoubleVector s2 = DoubleVector.fromArray(D, work, s + 2 * DL);
-        DoubleVector s3 = DoubleVector.fromArray(D, work, s + 3 * DL);
-        DoubleVector s4 = DoubleVector.fromArray(D, work, s + 4 * DL);
-        DoubleVector s5 = DoubleVector.fromArray(D, work, s + 5 * DL);
-        DoubleVector s6 = DoubleVector.fromArray(D, work, s + 6 * DL);
-        DoubleVector s7 = DoubleVector.fromArray(D, work, s + 7 * DL);
-        DoubleVector q0 = DoubleVector.fromArray(D, work, q);
-        DoubleVector q1 = DoubleVector.fromArray(D, work, q + DL);
-        DoubleVector q2 = DoubleVector.fromArray(D, work, q + 2 * DL);
-        DoubleVector q3 = DoubleVector.fromArray(D, work, q + 3 * DL);
-        DoubleVector q4 = DoubleVector.fromArray(D, work, q + 4 * DL);
-        DoubleVector q5 = DoubleVector.fromArray(D, work, q + 5 * DL);
-        DoubleVector q6 = DoubleVector.fromArray(D, work, q + 6 * DL);
-        DoubleVector q7 = DoubleVector.fromArray(D, work, q + 7 * DL);
+        DoubleVector s0 = DoubleVector.zero(D);
+        DoubleVector s1 = s0;
+        DoubleVector s2 = s0;
+        DoubleVector s3 = s0;
+        DoubleVector s4 = s0;
+        DoubleVector s5 = s0;
+        DoubleVector s6 = s0;
+        DoubleVector s7 = s0;
+        DoubleVector q0 = s0;
+        DoubleVector q1 = s0;
+        DoubleVector q2 = s0;
+        DoubleVector q3 = s0;
+        DoubleVector q4 = s0;
+        DoubleVector q5 = s0;
+        DoubleVector q6 = s0;
+        DoubleVector q7 = s0;
         for (int i = 0, at = from; i < n; i++, at += row) {
             DoubleVector a0 = widen(FloatVector.fromArray(FH, x, at)).sub(p0);
             DoubleVector a1 = widen(FloatVector.fromArray(FH, x, at + DL)).sub(p1);

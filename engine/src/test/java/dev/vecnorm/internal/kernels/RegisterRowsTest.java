@@ -107,4 +107,42 @@ class RegisterRowsTest {
             }
         }
     }
+
+    @Test
+    void aChannelRangePastZeroTakesTheRegisterPathWithTheSameBits() {
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        int w = ShiftedSums.REGISTER_ROW_POSITIONS;
+        int c0 = 3;
+        int n = 45;
+        // Channels [3, 3 + w) of a tensor of w + 4 channels: w positions, the register path; [3, w + 4): w + 1
+        // positions, the row path. The first w channels of both ranges must agree bitwise.
+        int c = w + 4;
+        Random random = new Random(7);
+        float[] x = new float[n * c];
+        float[] dy = new float[n * c];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 20f + (float) random.nextGaussian();
+            dy[i] = (float) random.nextGaussian();
+        }
+        float[] center = new float[c];
+        java.util.Arrays.fill(center, 20f);
+        double[] mean = new double[c];
+        double[] variance = new double[c];
+        double[] rowMean = new double[c];
+        double[] rowVariance = new double[c];
+        vector.moments(x, 0, n, c, 1, c0, c0 + w, mean, variance);
+        vector.moments(x, 0, n, c, 1, c0, c, rowMean, rowVariance);
+        double[] sumDy = new double[c];
+        double[] sumDyCentered = new double[c];
+        double[] rowSumDy = new double[c];
+        double[] rowSumDyCentered = new double[c];
+        vector.gradientSums(dy, 0, x, 0, n, c, 1, c0, c0 + w, center, sumDy, sumDyCentered);
+        vector.gradientSums(dy, 0, x, 0, n, c, 1, c0, c, center, rowSumDy, rowSumDyCentered);
+        for (int ch = c0; ch < c0 + w; ch++) {
+            assertEquals(rowMean[ch], mean[ch], 0.0, "mean of channel " + ch);
+            assertEquals(rowVariance[ch], variance[ch], 0.0, "variance of channel " + ch);
+            assertEquals(rowSumDy[ch], sumDy[ch], 0.0, "sum(dy) of channel " + ch);
+            assertEquals(rowSumDyCentered[ch], sumDyCentered[ch], 0.0, "sum(dy * (x - center)) of channel " + ch);
+        }
+    }
 }
