@@ -161,7 +161,7 @@ final class GradientRuns {
         double[] work = blockWork(center, c0, c1, s);
         int row = c * s;
         int i = 0;
-        if (width == REGISTER_ROW_POSITIONS) {
+        if (width == ShortRuns.REGISTER_ROW_POSITIONS) {
             registerRows(dy, dyOffset + c0 * s, x, xOffset + c0 * s, row, n, stride, work);
             i = n;
         }
@@ -217,9 +217,6 @@ final class GradientRuns {
             sumDyCentered[c0 + k] = centered;
         }
     }
-
-    /** Positions per row that {@link #registerRows} keeps in registers: four float vectors. */
-    static final int REGISTER_ROW_POSITIONS = 4 * L;
 
     /**
      * Rows of exactly four float vectors of positions (64 channels channels-last at 512 bits): the centers and

@@ -31,9 +31,6 @@ final class ShiftedSums {
     /** Per channel: two lanes of sum(x - p), then two of sum((x - p)^2). */
     private static final int STATE = 4 * DL;
 
-    /** Positions per row that {@link #registerRows} keeps in registers: four float vectors. */
-    static final int REGISTER_ROW_POSITIONS = 4 * L;
-
     private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[2][0]);
 
     private ShiftedSums() {
@@ -232,7 +229,7 @@ final class ShiftedSums {
         int row = c * s;
         int from = xOffset + c0 * s;
         int i = 0;
-        if (width == REGISTER_ROW_POSITIONS) {
+        if (width == ShortRuns.REGISTER_ROW_POSITIONS) {
             registerRows(x, from, row, n, stride, work);
             i = n;
         }
@@ -263,10 +260,11 @@ final class ShiftedSums {
     /**
      * Rows of exactly four float vectors of positions (64 channels channels-last at 512 bits, 32 at 256): the
      * sums (from zero: all n rows go through here) and the shifts stay in registers (24 vectors) while every row
-     * streams by, added row after row (the bits of addRow). InstanceNorm 8x64x128x128 channels-last statistics 2.8 -> 1.0 ms in a scratch harness
-     * (same JVM, Zen 5, 2026-12-04): the row forms load and store every sum once per row or per four rows. Wider
-     * rows would need more registers than there are; walked in column blocks instead, they read each row with a
-     * stride (2x slower from memory, see acrossPositions).
+     * streams by, added row after row (the bits of addRow). InstanceNorm 8x64x128x128 channels-last statistics
+     * 2.8 -> 1.0 ms in a scratch harness (same JVM, Zen 5, 2026-12-04): the row forms load and store every sum
+     * once per row or per four rows. Wider rows would need more registers than there are; walked in column
+     * blocks instead, they read each row with a stride (2x slower from memory, see acrossPositions; in chunks of
+     * 32 KB of rows, 10-45% slower, bench/RESULTS.md).
      */
     private static void registerRows(float[] x, int from, int row, int n, int stride, double[] work) {
         int s = stride;

@@ -29,6 +29,13 @@ final class ShortRuns {
      */
     static final int BLOCK_POSITIONS = 2048;
 
+    /**
+     * Rows of exactly this many positions (four float vectors: 64 channels channels-last at 512 bits) keep their
+     * reductions' sums in registers while the rows stream ({@link ShiftedSums}' and {@link GradientRuns}'
+     * registerRows); every other width goes through sum rows in memory.
+     */
+    static final int REGISTER_ROW_POSITIONS = 4 * L;
+
     private ShortRuns() {
     }
 

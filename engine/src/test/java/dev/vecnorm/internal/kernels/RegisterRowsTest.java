@@ -20,7 +20,7 @@ class RegisterRowsTest {
         BatchNormKernels vector = Kernels.vector().orElseThrow();
         BatchNormKernels scalar = Kernels.scalar();
         Random random = new Random(5);
-        int c = ShiftedSums.REGISTER_ROW_POSITIONS;
+        int c = ShortRuns.REGISTER_ROW_POSITIONS;
         for (int n : new int[] {1, 7, 8, 33, 203}) {
             for (boolean streaming : new boolean[] {false, true}) {
                 float[] x = new float[n * c];
@@ -65,7 +65,7 @@ class RegisterRowsTest {
     void registerBackwardSumsGiveTheBitsOfTheRowPath() {
         BatchNormKernels vector = Kernels.vector().orElseThrow();
         BatchNormKernels scalar = Kernels.scalar();
-        int c = GradientRuns.REGISTER_ROW_POSITIONS;
+        int c = ShortRuns.REGISTER_ROW_POSITIONS;
         Random random = new Random(6);
         for (int n : new int[] {1, 31, 32, 33, 203}) {
             float[] dy = new float[n * c];
@@ -111,7 +111,7 @@ class RegisterRowsTest {
     @Test
     void aChannelRangePastZeroTakesTheRegisterPathWithTheSameBits() {
         BatchNormKernels vector = Kernels.vector().orElseThrow();
-        int w = ShiftedSums.REGISTER_ROW_POSITIONS;
+        int w = ShortRuns.REGISTER_ROW_POSITIONS;
         int c0 = 3;
         int n = 45;
         // Channels [3, 3 + w) of a tensor of w + 4 channels: w positions, the register path; [3, w + 4): w + 1
