@@ -62,7 +62,7 @@ final class AffineRuns {
 
     /**
      * Short runs (rank 2 has s = 1): each batch row of the block is contiguous; lanes hold positions, with
-     * per-position coefficients that stay in L1 while the rows stream.
+     * per-position coefficients loaded once for four rows, one from each quarter of the block ({@link #fourRows}).
      */
     static void acrossPositions(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
             int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift) {
@@ -70,38 +70,44 @@ final class AffineRuns {
         int coefStride = coefficientStride(width);
         float[] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
         int row = c * s;
-        int i = 0;
-        if (width >= FOUR_ROW_WIDTH) {
-            for (; i + 4 <= n; i += 4) {
-                fourRows(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, row, width, p, coefStride);
-            }
+        int quarter = n / 4;
+        for (int i = 0; i < quarter; i++) {
+            fourRows(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, quarter * row, width, p,
+                    coefStride);
         }
-        for (; i < n; i++) {
+        for (int i = 4 * quarter; i < n; i++) {
             row(x, xOffset + i * row + c0 * s, y, yOffset + i * row + c0 * s, width, p, coefStride);
         }
     }
 
     /**
-     * Rows of at least this many floats take {@link #fourRows}: their three coefficient rows (24 KiB and up) no
-     * longer stay in L1 beside the streams of x and y, so one coefficient load per four rows pays. Narrower rows
-     * keep one row at a time, one contiguous stream: four interleaved streams of short rows measured up to 1.6x
-     * slower from DRAM (Zen 5, 25088 rows of 512: 5.4 ms one row at a time, 7.0 ms four; rows of 2048: 14.5 vs
-     * 10.3 ms, and 1.8 vs 1.0 ms for the L3-resident 1568 rows of ResNet-50's last stage).
+     * {@link #row} on four rows {@code stride} apart (a quarter of the block), loading each coefficient vector once:
+     * the same bits. All four x vectors are loaded before any y is stored. Why, measured on Zen 5 (scratch harness,
+     * best of 15-300 calls, 2026-12-04): with the stores of one row between the loads of the next, every load sat
+     * at the page offset of the store before it whenever x and y start at the same offset in a page (always for
+     * tensors of a megabyte or more, which the JVM places region-aligned), and 1568 rows of 2048 (ResNet-50's last
+     * stage, L3-resident) took 0.70-0.74 ms, or 1.15-1.18 ms with y 32 MiB after x (the slow runs of compare);
+     * loads first, 0.55-0.61 ms and 0.77-0.82. Rows a quarter of the block apart instead of adjacent made the
+     * placement irrelevant (0.54-0.60 ms for all), and from DRAM they are as fast as one row at a time where
+     * adjacent rows lost (four streams sharing pages; 25088 rows of 512: 3.4-3.6 ms quarters, 3.4-3.9 one row,
+     * 5.4-5.9 adjacent; 100352 rows of 256: 6.8-7.2, 6.8-8.3 and 17-18 ms; 12544 rows of 1024: 3.6-3.8, 3.8-4.2
+     * and 4.2; 6272 rows of 2048: 3.5-3.6 quarters, 4.1 adjacent), so every width takes them.
      */
-    static final int FOUR_ROW_WIDTH = 2048;
-
-    /** {@link #row} on four rows {@code stride} apart, loading each coefficient vector once: the same bits. */
     private static void fourRows(float[] x, int in, float[] y, int out, int stride, int width, float[] cf,
             int coefStride) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, in + q);
+            FloatVector x1 = FloatVector.fromArray(F, x, in + stride + q);
+            FloatVector x2 = FloatVector.fromArray(F, x, in + 2 * stride + q);
+            FloatVector x3 = FloatVector.fromArray(F, x, in + 3 * stride + q);
             FloatVector vc = FloatVector.fromArray(F, cf, q);
             FloatVector va = FloatVector.fromArray(F, cf, coefStride + q);
             FloatVector vb = FloatVector.fromArray(F, cf, 2 * coefStride + q);
-            FloatVector.fromArray(F, x, in + q).sub(vc).fma(va, vb).intoArray(y, out + q);
-            FloatVector.fromArray(F, x, in + stride + q).sub(vc).fma(va, vb).intoArray(y, out + stride + q);
-            FloatVector.fromArray(F, x, in + 2 * stride + q).sub(vc).fma(va, vb).intoArray(y, out + 2 * stride + q);
-            FloatVector.fromArray(F, x, in + 3 * stride + q).sub(vc).fma(va, vb).intoArray(y, out + 3 * stride + q);
+            x0.sub(vc).fma(va, vb).intoArray(y, out + q);
+            x1.sub(vc).fma(va, vb).intoArray(y, out + stride + q);
+            x2.sub(vc).fma(va, vb).intoArray(y, out + 2 * stride + q);
+            x3.sub(vc).fma(va, vb).intoArray(y, out + 3 * stride + q);
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
@@ -177,14 +183,13 @@ final class AffineRuns {
         int width = (c1 - c0) * s;
         int coefStride = coefficientStride(width);
         float[] p = positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
-        int i = 0;
-        if (width >= FOUR_ROW_WIDTH) {
-            for (; i + 4 <= n; i += 4) {
-                int at = i * row + c0 * s;
-                fourRowsFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, row, width, p, coefStride, relu);
-            }
+        int quarter = n / 4;
+        for (int i = 0; i < quarter; i++) {
+            int at = i * row + c0 * s;
+            fourRowsFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, quarter * row, width, p, coefStride,
+                    relu);
         }
-        for (; i < n; i++) {
+        for (int i = 4 * quarter; i < n; i++) {
             int at = i * row + c0 * s;
             rowFused(x, xOffset + at, z, zOffset + at, y, yOffset + at, width, p, coefStride, relu);
         }
@@ -197,16 +202,27 @@ final class AffineRuns {
         FloatVector floor = FloatVector.broadcast(F, relu ? 0f : Float.NEGATIVE_INFINITY);
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, in + q);
+            FloatVector x1 = FloatVector.fromArray(F, x, in + stride + q);
+            FloatVector x2 = FloatVector.fromArray(F, x, in + 2 * stride + q);
+            FloatVector x3 = FloatVector.fromArray(F, x, in + 3 * stride + q);
             FloatVector vc = FloatVector.fromArray(F, cf, q);
             FloatVector va = FloatVector.fromArray(F, cf, coefStride + q);
             FloatVector vb = FloatVector.fromArray(F, cf, 2 * coefStride + q);
-            for (int r = 0; r < 4; r++) {
-                FloatVector v = FloatVector.fromArray(F, x, in + r * stride + q).sub(vc).fma(va, vb);
-                if (z != null) {
-                    v = v.add(FloatVector.fromArray(F, z, zin + r * stride + q));
-                }
-                v.max(floor).intoArray(y, out + r * stride + q);
+            FloatVector v0 = x0.sub(vc).fma(va, vb);
+            FloatVector v1 = x1.sub(vc).fma(va, vb);
+            FloatVector v2 = x2.sub(vc).fma(va, vb);
+            FloatVector v3 = x3.sub(vc).fma(va, vb);
+            if (z != null) {
+                v0 = v0.add(FloatVector.fromArray(F, z, zin + q));
+                v1 = v1.add(FloatVector.fromArray(F, z, zin + stride + q));
+                v2 = v2.add(FloatVector.fromArray(F, z, zin + 2 * stride + q));
+                v3 = v3.add(FloatVector.fromArray(F, z, zin + 3 * stride + q));
             }
+            v0.max(floor).intoArray(y, out + q);
+            v1.max(floor).intoArray(y, out + stride + q);
+            v2.max(floor).intoArray(y, out + 2 * stride + q);
+            v3.max(floor).intoArray(y, out + 3 * stride + q);
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {

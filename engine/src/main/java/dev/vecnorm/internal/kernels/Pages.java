@@ -7,9 +7,9 @@ package dev.vecnorm.internal.kernels;
  * measurements, most likely through the hardware prefetchers, which track pages) costs more from memory than the
  * shared loads save. Used by the backward sums (BatchNorm across positions, LayerNorm and RMSNorm rows) and by
  * the statistics of tensors that stream from memory (ShiftedSums; in cache they take four rows at any width).
- * The normalize and dx passes take several rows only from wider rows still (AffineRuns.FOUR_ROW_WIDTH,
- * GradientRuns.TWO_ROW_WIDTH), where their coefficient rows no longer stay in L1: below that, their extra
- * coefficient loads hit L1 and the shared loads measured no consistent gain.
+ * The dx pass takes two adjacent rows only from wider rows still (GradientRuns.TWO_ROW_WIDTH), where its
+ * coefficient rows no longer stay in L1. The normalize pass (AffineRuns.fourRows) reads its four rows from the
+ * four quarters of the block, so they never share a page, at every width.
  */
 final class Pages {
 

@@ -78,15 +78,13 @@ final class SegmentRuns {
         int coefStride = AffineRuns.coefficientStride(width);
         float[] cf = AffineRuns.positionCoefficients(c0, c1, s, centerHi, centerLo, scale, shift);
         int limit = width - width % L;
-        int i = 0;
-        if (width >= AffineRuns.FOUR_ROW_WIDTH) {
-            long stride = (long) c * s * Float.BYTES;
-            for (; i + 4 <= n; i += 4) {
-                affineFourRows(x, runAt(xOffset, i, c, c0, s), y, runAt(yOffset, i, c, c0, s), stride, width, cf,
-                        coefStride);
-            }
+        int quarter = n / 4;
+        long stride = (long) quarter * c * s * Float.BYTES;
+        for (int i = 0; i < quarter; i++) {
+            affineFourRows(x, runAt(xOffset, i, c, c0, s), y, runAt(yOffset, i, c, c0, s), stride, width, cf,
+                    coefStride);
         }
-        for (; i < n; i++) {
+        for (int i = 4 * quarter; i < n; i++) {
             long in = runAt(xOffset, i, c, c0, s);
             long out = runAt(yOffset, i, c, c0, s);
             for (int q = 0; q < limit; q += L) {
@@ -105,20 +103,23 @@ final class SegmentRuns {
         }
     }
 
-    /** AffineRuns.fourRows with segment access (rows {@code stride} bytes apart): the same bits. */
+    /** AffineRuns.fourRows with segment access (rows {@code stride} bytes apart, x loaded first): the same bits. */
     private static void affineFourRows(MemorySegment x, long in, MemorySegment y, long out, long stride, int width,
             float[] cf, int coefStride) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
+            long at = (long) q * Float.BYTES;
+            FloatVector x0 = FloatVector.fromMemorySegment(F, x, in + at, NATIVE);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, x, in + stride + at, NATIVE);
+            FloatVector x2 = FloatVector.fromMemorySegment(F, x, in + 2 * stride + at, NATIVE);
+            FloatVector x3 = FloatVector.fromMemorySegment(F, x, in + 3 * stride + at, NATIVE);
             FloatVector vc = FloatVector.fromArray(F, cf, q);
             FloatVector va = FloatVector.fromArray(F, cf, coefStride + q);
             FloatVector vb = FloatVector.fromArray(F, cf, 2 * coefStride + q);
-            long at = (long) q * Float.BYTES;
-            for (int r = 0; r < 4; r++) {
-                long row = r * stride + at;
-                FloatVector.fromMemorySegment(F, x, in + row, NATIVE).sub(vc).fma(va, vb)
-                        .intoMemorySegment(y, out + row, NATIVE);
-            }
+            x0.sub(vc).fma(va, vb).intoMemorySegment(y, out + at, NATIVE);
+            x1.sub(vc).fma(va, vb).intoMemorySegment(y, out + stride + at, NATIVE);
+            x2.sub(vc).fma(va, vb).intoMemorySegment(y, out + 2 * stride + at, NATIVE);
+            x3.sub(vc).fma(va, vb).intoMemorySegment(y, out + 3 * stride + at, NATIVE);
         }
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
