@@ -390,10 +390,7 @@ public final class BatchNormOps {
     /** One tile's moments: into the channel's statistics, or into its slice's row when channels are sliced. */
     private void momentsTile(Tile t, NcsShape sh, boolean sliced, float[] x, int xOffset, double[] mean,
             double[] variance, double[][] sliceMean, double[][] sliceVar) {
-        if (sliced && Tiling.streams(sh)) {
-            kernels.momentsStreaming(x, xOffset + t.offset(sh), t.n1() - t.n0(), sh.c(), sh.s(), t.c0(), t.c1(),
-                    sliceMean[t.slice()], sliceVar[t.slice()]);
-        } else if (sliced) {
+        if (sliced) {
             kernels.moments(x, xOffset + t.offset(sh), t.n1() - t.n0(), sh.c(), sh.s(), t.c0(), t.c1(),
                     sliceMean[t.slice()], sliceVar[t.slice()]);
         } else {

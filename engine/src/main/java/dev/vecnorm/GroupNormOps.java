@@ -243,12 +243,7 @@ public final class GroupNormOps {
             kernels.moments(x, sampleOffset, 1, groups, d.perGroupChannels() * d.s(), 0, groups, mean, variance);
             return;
         }
-        if (Tiling.streams((long) d.n() * d.sampleSize())) {
-            // Each sample's first pass reads it from memory (the affine pass then finds it in cache).
-            kernels.momentsStreaming(x, sampleOffset, d.s(), d.c(), 1, 0, d.c(), channelMean, channelVariance);
-        } else {
-            kernels.moments(x, sampleOffset, d.s(), d.c(), 1, 0, d.c(), channelMean, channelVariance);
-        }
+        kernels.moments(x, sampleOffset, d.s(), d.c(), 1, 0, d.c(), channelMean, channelVariance);
         int perGroupChannels = d.perGroupChannels();
         for (int g = 0; g < groups; g++) {
             int c0 = g * perGroupChannels;

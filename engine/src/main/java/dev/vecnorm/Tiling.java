@@ -123,19 +123,6 @@ final class Tiling {
         return TilePlans.of(TilePlans.Kind.STREAM, sh.n(), sh.c(), sh.s(), tensors);
     }
 
-    /**
-     * True if a tensor of this shape (one float tensor) is too large to stay in cache between passes: its passes
-     * stream x from memory.
-     */
-    static boolean streams(NcsShape sh) {
-        return streams(sh.size());
-    }
-
-    /** As above, for a tensor of {@code elements} floats. */
-    static boolean streams(long elements) {
-        return 4L * elements > 2 * CACHE_BLOCK_BYTES;
-    }
-
     /** True if {@link #tiles} cut the channels along N (their statistics then need a merge across slices). */
     static boolean sliced(List<Tile> tiles, int n) {
         return tiles.get(0).n1() < n;

@@ -23,15 +23,6 @@ public interface BatchNormKernels {
     void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean, double[] variance);
 
     /**
-     * {@link #moments} of a slice of a tensor too large to stay in cache, so that x streams from memory: the same
-     * results; a kernel may walk memory differently for it (what the prefetchers follow best from DRAM).
-     */
-    default void momentsStreaming(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
-            double[] variance) {
-        moments(x, xOffset, n, c, s, c0, c1, mean, variance);
-    }
-
-    /**
      * Per-channel affine map {@code y = ((x - centerHi) - centerLo) * scale + shift}. The center is split in two
      * floats so that a mean known in double precision keeps its digits under large offsets (x - centerHi is exact
      * for x near the mean). {@code y} may be {@code x} at the same offset.

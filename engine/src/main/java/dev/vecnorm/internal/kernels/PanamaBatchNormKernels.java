@@ -53,13 +53,7 @@ final class PanamaBatchNormKernels implements BatchNormKernels, SegmentKernels {
     @Override
     public void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
             double[] mean, double[] variance) {
-        ShiftedSums.moments(x, xOffset, n, c, s, c0, c1, mean, variance, false);
-    }
-
-    @Override
-    public void momentsStreaming(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
-            double[] variance) {
-        ShiftedSums.moments(x, xOffset, n, c, s, c0, c1, mean, variance, true);
+        ShiftedSums.moments(x, xOffset, n, c, s, c0, c1, mean, variance);
     }
 
     // ------------------------------------------------------------------------------------------------------

@@ -38,14 +38,14 @@ final class ShiftedSums {
 
     /** Mean and biased variance of channels [c0, c1): along runs when runs are long, else across positions. */
     static void moments(float[] x, int xOffset, int n, int c, int s, int c0, int c1, double[] mean,
-            double[] variance, boolean streaming) {
+            double[] variance) {
         if (ShortRuns.alongRuns(n, s)) {
             alongRuns(x, xOffset, n, c, s, c0, c1, mean, variance);
             return;
         }
         int perBlock = ShortRuns.channelsPerBlock(s);
         for (int b0 = c0; b0 < c1; b0 += perBlock) {
-            acrossPositions(x, xOffset, n, c, s, b0, Math.min(c1, b0 + perBlock), mean, variance, streaming);
+            acrossPositions(x, xOffset, n, c, s, b0, Math.min(c1, b0 + perBlock), mean, variance);
         }
     }
 
@@ -202,14 +202,13 @@ final class ShiftedSums {
      * contiguous, so the rows
      * stream in memory order while every position (channel, spatial) keeps its sums in double arrays that stay
      * in L1/L2. (Walking columns of lanes down the rows instead kept the sums in registers but read each row
-     * with a stride: 2x slower on channels-last 32x56x56x256, where the rows outgrow L2.) Four rows at a time
-     * load and store the sums once for four rows, unrolled by hand: the same with a loop over the rows ran
-     * slower (training 9.7 -> 14 ms); unrolled: 32x28x28x512 6.46 -> 5.42 ms, 32x56x56x256 unchanged
-     * within noise (LayoutAndFusionBenchmark, 2 forks, 2026-12-04). The shift is the
-     * channel's first value, shared by its positions, so their sums add directly.
+     * with a stride: 2x slower on channels-last 32x56x56x256, where the rows outgrow L2.) Four rows at a time,
+     * one from each quarter of the block, load and store the sums once for four rows, unrolled by hand: the same
+     * with a loop over the rows ran slower (training 9.7 -> 14 ms). The shift is the channel's first value,
+     * shared by its positions, so their sums add directly.
      */
     private static void acrossPositions(float[] x, int xOffset, int n, int c, int s, int c0, int c1,
-            double[] mean, double[] variance, boolean streaming) {
+            double[] mean, double[] variance) {
         int channels = c1 - c0;
         int width = channels * s;
         double[][] scratch = SCRATCH.get();
@@ -233,16 +232,16 @@ final class ShiftedSums {
             registerRows(x, from, row, n, stride, work);
             i = n;
         }
-        // From memory, rows less than a page apart go one at a time (Pages): 25088 rows of 512 one at a time
-        // 4.1-4.5 ms, four 6.7-6.9 ms; 100352 rows of 256 9.5-9.8 vs 15.7-16.2 ms (scratch harness, Zen 5, best
-        // of 20 rounds). From a page up, and for any width in cache (1568 rows of 512: 0.16 vs 0.28 ms), four
-        // rows per load and store of the sums win (12544 rows of 1024: 3.7 vs 7.1 ms; of 2048: 7.7 vs 19.3 ms).
-        if (!streaming || Pages.fourRowsApart(row)) {
-            for (; i + 4 <= n; i += 4) {
-                addFourRows(x, from + i * row, row, width, stride, work);
-            }
+        // Rows a quarter of the block apart, at every width, in cache or not. Adjacent rows shared pages, four
+        // streams touching each page's lines out of order, and lost from memory below a page (so narrow rows went
+        // one at a time): channels-last training, fresh-JVM medians (Zen 5, 2026-12-04), 32x56x56x256 15.1 ->
+        // 11.0 ms, 32x128x28x28 1.37 -> 1.07, 32x512x28x28 6.2 -> 5.7, GroupNorm 8x256x64x64 4.6 -> 3.3;
+        // 32x2048x7x7 and 256x1024 unchanged. The sums add the rows in another order than before (other bits).
+        int quarter = (n - i) / 4;
+        for (int k = 0; k < quarter; k++) {
+            addFourRows(x, from + (i + k) * row, quarter * row, width, stride, work);
         }
-        for (; i < n; i++) {
+        for (i += 4 * quarter; i < n; i++) {
             addRow(x, from + i * row, width, stride, work);
         }
         double count = (double) n * s;
@@ -260,7 +259,7 @@ final class ShiftedSums {
     /**
      * Rows of exactly four float vectors of positions (64 channels channels-last at 512 bits, 32 at 256): the
      * sums (from zero: all n rows go through here) and the shifts stay in registers (24 vectors) while every row
-     * streams by, added row after row (the bits of addRow). InstanceNorm 8x64x128x128 channels-last statistics
+     * streams by, added in the order of the other widths (the bits of addFourRows and addRow). InstanceNorm 8x64x128x128 channels-last statistics
      * 2.8 -> 1.0 ms in a scratch harness (same JVM, Zen 5, 2026-12-04): the row forms load and store every sum
      * once per row or per four rows. Wider rows would need more registers than there are; walked in column
      * blocks instead, they read each row with a stride (2x slower from memory, see acrossPositions; in chunks of
@@ -293,7 +292,10 @@ final class ShiftedSums {
         DoubleVector q5 = s0;
         DoubleVector q6 = s0;
         DoubleVector q7 = s0;
-        for (int i = 0, at = from; i < n; i++, at += row) {
+        int quarter = n / 4;
+        for (int t = 0; t < n; t++) {
+            // Rows in the order of the other widths (four quarters, then the rest): the same bits.
+            int at = from + (t < 4 * quarter ? (t >> 2) + (t & 3) * quarter : t) * row;
             DoubleVector a0 = widen(FloatVector.fromArray(FH, x, at)).sub(p0);
             DoubleVector a1 = widen(FloatVector.fromArray(FH, x, at + DL)).sub(p1);
             DoubleVector a2 = widen(FloatVector.fromArray(FH, x, at + 2 * DL)).sub(p2);
@@ -337,7 +339,7 @@ final class ShiftedSums {
         q7.intoArray(work, q + 7 * DL);
     }
 
-    /** Four consecutive rows, each position's in order (the bits of four addRow calls). */
+    /** Four rows {@code row} apart, each position's in that order (the bits of four addRow calls). */
     private static void addFourRows(float[] x, int at, int row, int width, int stride, double[] work) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
