@@ -1,6 +1,7 @@
 package dev.vecnorm.bench.stability;
 
 import dev.vecnorm.BatchNormOps;
+import dev.vecnorm.Layout;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -35,10 +36,12 @@ public final class Stability {
 
     private static final String USAGE = """
             usage: ./vecnorm stability [--jvms K] [--threads T] [--shapes NxCxHxW,...] [--mixed-rounds R]
+                                       [--layout nchw|nhwc]
               Times training, inference and backward of each shape in K fresh JVMs (default 5) and prints
               min/median/max per figure; then runs every ResNet-50 BatchNorm layer (batch 32) in network order
               in one JVM for R rounds (default 4; 0 skips it) and compares each distinct layer shape with its
               fresh-JVM median. --threads defaults to 1. Default shapes: the distinct ResNet-50 layer shapes.
+              --layout nhwc stores every tensor channels-last (shapes stay logical N, C, H, W); default nchw.
             """;
 
     private Stability() {
@@ -48,6 +51,7 @@ public final class Stability {
         int jvms = 5;
         int threads = 1;
         int rounds = 4;
+        Layout layout = Layout.CHANNELS_FIRST;
         List<int[]> shapes = new ArrayList<>();
         try {
             for (int i = 0; i < args.length; i++) {
@@ -55,6 +59,7 @@ public final class Stability {
                     case "--jvms" -> jvms = positive(args, ++i, "--jvms");
                     case "--threads" -> threads = positive(args, ++i, "--threads");
                     case "--mixed-rounds" -> rounds = Integer.parseInt(value(args, ++i, "--mixed-rounds"));
+                    case "--layout" -> layout = layout(value(args, ++i, "--layout"));
                     case "--shapes" -> {
                         for (String s : value(args, ++i, "--shapes").split(",")) {
                             shapes.add(parseShape(s));
@@ -78,8 +83,9 @@ public final class Stability {
         if (shapes.isEmpty()) {
             shapes = distinctResNetShapes();
         }
-        out.printf(Locale.ROOT, "vecnorm stability: %d fresh JVMs per shape, threads %d, %s, %d cores%n", jvms,
-                threads, System.getProperty("java.vm.version"), Runtime.getRuntime().availableProcessors());
+        out.printf(Locale.ROOT, "vecnorm stability: %d fresh JVMs per shape, threads %d, %s, %s, %d cores%n", jvms,
+                threads, layoutName(layout), System.getProperty("java.vm.version"),
+                Runtime.getRuntime().availableProcessors());
         out.println("| shape | op | min ms | median ms | max ms | max/min |");
         out.println("|---|---|---|---|---|---|");
         Map<String, double[]> isolatedMedian = new LinkedHashMap<>();
@@ -88,7 +94,8 @@ public final class Stability {
             double[][] runs = new double[jvms][];
             for (int k = 0; k < jvms; k++) {
                 err.printf(Locale.ROOT, "stability: %s, JVM %d of %d%n", name, k + 1, jvms);
-                runs[k] = parseFigures(childOutput(List.of("isolated", name, Integer.toString(threads))));
+                runs[k] = parseFigures(childOutput(List.of("isolated", name, Integer.toString(threads),
+                        layoutName(layout))));
             }
             double[] medians = new double[OPS.length];
             for (int op = 0; op < OPS.length; op++) {
@@ -105,7 +112,8 @@ public final class Stability {
         }
         if (rounds > 0) {
             err.println("stability: mixed ResNet-50 run");
-            List<String> lines = childLines(List.of("mixed", Integer.toString(rounds), Integer.toString(threads)));
+            List<String> lines = childLines(List.of("mixed", Integer.toString(rounds), Integer.toString(threads),
+                    layoutName(layout)));
             out.println();
             out.printf(Locale.ROOT, "Mixed run: %d ResNet-50 BatchNorm layers in network order, %d rounds, one JVM;"
                     + " median per distinct shape vs its fresh-JVM median%n", RESNET50.length, rounds);
@@ -134,7 +142,7 @@ public final class Stability {
         String mode = args[from];
         if (mode.equals("isolated")) {
             int[] shape = parseShape(args[from + 1]);
-            Layer layer = new Layer(shape, ops(Integer.parseInt(args[from + 2])));
+            Layer layer = new Layer(shape, ops(Integer.parseInt(args[from + 2])), layout(args[from + 3]));
             double[] figures = new double[OPS.length];
             for (int op = 0; op < OPS.length; op++) {
                 int which = op;
@@ -145,11 +153,12 @@ public final class Stability {
         }
         int rounds = Integer.parseInt(args[from + 1]);
         BatchNormOps ops = ops(Integer.parseInt(args[from + 2]));
+        Layout layout = layout(args[from + 3]);
         Map<String, Layer> byShape = new LinkedHashMap<>();
         Layer[] net = new Layer[RESNET50.length];
         for (int l = 0; l < net.length; l++) {
             int[] shape = {32, RESNET50[l][0], RESNET50[l][1], RESNET50[l][2]};
-            net[l] = byShape.computeIfAbsent(shapeName(shape), k -> new Layer(shape, ops));
+            net[l] = byShape.computeIfAbsent(shapeName(shape), k -> new Layer(shape, ops, layout));
         }
         Map<String, List<Double>> train = new LinkedHashMap<>();
         Map<String, List<Double>> back = new LinkedHashMap<>();
@@ -207,6 +216,7 @@ public final class Stability {
         final String name;
         final int[] shape;
         final BatchNormOps ops;
+        final Layout layout;
         final float[] x;
         final float[] y;
         final float[] dy;
@@ -218,8 +228,9 @@ public final class Stability {
         final float[] dgamma;
         final float[] dbeta;
 
-        Layer(int[] shape, BatchNormOps ops) {
+        Layer(int[] shape, BatchNormOps ops, Layout layout) {
             this.shape = shape;
+            this.layout = layout;
             this.name = shapeName(shape);
             this.ops = ops;
             int size = Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b));
@@ -245,9 +256,9 @@ public final class Stability {
 
         void run(int op) {
             switch (op) {
-                case 0 -> ops.forwardTraining(shape, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd, null);
-                case 1 -> ops.forwardInference(shape, x, 0, y, 0, gamma, beta, mean, invStd, 1e-5);
-                default -> ops.backward(shape, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+                case 0 -> ops.forwardTraining(layout, shape, x, 0, y, 0, gamma, beta, 1e-5, mean, invStd, null);
+                case 1 -> ops.forwardInference(layout, shape, x, 0, y, 0, gamma, beta, mean, invStd, 1e-5);
+                default -> ops.backward(layout, shape, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
             }
         }
     }
@@ -352,6 +363,19 @@ public final class Stability {
             inputSize = size;
         }
         return layers.toArray(new int[0][]);
+    }
+
+    /** {@code nchw} or {@code nhwc}, as the option and the child arguments spell them. */
+    static Layout layout(String name) {
+        return switch (name) {
+            case "nchw" -> Layout.CHANNELS_FIRST;
+            case "nhwc" -> Layout.CHANNELS_LAST;
+            default -> throw new IllegalArgumentException("--layout must be nchw or nhwc, got " + name);
+        };
+    }
+
+    static String layoutName(Layout layout) {
+        return layout == Layout.CHANNELS_LAST ? "nhwc" : "nchw";
     }
 
     private static int positive(String[] args, int i, String option) {

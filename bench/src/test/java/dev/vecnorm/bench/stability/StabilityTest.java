@@ -40,8 +40,18 @@ class StabilityTest {
         assertEquals(2, Stability.run(new String[] {"--jvms", "0"}, o, e));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--jvms must be >= 1, got 0"));
         assertEquals(2, Stability.run(new String[] {"--shapes", "32xax7"}, o, e));
+        assertEquals(2, Stability.run(new String[] {"--layout", "nwhc"}, o, e));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--layout must be nchw or nhwc, got nwhc"));
         assertEquals(0, Stability.run(new String[] {"--help"}, o, e));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("usage: ./vecnorm stability"));
+    }
+
+    @Test
+    void layoutNamesRoundTrip() {
+        assertEquals(dev.vecnorm.Layout.CHANNELS_LAST, Stability.layout("nhwc"));
+        assertEquals(dev.vecnorm.Layout.CHANNELS_FIRST, Stability.layout("nchw"));
+        assertEquals("nhwc", Stability.layoutName(Stability.layout("nhwc")));
+        assertEquals("nchw", Stability.layoutName(Stability.layout("nchw")));
     }
 
     @Test
