@@ -22,8 +22,9 @@ class RowGradientsTest {
         Random random = new Random(9);
         for (int width : new int[] {1, 3, 4, 7, 8, 9, 16, 17, 33, 100, 768, 1024, 1031}) {
             for (boolean withGamma : new boolean[] {true, false}) {
-                // Rows a page apart (1024 floats or more) go four at a time: 9 rows are two groups and one row.
-                int rows = width >= Pages.FLOATS ? 9 : 3;
+                // With dbeta's column sums, rows go four at a time, one from each quarter: 9 rows are two groups
+                // (rows 0, 2, 4, 6 and 1, 3, 5, 7) and row 8.
+                int rows = 9;
                 float[] x = new float[2 + rows * width];
                 float[] dy = new float[1 + rows * width];
                 for (int i = 0; i < x.length; i++) {
@@ -87,11 +88,14 @@ class RowGradientsTest {
                     assertEquals(colsS[j], colsV[j], 1e-9 * (1 + Math.abs(colsS[j])), where + " dgamma " + j);
                 }
                 if (rows > 4) {
-                    // Four rows at a time give the bits of the rows one at a time (one-row calls).
+                    // Four rows at a time give the bits of the rows one at a time (one-row calls) in the order
+                    // the groups take them: each group's four rows, then the rest.
                     float[] dxOneByOne = new float[4 + rows * width];
                     Arrays.fill(dxOneByOne, Float.NaN);
                     double[] colsOne = new double[dbetaAt + width];
-                    for (int k = 0; k < rows; k++) {
+                    int quarter = rows / 4;
+                    for (int t = 0; t < rows; t++) {
+                        int k = t < 4 * quarter ? t / 4 + (t % 4) * quarter : t;
                         vector.rowGradients(dy, 1 + k * width, x, 2 + k * width, dxOneByOne, 4 + k * width, 1, width,
                                 gamma, meanAt3, invStdAt3, 3 + k, colsOne, dbetaAt);
                     }
