@@ -112,8 +112,8 @@ final class RowGradients {
         int stride = quarter * width;
         for (int k = 0; k < quarter; k++) {
             int row = k * width;
-            fourRowSums(dy, dyOffset + row, x, xOffset + row, width, stride, gamma, mean, invStd, statsOffset + k,
-                    quarter, columnSums, dbetaAt, sums);
+            fourRowSums(dy, dyOffset + row, x, xOffset + row, width, gamma, mean, invStd, statsOffset + k, quarter,
+                    columnSums, dbetaAt, sums);
             for (int r = 0; r < 4; r++) {
                 input(dy, dyOffset + row + r * stride, x, xOffset + row + r * stride, dx, dxOffset + row + r * stride,
                         width, gamma, mean, invStd, statsOffset + k + r * quarter, sums[r], sums[4 + r]);
@@ -122,12 +122,13 @@ final class RowGradients {
     }
 
     /**
-     * The sums of four rows (rows k + r * step, {@code stride} floats apart) in one pass: gamma and the column sums
+     * The sums of four rows (rows k + r * step, step * width floats apart) in one pass: gamma and the column sums
      * are loaded and stored once for four rows, each row's contribution added in that order (the bits of four
      * passes of the one-row loop). Row r's sums go to sums[r] and sums[4 + r].
      */
-    private static void fourRowSums(float[] dy, int g0, float[] x, int in, int width, int stride, float[] gamma,
-            float[] mean, float[] invStd, int k, int step, double[] columnSums, int dbetaAt, double[] sums) {
+    private static void fourRowSums(float[] dy, int g0, float[] x, int in, int width, float[] gamma, float[] mean,
+            float[] invStd, int k, int step, double[] columnSums, int dbetaAt, double[] sums) {
+        int stride = step * width;
         DoubleVector m0 = DoubleVector.broadcast(D, mean == null ? 0.0 : mean[k]);
         DoubleVector m1 = DoubleVector.broadcast(D, mean == null ? 0.0 : mean[k + step]);
         DoubleVector m2 = DoubleVector.broadcast(D, mean == null ? 0.0 : mean[k + 2 * step]);

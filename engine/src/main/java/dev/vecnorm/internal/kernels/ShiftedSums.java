@@ -227,22 +227,21 @@ final class ShiftedSums {
         java.util.Arrays.fill(work, 2 * stride, 2 * stride + width, 0.0);
         int row = c * s;
         int from = xOffset + c0 * s;
-        int i = 0;
         if (width == ShortRuns.REGISTER_ROW_POSITIONS) {
             registerRows(x, from, row, n, stride, work);
-            i = n;
-        }
-        // Rows a quarter of the block apart, at every width, in cache or not. Adjacent rows shared pages, four
-        // streams touching each page's lines out of order, and lost from memory below a page (so narrow rows went
-        // one at a time): channels-last training, fresh-JVM medians (Zen 5, 2026-12-04), 32x56x56x256 15.1 ->
-        // 11.0 ms, 32x128x28x28 1.37 -> 1.07, 32x512x28x28 6.2 -> 5.7, GroupNorm 8x256x64x64 4.6 -> 3.3;
-        // 32x2048x7x7 and 256x1024 unchanged. The sums add the rows in another order than before (other bits).
-        int quarter = (n - i) / 4;
-        for (int k = 0; k < quarter; k++) {
-            addFourRows(x, from + (i + k) * row, quarter * row, width, stride, work);
-        }
-        for (i += 4 * quarter; i < n; i++) {
-            addRow(x, from + i * row, width, stride, work);
+        } else {
+            // Rows a quarter of the block apart, at every width, in cache or not. Adjacent rows shared pages, four
+            // streams touching each page's lines out of order, and lost from memory below a page (so narrow rows
+            // went one at a time): channels-last training, fresh-JVM medians (Zen 5, 2026-12-04), 32x56x56x256
+            // 15.1 -> 11.0 ms, 32x128x28x28 1.37 -> 1.07, 32x512x28x28 6.2 -> 5.7, GroupNorm 8x256x64x64 4.6 ->
+            // 3.3; 32x2048x7x7 and 256x1024 unchanged. The sums add the rows in another order than before.
+            int quarter = n / 4;
+            for (int k = 0; k < quarter; k++) {
+                addFourRows(x, from + k * row, quarter * row, width, stride, work);
+            }
+            for (int i = 4 * quarter; i < n; i++) {
+                addRow(x, from + i * row, width, stride, work);
+            }
         }
         double count = (double) n * s;
         for (int k = 0; k < channels; k++) {
