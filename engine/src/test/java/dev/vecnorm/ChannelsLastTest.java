@@ -178,6 +178,62 @@ class ChannelsLastTest {
         }
     }
 
+    /**
+     * The backward's sums add rows in a fixed order (two at a time from the halves of each row slice; 64 channels
+     * at 512 bits keep them in registers in that order; slices of odd row counts end on a single row): the same
+     * bits on 1 and 3 threads, and on native segments (the segment kernels repeat the array loops). 64 channels
+     * take the register path at 512 bits, 40 the sum rows at every width.
+     */
+    @ParameterizedTest
+    @MethodSource("implementations")
+    void backwardBitwiseTheSameForAnyThreadCountAndOnSegments(BatchNormKernels kernels) throws Exception {
+        for (int[] dims : new int[][] {{8, 64, 72, 72}, {8, 40, 72, 72}, {3, 40, 5, 7}}) {
+            NcsShape sh = NcsShape.of(dims);
+            int c = sh.c();
+            float[] x = toChannelsLast(sh, Distribution.MIXTURE.tensor(sh, 31));
+            float[] dy = toChannelsLast(sh, Distribution.MIXTURE.tensor(sh, 32));
+            float[] gamma = Distribution.uniform(c, 0.5f, 2f, 33);
+            float[] mean = new float[c];
+            float[] invStd = new float[c];
+            BatchNormOps one = BatchNormOps.using(TestBackends.of(kernels)).singleThreaded();
+            one.forwardTraining(Layout.CHANNELS_LAST, dims, x, 0, new float[sh.size()], 0, gamma, null, 1e-5, mean,
+                    invStd, null);
+            float[] dx = new float[sh.size()];
+            float[] dgamma = new float[c];
+            float[] dbeta = new float[c];
+            one.backward(Layout.CHANNELS_LAST, dims, dy, 0, x, 0, gamma, mean, invStd, dx, 0, dgamma, dbeta);
+            String what = java.util.Arrays.toString(dims);
+            ForkJoinPool pool = new ForkJoinPool(3);
+            try {
+                float[] dxThree = new float[sh.size()];
+                float[] dgammaThree = new float[c];
+                float[] dbetaThree = new float[c];
+                BatchNormOps.using(TestBackends.of(kernels)).parallel(pool).backward(Layout.CHANNELS_LAST, dims, dy,
+                        0, x, 0, gamma, mean, invStd, dxThree, 0, dgammaThree, dbetaThree);
+                assertArrayEquals(dx, dxThree, "dx on 3 threads, " + what);
+                assertArrayEquals(dgamma, dgammaThree, "dgamma on 3 threads, " + what);
+                assertArrayEquals(dbeta, dbetaThree, "dbeta on 3 threads, " + what);
+            } finally {
+                pool.shutdown();
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                long bytes = (long) sh.size() * Float.BYTES;
+                MemorySegment xs = arena.allocate(bytes, 64);
+                MemorySegment dys = arena.allocate(bytes, 64);
+                MemorySegment dxs = arena.allocate(bytes, 64);
+                MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, 0, sh.size());
+                MemorySegment.copy(dy, 0, dys, ValueLayout.JAVA_FLOAT, 0, sh.size());
+                float[] dgammaSeg = new float[c];
+                float[] dbetaSeg = new float[c];
+                one.backward(Layout.CHANNELS_LAST, dims, dys, 0, xs, 0, gamma, mean, invStd, dxs, 0, dgammaSeg,
+                        dbetaSeg);
+                assertArrayEquals(dx, dxs.toArray(ValueLayout.JAVA_FLOAT), "dx on segments, " + what);
+                assertArrayEquals(dgamma, dgammaSeg, "dgamma on segments, " + what);
+                assertArrayEquals(dbeta, dbetaSeg, "dbeta on segments, " + what);
+            }
+        }
+    }
+
     @Test
     void layoutIsRequiredAndShapesAreCheckedAsTheLogicalShape() {
         BatchNormOps ops = BatchNormOps.get();

@@ -160,21 +160,49 @@ final class GradientRuns {
         int stride = workStride(width);
         double[] work = blockWork(center, c0, c1, s);
         int row = c * s;
-        int i = 0;
-        if (width == ShortRuns.REGISTER_ROW_POSITIONS) {
-            registerRows(dy, dyOffset + c0 * s, x, xOffset + c0 * s, row, n, stride, work);
-            i = n;
-        }
-        // Four rows per load and store of the sums when rows are a page apart (Pages): backward, channels-last
-        // 32x7x7x2048 5.3 -> 3.7 ms, 32x14x14x1024 10.1-10.4 -> 7.6-8.1 ms, 256x1024 0.17-0.29 -> 0.16-0.17 ms;
-        // for every row, 32x28x28x512 went 12.1 -> 14.2-15.7 ms and 32x56x56x256 22-24 -> 32-35 ms.
-        for (; Pages.fourRowsApart(row) && i + 4 <= n; i += 4) {
-            addFourRows(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, row, width, stride, work);
-        }
-        for (; i < n; i++) {
-            addRow(dy, dyOffset + i * row + c0 * s, x, xOffset + i * row + c0 * s, width, stride, work);
+        int g = dyOffset + c0 * s;
+        int in = xOffset + c0 * s;
+        if (Pages.fourRowsApart(row)) {
+            // Four adjacent rows per load and store of the sums when rows are a page apart (Pages): backward,
+            // channels-last 32x7x7x2048 5.3 -> 3.7 ms, 32x14x14x1024 10.1-10.4 -> 7.6-8.1 ms, 256x1024 0.17-0.29
+            // -> 0.16-0.17 ms. Two rows from the halves measured slower here (sums of 32x7x7x2048 0.85 -> 1.3 ms).
+            int i = 0;
+            for (; i + 4 <= n; i += 4) {
+                addFourRows(dy, g + i * row, x, in + i * row, row, width, stride, work);
+            }
+            for (; i < n; i++) {
+                addRow(dy, g + i * row, x, in + i * row, width, stride, work);
+            }
+        } else if (width == ShortRuns.REGISTER_ROW_POSITIONS) {
+            // After the page test, so that a channel's sums never depend on the width of its block.
+            registerRows(dy, g, x, in, row, n, stride, work);
+        } else {
+            // Narrower rows: two per load and store of the sums, one from each half of the block (halfRows), so
+            // that they never share a page. Adjacent rows (two or four) ran the sums of channels-last 32x56x56x256
+            // 2x slower than one row at a time; from the halves 9.8-10.2 -> 6.6-6.7 ms (whole backward 21.2-22.6
+            // -> 18.4-18.6), about the speed of a plain read of both tensors; four from the quarters 8.3-8.6.
+            int half = halfRows(n);
+            for (int k = 0; k < n - half; k++) {
+                addTwoRows(dy, g + k * row, x, in + k * row, half * row, width, stride, work);
+            }
+            if (n % 2 != 0) {
+                addRow(dy, g + (half - 1) * row, x, in + (half - 1) * row, width, stride, work);
+            }
         }
         storeBlockSums(work, c0, c1, s, sumDy, sumDyCentered);
+    }
+
+    /**
+     * The first half of n rows, rounded up: rows under a page wide add in the order 0, half, 1, half + 1, ...,
+     * ending with row half - 1 when n is odd (the t-th row added is {@link #rowInHalvesOrder}).
+     */
+    static int halfRows(int n) {
+        return (n + 1) / 2;
+    }
+
+    /** The row added t-th among n rows taken from the two halves (see {@link #halfRows}). */
+    static int rowInHalvesOrder(int t, int half) {
+        return (t >> 1) + (t & 1) * half;
     }
 
     /** The distance between the rows of a {@link #blockWork} of {@code width} positions (StaggeredRows). */
@@ -220,29 +248,33 @@ final class GradientRuns {
 
     /**
      * Rows of exactly four float vectors of positions (64 channels channels-last at 512 bits): the centers and
-     * both sums stay in registers while the rows stream by, each row added in order (the bits of addRow, so the
-     * segment twin's row loop agrees). In chunks of {@value #REGISTER_CHUNK_ROWS} rows, each half of the positions
-     * at a time (twelve vectors), the second half reading the chunk from L1: the whole row's 24 vectors and 16
+     * both sums stay in registers while the rows stream by, added in the halves order of the other widths (the bits
+     * of addTwoRows and addRow, which the segment twin's loops repeat). In chunks of {@value #REGISTER_CHUNK_ROWS}
+     * rows, each half of the positions at a time (twelve vectors), the second half reading the chunk from L1
+     * (16 KB from each half of the block): the whole row's 24 vectors and 16
      * widenings in one loop outgrew C2's inlining budget (NodeCountInliningCutoff), and the boxed vectors ran the
      * backward of channels-last 32x64x56x56 3.4x slower. Chunked halves: 5.44 -> 4.93 ms (median of per-JVM
      * bests, three fresh JVMs each, 2026-12-04).
      */
     private static void registerRows(float[] dy, int g, float[] x, int in, int row, int n, int stride,
             double[] work) {
-        for (int i = 0; i < n; i += REGISTER_CHUNK_ROWS) {
-            int rows = Math.min(REGISTER_CHUNK_ROWS, n - i);
-            int at = i * row;
-            registerHalfRows(dy, g + at, x, in + at, row, rows, stride, work, 0);
-            registerHalfRows(dy, g + at + 2 * L, x, in + at + 2 * L, row, rows, stride, work, 2 * L);
+        int half = halfRows(n);
+        for (int t = 0; t < n; t += REGISTER_CHUNK_ROWS) {
+            int rows = Math.min(REGISTER_CHUNK_ROWS, n - t);
+            registerHalfRows(dy, g, x, in, row, t, rows, half, stride, work, 0);
+            registerHalfRows(dy, g + 2 * L, x, in + 2 * L, row, t, rows, half, stride, work, 2 * L);
         }
     }
 
     /** Rows per chunk of the register forms: 32 rows of 64 floats of dy and x, 16 KB, stay in L1. */
     static final int REGISTER_CHUNK_ROWS = 32;
 
-    /** Positions [at, at + 2L) of every row: 12 vectors in registers. */
-    private static void registerHalfRows(float[] dy, int g, float[] x, int in, int row, int n, int stride,
-            double[] work, int at) {
+    /**
+     * Positions [at, at + 2L) of the rows added t0-th to (t0 + rows - 1)-th in the halves order of the other
+     * widths (the same bits): 12 vectors in registers.
+     */
+    private static void registerHalfRows(float[] dy, int g, float[] x, int in, int row, int t0, int rows, int half,
+            int stride, double[] work, int at) {
         int p = stride + at;
         int q = 2 * stride + at;
         DoubleVector m0 = DoubleVector.fromArray(D, work, at);
@@ -257,19 +289,20 @@ final class GradientRuns {
         DoubleVector q1 = DoubleVector.fromArray(D, work, q + DL);
         DoubleVector q2 = DoubleVector.fromArray(D, work, q + 2 * DL);
         DoubleVector q3 = DoubleVector.fromArray(D, work, q + 3 * DL);
-        for (int i = 0; i < n; i++, g += row, in += row) {
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g));
+        for (int t = t0; t < t0 + rows; t++) {
+            int r = rowInHalvesOrder(t, half) * row;
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + r));
             s0 = s0.add(d0);
-            q0 = d0.fma(widen(FloatVector.fromArray(FH, x, in)).sub(m0), q0);
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + DL));
+            q0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + r)).sub(m0), q0);
+            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + r + DL));
             s1 = s1.add(d1);
-            q1 = d1.fma(widen(FloatVector.fromArray(FH, x, in + DL)).sub(m1), q1);
-            DoubleVector d2 = widen(FloatVector.fromArray(FH, dy, g + 2 * DL));
+            q1 = d1.fma(widen(FloatVector.fromArray(FH, x, in + r + DL)).sub(m1), q1);
+            DoubleVector d2 = widen(FloatVector.fromArray(FH, dy, g + r + 2 * DL));
             s2 = s2.add(d2);
-            q2 = d2.fma(widen(FloatVector.fromArray(FH, x, in + 2 * DL)).sub(m2), q2);
-            DoubleVector d3 = widen(FloatVector.fromArray(FH, dy, g + 3 * DL));
+            q2 = d2.fma(widen(FloatVector.fromArray(FH, x, in + r + 2 * DL)).sub(m2), q2);
+            DoubleVector d3 = widen(FloatVector.fromArray(FH, dy, g + r + 3 * DL));
             s3 = s3.add(d3);
-            q3 = d3.fma(widen(FloatVector.fromArray(FH, x, in + 3 * DL)).sub(m3), q3);
+            q3 = d3.fma(widen(FloatVector.fromArray(FH, x, in + r + 3 * DL)).sub(m3), q3);
         }
         s0.intoArray(work, p);
         s1.intoArray(work, p + DL);
@@ -308,6 +341,28 @@ final class GradientRuns {
                 double d = dy[g + r * row + q];
                 work[stride + q] += d;
                 work[2 * stride + q] = Math.fma(d, x[in + r * row + q] - work[q], work[2 * stride + q]);
+            }
+        }
+    }
+
+    /** Rows {@code apart} floats apart, the first then the second for each position (two addRow calls' bits). */
+    private static void addTwoRows(float[] dy, int g, float[] x, int in, int apart, int width, int stride,
+            double[] work) {
+        int limit = width - width % DL;
+        for (int q = 0; q < limit; q += DL) {
+            DoubleVector m = DoubleVector.fromArray(D, work, q);
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + q));
+            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + apart + q));
+            DoubleVector xc0 = widen(FloatVector.fromArray(FH, x, in + q)).sub(m);
+            DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + apart + q)).sub(m);
+            DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).intoArray(work, stride + q);
+            d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q))).intoArray(work, 2 * stride + q);
+        }
+        for (int r = 0; r < 2; r++) {
+            for (int q = limit; q < width; q++) {
+                double d = dy[g + r * apart + q];
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, x[in + r * apart + q] - work[q], work[2 * stride + q]);
             }
         }
     }

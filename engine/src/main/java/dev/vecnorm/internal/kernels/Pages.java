@@ -5,10 +5,13 @@ package dev.vecnorm.internal.kernels;
  * coefficients for several rows). Rows read side by side are several streams per tensor; when the rows are less
  * than a page apart, several share a 4 KiB page and its lines are touched out of order, which (by the
  * measurements, most likely through the hardware prefetchers, which track pages) costs more from memory than the
- * shared loads save. Used by the backward sums (BatchNorm across positions, LayerNorm and RMSNorm rows). The
- * statistics (ShiftedSums) and the normalize pass (AffineRuns) read their four rows from the four quarters of
- * the block instead, so that they never share a page, at every width (the backward sums read that way measured
- * within the noise, -8% to +1% on channels-last BatchNorm and GroupNorm, and keep this rule).
+ * shared loads save. Used by the backward sums (BatchNorm across positions, LayerNorm and RMSNorm rows): rows a
+ * page apart go four adjacent at a time; narrower rows of the BatchNorm sums two at a time, one from each half of
+ * the block (GradientRuns). The statistics (ShiftedSums) and the normalize pass (AffineRuns) read their four rows
+ * from the four quarters of the block instead, so that they never share a page, at every width. What the
+ * measurements favour is about four read streams: the statistics read one tensor from four quarters (two halves
+ * measured 10-20% slower), the backward sums two tensors from two halves (four quarters, eight streams, 25% slower
+ * than halves on channels-last 32x56x56x256).
  * The dx pass takes two adjacent rows only from wider rows still (GradientRuns.TWO_ROW_WIDTH), where its
  * coefficient rows no longer stay in L1 (four rows from the quarters measured 13-20% slower there).
  */

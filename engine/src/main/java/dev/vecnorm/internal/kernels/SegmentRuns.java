@@ -275,13 +275,26 @@ final class SegmentRuns {
             int stride = GradientRuns.workStride(width);
             double[] work = GradientRuns.blockWork(center, b0, b1, s);
             long row = (long) c * s * Float.BYTES;
-            int i = 0;
-            for (; Pages.fourRowsApart(c * s) && i + 4 <= n; i += 4) {
-                addFourRows(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), row, width, stride,
-                        work);
-            }
-            for (; i < n; i++) {
-                addRow(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), width, stride, work);
+            if (Pages.fourRowsApart(c * s)) {
+                int i = 0;
+                for (; i + 4 <= n; i += 4) {
+                    addFourRows(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), row, width,
+                            stride, work);
+                }
+                for (; i < n; i++) {
+                    addRow(dy, runAt(dyOffset, i, c, b0, s), x, runAt(xOffset, i, c, b0, s), width, stride, work);
+                }
+            } else {
+                // The array kernel's halves order (its register rows add in that order too).
+                int half = GradientRuns.halfRows(n);
+                for (int k = 0; k < n - half; k++) {
+                    addTwoRows(dy, runAt(dyOffset, k, c, b0, s), x, runAt(xOffset, k, c, b0, s), half * row, width,
+                            stride, work);
+                }
+                if (n % 2 != 0) {
+                    addRow(dy, runAt(dyOffset, half - 1, c, b0, s), x, runAt(xOffset, half - 1, c, b0, s), width,
+                            stride, work);
+                }
             }
             GradientRuns.storeBlockSums(work, b0, b1, s, sumDy, sumDyCentered);
         }
@@ -310,6 +323,30 @@ final class SegmentRuns {
         for (int r = 0; r < 4; r++) {
             for (int q = limit; q < width; q++) {
                 long at = r * row + (long) q * Float.BYTES;
+                double d = dy.get(FLOAT, g + at);
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
+            }
+        }
+    }
+
+    /** GradientRuns' two-row step with segment loads; {@code g}, {@code in} and {@code apart} are byte offsets. */
+    private static void addTwoRows(MemorySegment dy, long g, MemorySegment x, long in, long apart, int width,
+            int stride, double[] work) {
+        int limit = width - width % DL;
+        for (int q = 0; q < limit; q += DL) {
+            long at = (long) q * Float.BYTES;
+            DoubleVector m = DoubleVector.fromArray(D, work, q);
+            DoubleVector d0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
+            DoubleVector d1 = widen(FloatVector.fromMemorySegment(FH, dy, g + apart + at, NATIVE));
+            DoubleVector xc0 = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m);
+            DoubleVector xc1 = widen(FloatVector.fromMemorySegment(FH, x, in + apart + at, NATIVE)).sub(m);
+            DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).intoArray(work, stride + q);
+            d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q))).intoArray(work, 2 * stride + q);
+        }
+        for (int r = 0; r < 2; r++) {
+            for (int q = limit; q < width; q++) {
+                long at = r * apart + (long) q * Float.BYTES;
                 double d = dy.get(FLOAT, g + at);
                 work[stride + q] += d;
                 work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
