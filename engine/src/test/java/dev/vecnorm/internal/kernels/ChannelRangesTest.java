@@ -82,6 +82,17 @@ class ChannelRangesTest {
     }
 
     /**
+     * Runs of a page or more take the affine pass's four-runs form, one run from each quarter of the range's runs
+     * with its own channel: 6 runs (one group of four, two left starting inside a row), 9 (two groups, one left),
+     * 15 and 25 runs, with a tail of five floats and without one.
+     */
+    @Test
+    void longRunsFourAtATimeMatchTheReferenceOnEveryRange() {
+        everyPassMatches(N, AffineRuns.FOUR_RUN_FLOATS + 5, C, RANGES);
+        everyPassMatches(5, AffineRuns.FOUR_RUN_FLOATS, 5, new int[][] {{0, 3}, {3, 5}});
+    }
+
+    /**
      * A tile of whole groups of rows writes only its rows: the row after the tile (another thread's tile) keeps
      * what it held, tails included.
      */
