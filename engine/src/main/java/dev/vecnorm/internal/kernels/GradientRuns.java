@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorOperators;
  * {@code sum(dy * (x - center))}, and the input gradient {@code dx = dy*dyScale - ((x - center)*centeredScale
  * + shift)}, computed as {@code dy*dyScale + (x*xFactor + constant)} (see {@link #constant}). Both compute in double lanes (widening is exact; the sums cancel, and dx is a difference of terms
  * that can be much larger than itself); a pass bound by memory doesn't notice. Sums keep their lanes per channel
- * between runs and add a channel's runs in batch order, so the result doesn't depend on the block size.
+ * between runs and add a channel's runs in a fixed order of the batch (pairs from its two halves), so the result
+ * doesn't depend on the block size.
  */
 final class GradientRuns {
 
@@ -43,9 +44,21 @@ final class GradientRuns {
         double[] lanes = scratch[0];
         java.util.Arrays.fill(lanes, 0, channels * STATE, 0.0);
         int row = c * s;
-        for (int i = 0; i < n; i++) {
+        // Two samples at a time, one from each half of the batch (halfRows: the order the sums across positions
+        // take too), so that dy and x are read as four streams. Backward, fresh-JVM medians (Zen 5, 2026-12-05):
+        // 32x256x56x56 18.5 -> 14.1 ms, 32x64x56x56 5.02 -> 4.07, 32x512x28x28 and 32x1024x14x14 within noise.
+        int half = halfRows(n);
+        int apart = half * row;
+        for (int i = 0; i < n - half; i++) {
             int g = dyOffset + i * row + c0 * s;
             int in = xOffset + i * row + c0 * s;
+            for (int k = 0; k < channels; k++) {
+                addTwoRuns(dy, g + k * s, x, in + k * s, apart, s, center[c0 + k], lanes, k * STATE);
+            }
+        }
+        if (n % 2 != 0) {
+            int g = dyOffset + (half - 1) * row + c0 * s;
+            int in = xOffset + (half - 1) * row + c0 * s;
             for (int k = 0; k < channels; k++) {
                 addRun(dy, g + k * s, x, in + k * s, s, center[c0 + k], lanes, k * STATE);
             }
@@ -56,6 +69,49 @@ final class GradientRuns {
             sumDy[c0 + k] = Lanes.sumInOrder(lanes, a);
             sumDyCentered[c0 + k] = Lanes.sumInOrder(lanes, a + 2 * DL);
         }
+    }
+
+    /**
+     * The runs at {@code g} and {@code g + apart} (dy; x likewise) of one channel: each step adds the first run's
+     * vectors to the channel's lanes, then the second's; the tails the same way, one masked step at a time.
+     */
+    private static void addTwoRuns(float[] dy, int g, float[] x, int in, int apart, int s, float center,
+            double[] lanes, int a) {
+        DoubleVector m = DoubleVector.broadcast(D, center);
+        DoubleVector g0 = DoubleVector.fromArray(D, lanes, a);
+        DoubleVector g1 = DoubleVector.fromArray(D, lanes, a + DL);
+        DoubleVector h0 = DoubleVector.fromArray(D, lanes, a + 2 * DL);
+        DoubleVector h1 = DoubleVector.fromArray(D, lanes, a + 3 * DL);
+        int g2 = g + apart;
+        int in2 = in + apart;
+        int limit = s - s % L;
+        for (int j = 0; j < limit; j += L) {
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j));
+            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + j + DL));
+            DoubleVector e0 = widen(FloatVector.fromArray(FH, dy, g2 + j));
+            DoubleVector e1 = widen(FloatVector.fromArray(FH, dy, g2 + j + DL));
+            DoubleVector xc0 = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
+            DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m);
+            DoubleVector yc0 = widen(FloatVector.fromArray(FH, x, in2 + j)).sub(m);
+            DoubleVector yc1 = widen(FloatVector.fromArray(FH, x, in2 + j + DL)).sub(m);
+            g0 = g0.add(d0).add(e0);
+            g1 = g1.add(d1).add(e1);
+            h0 = e0.fma(yc0, d0.fma(xc0, h0));
+            h1 = e1.fma(yc1, d1.fma(xc1, h1));
+        }
+        for (int j = limit; j < s; j += DL) {
+            VectorMask<Float> k = FH.indexInRange(j, s);
+            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j, k));
+            g0 = g0.add(d0);
+            h0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
+            DoubleVector e0 = widen(FloatVector.fromArray(FH, dy, g2 + j, k));
+            g0 = g0.add(e0);
+            h0 = e0.fma(widen(FloatVector.fromArray(FH, x, in2 + j, k)).sub(m), h0);
+        }
+        g0.intoArray(lanes, a);
+        g1.intoArray(lanes, a + DL);
+        h0.intoArray(lanes, a + 2 * DL);
+        h1.intoArray(lanes, a + 3 * DL);
     }
 
     private static void addRun(float[] dy, int g, float[] x, int in, int s, float center, double[] lanes, int a) {

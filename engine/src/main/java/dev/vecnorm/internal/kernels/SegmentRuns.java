@@ -381,9 +381,15 @@ final class SegmentRuns {
         DoubleVector g0 = zero, g1 = zero, h0 = zero, h1 = zero;
         int pairs = s - s % (2 * DL);
         long half = (long) DL * Float.BYTES;
-        for (int i = 0; i < n; i++) {
+        // The array kernel's order: samples i and i + halfRows(n) together, the first's vectors then the second's
+        // at each step; with n odd, sample halfRows(n) - 1 alone last.
+        int halfRows = GradientRuns.halfRows(n);
+        for (int i = 0; i < halfRows; i++) {
+            boolean two = i < n - halfRows;
             long g = runAt(dyOffset, i, c, ch, s);
             long in = runAt(xOffset, i, c, ch, s);
+            long g2 = runAt(dyOffset, i + halfRows, c, ch, s);
+            long in2 = runAt(xOffset, i + halfRows, c, ch, s);
             int j = 0;
             for (; j < pairs; j += 2 * DL) {
                 long at = (long) j * Float.BYTES;
@@ -393,6 +399,14 @@ final class SegmentRuns {
                 g1 = g1.add(a1);
                 h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m), h0);
                 h1 = a1.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at + half, NATIVE)).sub(m), h1);
+                if (two) {
+                    DoubleVector b0 = widen(FloatVector.fromMemorySegment(FH, dy, g2 + at, NATIVE));
+                    DoubleVector b1 = widen(FloatVector.fromMemorySegment(FH, dy, g2 + at + half, NATIVE));
+                    g0 = g0.add(b0);
+                    g1 = g1.add(b1);
+                    h0 = b0.fma(widen(FloatVector.fromMemorySegment(FH, x, in2 + at, NATIVE)).sub(m), h0);
+                    h1 = b1.fma(widen(FloatVector.fromMemorySegment(FH, x, in2 + at + half, NATIVE)).sub(m), h1);
+                }
             }
             for (; j < s; j += DL) {
                 VectorMask<Float> k = FH.indexInRange(j, s);
@@ -400,6 +414,11 @@ final class SegmentRuns {
                 DoubleVector a0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k));
                 g0 = g0.add(a0);
                 h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).sub(m), h0);
+                if (two) {
+                    DoubleVector b0 = widen(FloatVector.fromMemorySegment(FH, dy, g2 + at, NATIVE, k));
+                    g0 = g0.add(b0);
+                    h0 = b0.fma(widen(FloatVector.fromMemorySegment(FH, x, in2 + at, NATIVE, k)).sub(m), h0);
+                }
             }
         }
         double[] lanes = PositionScratch.doubles(PositionScratch.Buffer.LANE_SUMS, 4 * DL);

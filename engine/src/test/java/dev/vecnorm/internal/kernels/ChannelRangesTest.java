@@ -93,6 +93,51 @@ class ChannelRangesTest {
     }
 
     /**
+     * The four-runs form on a range of channels writes exactly that range's runs (the plain map and the fused
+     * ReLU): every other run keeps its NaN, and every run of the range gets the reference's value. 3 samples of
+     * channels [2, 5) of 7 are 9 runs: two groups of four and one left, which starts inside a sample.
+     */
+    @Test
+    void longRunsFourAtATimeWriteOnlyTheirRange() {
+        BatchNormKernels scalar = Kernels.scalar();
+        BatchNormKernels vector = Kernels.vector().orElseThrow();
+        int s = AffineRuns.FOUR_RUN_FLOATS + 3;
+        NcsShape sh = new NcsShape(N, C, s);
+        float[] x = Distribution.NORMAL.tensor(sh, 9);
+        float[] hi = new float[C];
+        float[] lo = new float[C];
+        float[] scale = new float[C];
+        float[] shift = new float[C];
+        for (int ch = 0; ch < C; ch++) {
+            hi[ch] = 0.1f * ch;
+            scale[ch] = 1f + ch;
+            shift[ch] = ch - 3f;
+        }
+        for (boolean relu : new boolean[] {false, true}) {
+            float[] want = new float[sh.size()];
+            float[] got = new float[sh.size()];
+            java.util.Arrays.fill(got, Float.NaN);
+            if (relu) {
+                scalar.affineFused(x, 0, null, 0, want, 0, N, C, s, 0, C, hi, lo, scale, shift, true);
+                vector.affineFused(x, 0, null, 0, got, 0, N, C, s, 2, 5, hi, lo, scale, shift, true);
+            } else {
+                scalar.affine(x, 0, want, 0, N, C, s, 0, C, hi, lo, scale, shift);
+                vector.affine(x, 0, got, 0, N, C, s, 2, 5, hi, lo, scale, shift);
+            }
+            for (int i = 0; i < sh.size(); i++) {
+                int ch = i / s % C;
+                String where = (relu ? "relu" : "affine") + "[" + i + "] (channel " + ch + ")";
+                if (ch >= 2 && ch < 5) {
+                    assertTrue(Math.abs(want[i] - got[i]) <= 1e-6f * (1 + Math.abs(want[i])),
+                            where + ": " + got[i] + " vs " + want[i]);
+                } else {
+                    assertTrue(Float.isNaN(got[i]), where + " outside the range: " + got[i]);
+                }
+            }
+        }
+    }
+
+    /**
      * A tile of whole groups of rows writes only its rows: the row after the tile (another thread's tile) keeps
      * what it held, tails included.
      */
