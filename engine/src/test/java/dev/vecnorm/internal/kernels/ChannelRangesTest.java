@@ -93,6 +93,17 @@ class ChannelRangesTest {
     }
 
     /**
+     * Runs along take four samples at a time from the quarters of the batch (statistics) and two from its halves
+     * (backward sums): 9 samples (two groups of four and one left; four pairs and one left) of runs of 130 floats
+     * (a tail of two), and 6 samples of 20 (under 8 samples runs go along).
+     */
+    @Test
+    void runsAlongInQuartersAndHalvesOfTheBatchMatchTheReference() {
+        everyPassMatches(9, 130, C, RANGES);
+        everyPassMatches(6, 20, C, RANGES);
+    }
+
+    /**
      * The four-runs form on a range of channels writes exactly that range's runs (the plain map and the fused
      * ReLU): every other run keeps its NaN, and every run of the range gets the reference's value. 3 samples of
      * channels [2, 5) of 7 are 9 runs: two groups of four and one left, which starts inside a sample.
