@@ -15,7 +15,7 @@ import java.util.Random;
  * ./vecnorm java bench/scripts/SameJvmAB.java A.jar B.jar CASE SHAPE
  *   (or any JDK 25+ java with --add-modules jdk.incubator.vector; the engine jars are class file version 69)
  *   CASE: layer | rms (backward, SHAPE rows x width; with -training: the forward), bn-nchw | bn-nhwc (BatchNorm backward, SHAPE N x C x ...;
- *         with -inference or -training: that forward instead), group32 (GroupNorm backward, 32 groups),
+ *         with -inference or -training: that forward instead; -inference-relu: the fused ReLU), group32 (GroupNorm backward, 32 groups),
  *         group32-nhwc (the same on channels-last memory; with -training: the forward)
  * </pre>
  */
@@ -31,7 +31,7 @@ public class SameJvmAB {
     public static void main(String[] args) throws Exception {
         if (args.length != 4) {
             System.err.println("usage: SameJvmAB A.jar B.jar layer|rms|bn-nchw[-inference|-training]|"
-                    + "bn-nhwc[-inference|-training]|group32 SHAPE");
+                    + "bn-nhwc[-inference|-inference-relu|-training]|group32 SHAPE");
             System.exit(2);
         }
         int[] shape = Arrays.stream(args[3].split("x")).mapToInt(Integer::parseInt).toArray();
@@ -72,8 +72,9 @@ public class SameJvmAB {
 
     /** The call {@code kind} names on {@code shape}, through the engine classes of {@code cl}. */
     private static Call call(ClassLoader cl, String kind, int[] shape) throws Exception {
-        String pass = kind.endsWith("-inference") ? "inference" : kind.endsWith("-training") ? "training" : "backward";
-        kind = kind.replace("-inference", "").replace("-training", "");
+        String pass = kind.endsWith("-inference-relu") ? "inference-relu" : kind.endsWith("-inference") ? "inference"
+                : kind.endsWith("-training") ? "training" : "backward";
+        kind = kind.replace("-inference-relu", "").replace("-inference", "").replace("-training", "");
         int total = Arrays.stream(shape).reduce(1, (p, q) -> p * q);
         Random random = new Random(1);
         float[] x = gaussian(random, total);
@@ -143,6 +144,12 @@ public class SameJvmAB {
                 Class<?> layoutClass = cl.loadClass("dev.vecnorm.Layout");
                 Object layout = layoutClass.getField(kind.equals("bn-nhwc") ? "CHANNELS_LAST" : "CHANNELS_FIRST")
                         .get(null);
+                if (pass.equals("inference-relu")) {
+                    Method m = ops.getMethod("forwardInferenceFused", layoutClass, s, f, i, f, i, f, i, f, f, f, f,
+                            double.class, boolean.class);
+                    return () -> m.invoke(o, layout, shape, x, 0, null, 0, dx, 0, gamma, dbeta, mean, invStd, 1e-5,
+                            true);
+                }
                 if (pass.equals("inference")) {
                     Method m = ops.getMethod("forwardInference", layoutClass, s, f, i, f, i, f, f, f, f, double.class);
                     return () -> m.invoke(o, layout, shape, x, 0, dx, 0, gamma, dbeta, mean, invStd, 1e-5);

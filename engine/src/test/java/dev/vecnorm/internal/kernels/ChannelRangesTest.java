@@ -104,8 +104,8 @@ class ChannelRangesTest {
     }
 
     /**
-     * The four-runs form on a range of channels writes exactly that range's runs (the plain map and the fused
-     * ReLU): every other run keeps its NaN, and every run of the range gets the reference's value. 3 samples of
+     * The four-runs form (the plain map) and the fused ReLU's runs on a range of channels write exactly that
+     * range's runs: every other run keeps its NaN, and every run of the range gets the reference's value. 3 samples of
      * channels [2, 5) of 7 are 9 runs: two groups of four and one left, which starts inside a sample.
      */
     @Test
