@@ -93,12 +93,12 @@ class ChannelRangesTest {
     }
 
     /**
-     * Runs along take four samples at a time from the quarters of the batch (statistics) and two from its halves
-     * (backward sums): 9 samples (two groups of four and one left; four pairs and one left) of runs of 130 floats
-     * (a tail of two), and 6 samples of 20 (under 8 samples runs go along).
+     * Runs along: the backward sums take two samples at a time from the halves of the batch. 9 samples (four
+     * pairs and one left) of runs of 130 floats (a tail of two), and 6 samples of 20 (under 8 samples runs go
+     * along).
      */
     @Test
-    void runsAlongInQuartersAndHalvesOfTheBatchMatchTheReference() {
+    void runsAlongInHalvesOfTheBatchMatchTheReference() {
         everyPassMatches(9, 130, C, RANGES);
         everyPassMatches(6, 20, C, RANGES);
     }
