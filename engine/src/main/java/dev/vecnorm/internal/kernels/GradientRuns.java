@@ -392,13 +392,7 @@ final class GradientRuns {
             d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
                     .intoArray(work, 2 * stride + q);
         }
-        for (int r = 0; r < 4; r++) {
-            for (int q = limit; q < width; q++) {
-                double d = dy[g + r * row + q];
-                work[stride + q] += d;
-                work[2 * stride + q] = Math.fma(d, x[in + r * row + q] - work[q], work[2 * stride + q]);
-            }
-        }
+        addTails(dy, g, x, in, 4, row, limit, width, stride, work);
     }
 
     /** Rows {@code apart} floats apart, the first then the second for each position (two addRow calls' bits). */
@@ -414,13 +408,7 @@ final class GradientRuns {
             DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).intoArray(work, stride + q);
             d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q))).intoArray(work, 2 * stride + q);
         }
-        for (int r = 0; r < 2; r++) {
-            for (int q = limit; q < width; q++) {
-                double d = dy[g + r * apart + q];
-                work[stride + q] += d;
-                work[2 * stride + q] = Math.fma(d, x[in + r * apart + q] - work[q], work[2 * stride + q]);
-            }
-        }
+        addTails(dy, g, x, in, 2, apart, limit, width, stride, work);
     }
 
     private static void addRow(float[] dy, int g, float[] x, int in, int width, int stride, double[] work) {
@@ -431,10 +419,18 @@ final class GradientRuns {
             DoubleVector.fromArray(D, work, stride + q).add(d).intoArray(work, stride + q);
             d.fma(xc, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
         }
-        for (int q = limit; q < width; q++) {
-            double d = dy[g + q];
-            work[stride + q] += d;
-            work[2 * stride + q] = Math.fma(d, x[in + q] - work[q], work[2 * stride + q]);
+        addTails(dy, g, x, in, 1, 0, limit, width, stride, work);
+    }
+
+    /** Positions [limit, width) of {@code rows} rows {@code apart} apart, row after row, in scalar doubles. */
+    private static void addTails(float[] dy, int g, float[] x, int in, int rows, int apart, int limit, int width,
+            int stride, double[] work) {
+        for (int r = 0; r < rows; r++) {
+            for (int q = limit; q < width; q++) {
+                double d = dy[g + r * apart + q];
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, x[in + r * apart + q] - work[q], work[2 * stride + q]);
+            }
         }
     }
 

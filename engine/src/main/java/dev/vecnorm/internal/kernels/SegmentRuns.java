@@ -320,14 +320,7 @@ final class SegmentRuns {
             d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
                     .intoArray(work, 2 * stride + q);
         }
-        for (int r = 0; r < 4; r++) {
-            for (int q = limit; q < width; q++) {
-                long at = r * row + (long) q * Float.BYTES;
-                double d = dy.get(FLOAT, g + at);
-                work[stride + q] += d;
-                work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
-            }
-        }
+        addTails(dy, g, x, in, 4, row, limit, width, stride, work);
     }
 
     /** GradientRuns' two-row step with segment loads; {@code g}, {@code in} and {@code apart} are byte offsets. */
@@ -344,14 +337,7 @@ final class SegmentRuns {
             DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).intoArray(work, stride + q);
             d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q))).intoArray(work, 2 * stride + q);
         }
-        for (int r = 0; r < 2; r++) {
-            for (int q = limit; q < width; q++) {
-                long at = r * apart + (long) q * Float.BYTES;
-                double d = dy.get(FLOAT, g + at);
-                work[stride + q] += d;
-                work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
-            }
-        }
+        addTails(dy, g, x, in, 2, apart, limit, width, stride, work);
     }
 
     /** GradientRuns' one-row step with segment loads; {@code g} and {@code in} are byte offsets. */
@@ -366,11 +352,22 @@ final class SegmentRuns {
             DoubleVector.fromArray(D, work, stride + q).add(d).intoArray(work, stride + q);
             d.fma(xc, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
         }
-        for (int q = limit; q < width; q++) {
-            long at = (long) q * Float.BYTES;
-            double d = dy.get(FLOAT, g + at);
-            work[stride + q] += d;
-            work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
+        addTails(dy, g, x, in, 1, 0, limit, width, stride, work);
+    }
+
+    /**
+     * Positions [limit, width) of {@code rows} rows {@code apart} bytes apart, row after row, in scalar doubles
+     * (the same operations as a vector lane).
+     */
+    private static void addTails(MemorySegment dy, long g, MemorySegment x, long in, int rows, long apart,
+            int limit, int width, int stride, double[] work) {
+        for (int r = 0; r < rows; r++) {
+            for (int q = limit; q < width; q++) {
+                long at = r * apart + (long) q * Float.BYTES;
+                double d = dy.get(FLOAT, g + at);
+                work[stride + q] += d;
+                work[2 * stride + q] = Math.fma(d, x.get(FLOAT, in + at) - work[q], work[2 * stride + q]);
+            }
         }
     }
 
