@@ -4,12 +4,12 @@ import static dev.vecnorm.internal.kernels.Lanes.D;
 import static dev.vecnorm.internal.kernels.Lanes.DL;
 import static dev.vecnorm.internal.kernels.Lanes.FH;
 import static dev.vecnorm.internal.kernels.Lanes.L;
-import static dev.vecnorm.internal.kernels.Lanes.widen;
+import static jdk.incubator.vector.VectorOperators.D2F;
+import static jdk.incubator.vector.VectorOperators.F2D;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The backward passes along runs, in memory order (batch outer, channels of the block inner) like
@@ -84,14 +84,16 @@ final class GradientRuns {
         int in2 = in + apart;
         int limit = s - s % L;
         for (int j = 0; j < limit; j += L) {
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j));
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + j + DL));
-            DoubleVector e0 = widen(FloatVector.fromArray(FH, dy, g2 + j));
-            DoubleVector e1 = widen(FloatVector.fromArray(FH, dy, g2 + j + DL));
-            DoubleVector xc0 = widen(FloatVector.fromArray(FH, x, in + j)).sub(m);
-            DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m);
-            DoubleVector yc0 = widen(FloatVector.fromArray(FH, x, in2 + j)).sub(m);
-            DoubleVector yc1 = widen(FloatVector.fromArray(FH, x, in2 + j + DL)).sub(m);
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + j).convertShape(F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromArray(FH, dy, g + j + DL).convertShape(F2D, D, 0);
+            DoubleVector e0 = (DoubleVector) FloatVector.fromArray(FH, dy, g2 + j).convertShape(F2D, D, 0);
+            DoubleVector e1 = (DoubleVector) FloatVector.fromArray(FH, dy, g2 + j + DL).convertShape(F2D, D, 0);
+            DoubleVector xc0 = ((DoubleVector) FloatVector.fromArray(FH, x, in + j).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + j + DL).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector yc0 = ((DoubleVector) FloatVector.fromArray(FH, x, in2 + j).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector yc1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in2 + j + DL).convertShape(F2D, D, 0)).sub(m);
             g0 = g0.add(d0).add(e0);
             g1 = g1.add(d1).add(e1);
             h0 = e0.fma(yc0, d0.fma(xc0, h0));
@@ -99,12 +101,12 @@ final class GradientRuns {
         }
         for (int j = limit; j < s; j += DL) {
             VectorMask<Float> k = FH.indexInRange(j, s);
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j, k));
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + j, k).convertShape(F2D, D, 0);
             g0 = g0.add(d0);
-            h0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
-            DoubleVector e0 = widen(FloatVector.fromArray(FH, dy, g2 + j, k));
+            h0 = d0.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + j, k).convertShape(F2D, D, 0)).sub(m), h0);
+            DoubleVector e0 = (DoubleVector) FloatVector.fromArray(FH, dy, g2 + j, k).convertShape(F2D, D, 0);
             g0 = g0.add(e0);
-            h0 = e0.fma(widen(FloatVector.fromArray(FH, x, in2 + j, k)).sub(m), h0);
+            h0 = e0.fma(((DoubleVector) FloatVector.fromArray(FH, x, in2 + j, k).convertShape(F2D, D, 0)).sub(m), h0);
         }
         g0.intoArray(lanes, a);
         g1.intoArray(lanes, a + DL);
@@ -120,19 +122,19 @@ final class GradientRuns {
         DoubleVector h1 = DoubleVector.fromArray(D, lanes, a + 3 * DL);
         int limit = s - s % L;
         for (int j = 0; j < limit; j += L) {
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j));
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + j + DL));
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + j).convertShape(F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromArray(FH, dy, g + j + DL).convertShape(F2D, D, 0);
             g0 = g0.add(d0);
             g1 = g1.add(d1);
-            h0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + j)).sub(m), h0);
-            h1 = d1.fma(widen(FloatVector.fromArray(FH, x, in + j + DL)).sub(m), h1);
+            h0 = d0.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + j).convertShape(F2D, D, 0)).sub(m), h0);
+            h1 = d1.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + j + DL).convertShape(F2D, D, 0)).sub(m), h1);
         }
         for (int j = limit; j < s; j += DL) {
             // Inactive lanes load dy = 0, and 0 * (0 - center) adds nothing.
             VectorMask<Float> k = FH.indexInRange(j, s);
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + j, k));
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + j, k).convertShape(F2D, D, 0);
             g0 = g0.add(d0);
-            h0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + j, k)).sub(m), h0);
+            h0 = d0.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + j, k).convertShape(F2D, D, 0)).sub(m), h0);
         }
         g0.intoArray(lanes, a);
         g1.intoArray(lanes, a + DL);
@@ -162,10 +164,13 @@ final class GradientRuns {
         DoubleVector e = DoubleVector.broadcast(D, constant);
         int limit = s - s % L;
         for (int j = 0; j < limit; j += L) {
-            DoubleVector t0 = widen(FloatVector.fromArray(FH, x, in + j)).fma(b, e);
-            DoubleVector t1 = widen(FloatVector.fromArray(FH, x, in + j + DL)).fma(b, e);
-            narrow(widen(FloatVector.fromArray(FH, dy, g + j)).fma(a, t0)).intoArray(dx, out + j);
-            narrow(widen(FloatVector.fromArray(FH, dy, g + j + DL)).fma(a, t1)).intoArray(dx, out + j + DL);
+            DoubleVector t0 = ((DoubleVector) FloatVector.fromArray(FH, x, in + j).convertShape(F2D, D, 0)).fma(b, e);
+            DoubleVector t1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + j + DL).convertShape(F2D, D, 0)).fma(b, e);
+            ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + j).convertShape(F2D, D, 0)).fma(a, t0)
+                    .convertShape(D2F, FH, 0)).intoArray(dx, out + j);
+            ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + j + DL).convertShape(F2D, D, 0))
+                    .fma(a, t1).convertShape(D2F, FH, 0)).intoArray(dx, out + j + DL);
         }
         // The tail (under one float vector) in scalar doubles, the same operations and bits as a vector lane
         // (the segment twin's masked step): a masked step costs more than a few scalar ones.
@@ -187,9 +192,6 @@ final class GradientRuns {
         return Math.fma(center, centeredScale, -shift);
     }
 
-    private static FloatVector narrow(DoubleVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
-    }
 
     /**
      * The sums for short runs (rank 2, channels-last, and runs of a few vectors: {@link ShortRuns}), in blocks of
@@ -345,18 +347,20 @@ final class GradientRuns {
         DoubleVector q3 = DoubleVector.fromArray(D, work, q + 3 * DL);
         for (int t = t0; t < t0 + rows; t++) {
             int r = rowInHalvesOrder(t, half) * row;
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + r));
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + r).convertShape(F2D, D, 0);
             s0 = s0.add(d0);
-            q0 = d0.fma(widen(FloatVector.fromArray(FH, x, in + r)).sub(m0), q0);
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + r + DL));
+            q0 = d0.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + r).convertShape(F2D, D, 0)).sub(m0), q0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromArray(FH, dy, g + r + DL).convertShape(F2D, D, 0);
             s1 = s1.add(d1);
-            q1 = d1.fma(widen(FloatVector.fromArray(FH, x, in + r + DL)).sub(m1), q1);
-            DoubleVector d2 = widen(FloatVector.fromArray(FH, dy, g + r + 2 * DL));
+            q1 = d1.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + r + DL).convertShape(F2D, D, 0)).sub(m1), q1);
+            DoubleVector d2 = (DoubleVector) FloatVector.fromArray(FH, dy, g + r + 2 * DL).convertShape(F2D, D, 0);
             s2 = s2.add(d2);
-            q2 = d2.fma(widen(FloatVector.fromArray(FH, x, in + r + 2 * DL)).sub(m2), q2);
-            DoubleVector d3 = widen(FloatVector.fromArray(FH, dy, g + r + 3 * DL));
+            q2 = d2.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + r + 2 * DL).convertShape(F2D, D, 0))
+                    .sub(m2), q2);
+            DoubleVector d3 = (DoubleVector) FloatVector.fromArray(FH, dy, g + r + 3 * DL).convertShape(F2D, D, 0);
             s3 = s3.add(d3);
-            q3 = d3.fma(widen(FloatVector.fromArray(FH, x, in + r + 3 * DL)).sub(m3), q3);
+            q3 = d3.fma(((DoubleVector) FloatVector.fromArray(FH, x, in + r + 3 * DL).convertShape(F2D, D, 0))
+                    .sub(m3), q3);
         }
         s0.intoArray(work, p);
         s1.intoArray(work, p + DL);
@@ -377,14 +381,17 @@ final class GradientRuns {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             DoubleVector m = DoubleVector.fromArray(D, work, q);
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + q));
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + row + q));
-            DoubleVector d2 = widen(FloatVector.fromArray(FH, dy, g + 2 * row + q));
-            DoubleVector d3 = widen(FloatVector.fromArray(FH, dy, g + 3 * row + q));
-            DoubleVector xc0 = widen(FloatVector.fromArray(FH, x, in + q)).sub(m);
-            DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + row + q)).sub(m);
-            DoubleVector xc2 = widen(FloatVector.fromArray(FH, x, in + 2 * row + q)).sub(m);
-            DoubleVector xc3 = widen(FloatVector.fromArray(FH, x, in + 3 * row + q)).sub(m);
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + q).convertShape(F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromArray(FH, dy, g + row + q).convertShape(F2D, D, 0);
+            DoubleVector d2 = (DoubleVector) FloatVector.fromArray(FH, dy, g + 2 * row + q).convertShape(F2D, D, 0);
+            DoubleVector d3 = (DoubleVector) FloatVector.fromArray(FH, dy, g + 3 * row + q).convertShape(F2D, D, 0);
+            DoubleVector xc0 = ((DoubleVector) FloatVector.fromArray(FH, x, in + q).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + row + q).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc2 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + 2 * row + q).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc3 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + 3 * row + q).convertShape(F2D, D, 0)).sub(m);
             DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).add(d2).add(d3)
                     .intoArray(work, stride + q);
             d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
@@ -399,10 +406,11 @@ final class GradientRuns {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             DoubleVector m = DoubleVector.fromArray(D, work, q);
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g + q));
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g + apart + q));
-            DoubleVector xc0 = widen(FloatVector.fromArray(FH, x, in + q)).sub(m);
-            DoubleVector xc1 = widen(FloatVector.fromArray(FH, x, in + apart + q)).sub(m);
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g + q).convertShape(F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromArray(FH, dy, g + apart + q).convertShape(F2D, D, 0);
+            DoubleVector xc0 = ((DoubleVector) FloatVector.fromArray(FH, x, in + q).convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + apart + q).convertShape(F2D, D, 0)).sub(m);
             DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).intoArray(work, stride + q);
             d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q))).intoArray(work, 2 * stride + q);
         }
@@ -412,8 +420,9 @@ final class GradientRuns {
     private static void addRow(float[] dy, int g, float[] x, int in, int width, int stride, double[] work) {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
-            DoubleVector d = widen(FloatVector.fromArray(FH, dy, g + q));
-            DoubleVector xc = widen(FloatVector.fromArray(FH, x, in + q)).sub(DoubleVector.fromArray(D, work, q));
+            DoubleVector d = (DoubleVector) FloatVector.fromArray(FH, dy, g + q).convertShape(F2D, D, 0);
+            DoubleVector xc = ((DoubleVector) FloatVector.fromArray(FH, x, in + q).convertShape(F2D, D, 0))
+                    .sub(DoubleVector.fromArray(D, work, q));
             DoubleVector.fromArray(D, work, stride + q).add(d).intoArray(work, stride + q);
             d.fma(xc, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
         }
@@ -459,19 +468,21 @@ final class GradientRuns {
             int q = 0;
             // Unmasked body, masked tail: a mask on every step measured 2x slower on 256x1024.
             for (; q < bound; q += DL) {
-                DoubleVector t = widen(FloatVector.fromArray(FH, x, in + q))
+                DoubleVector t = ((DoubleVector) FloatVector.fromArray(FH, x, in + q).convertShape(F2D, D, 0))
                         .fma(DoubleVector.fromArray(D, cf, coefStride + q),
                                 DoubleVector.fromArray(D, cf, 2 * coefStride + q));
-                narrow(widen(FloatVector.fromArray(FH, dy, g + q)).fma(DoubleVector.fromArray(D, cf, q), t))
+                ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + q).convertShape(F2D, D, 0))
+                        .fma(DoubleVector.fromArray(D, cf, q), t).convertShape(D2F, FH, 0))
                         .intoArray(dx, out + q);
             }
             if (q < width) {
                 VectorMask<Float> k = FH.indexInRange(q, width);
                 VectorMask<Double> kd = D.indexInRange(q, width);
-                DoubleVector t = widen(FloatVector.fromArray(FH, x, in + q, k))
+                DoubleVector t = ((DoubleVector) FloatVector.fromArray(FH, x, in + q, k).convertShape(F2D, D, 0))
                         .fma(DoubleVector.fromArray(D, cf, coefStride + q, kd),
                                 DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd));
-                narrow(widen(FloatVector.fromArray(FH, dy, g + q, k)).fma(DoubleVector.fromArray(D, cf, q, kd), t))
+                ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + q, k).convertShape(F2D, D, 0))
+                        .fma(DoubleVector.fromArray(D, cf, q, kd), t).convertShape(D2F, FH, 0))
                         .intoArray(dx, out + q, k);
             }
         }
@@ -495,10 +506,13 @@ final class GradientRuns {
             DoubleVector a = DoubleVector.fromArray(D, cf, q);
             DoubleVector b = DoubleVector.fromArray(D, cf, coefStride + q);
             DoubleVector e = DoubleVector.fromArray(D, cf, 2 * coefStride + q);
-            DoubleVector t0 = widen(FloatVector.fromArray(FH, x, in + q)).fma(b, e);
-            DoubleVector t1 = widen(FloatVector.fromArray(FH, x, in + stride + q)).fma(b, e);
-            narrow(widen(FloatVector.fromArray(FH, dy, g + q)).fma(a, t0)).intoArray(dx, out + q);
-            narrow(widen(FloatVector.fromArray(FH, dy, g + stride + q)).fma(a, t1)).intoArray(dx, out + stride + q);
+            DoubleVector t0 = ((DoubleVector) FloatVector.fromArray(FH, x, in + q).convertShape(F2D, D, 0)).fma(b, e);
+            DoubleVector t1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + stride + q).convertShape(F2D, D, 0)).fma(b, e);
+            ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + q).convertShape(F2D, D, 0)).fma(a, t0)
+                    .convertShape(D2F, FH, 0)).intoArray(dx, out + q);
+            ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + stride + q).convertShape(F2D, D, 0))
+                    .fma(a, t1).convertShape(D2F, FH, 0)).intoArray(dx, out + stride + q);
         }
         if (q < width) {
             VectorMask<Float> k = FH.indexInRange(q, width);
@@ -508,8 +522,10 @@ final class GradientRuns {
             DoubleVector e = DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd);
             for (int r = 0; r < 2; r++) {
                 int at = r * stride;
-                DoubleVector t = widen(FloatVector.fromArray(FH, x, in + at + q, k)).fma(b, e);
-                narrow(widen(FloatVector.fromArray(FH, dy, g + at + q, k)).fma(a, t)).intoArray(dx, out + at + q, k);
+                DoubleVector t =
+                        ((DoubleVector) FloatVector.fromArray(FH, x, in + at + q, k).convertShape(F2D, D, 0)).fma(b, e);
+                ((FloatVector) ((DoubleVector) FloatVector.fromArray(FH, dy, g + at + q, k).convertShape(F2D, D, 0))
+                        .fma(a, t).convertShape(D2F, FH, 0)).intoArray(dx, out + at + q, k);
             }
         }
     }

@@ -1,15 +1,15 @@
 package dev.vecnorm.internal.kernels;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The vector species every Vector API kernel uses, chosen once: the preferred float species, or the width the
  * test-only property {@value #BIT_SIZE_PROPERTY} forces (128, 256, 512). Double lanes have the same vector size,
- * fed from half-width float vectors (same lane count), so a widened load is one double vector.
+ * fed from half-width float vectors (same lane count), so a widened load is one double vector. Kernels widen and
+ * narrow in place ({@code (DoubleVector) v.convertShape(F2D, D, 0)}), never through a helper method of their own:
+ * a call C2 leaves out of line boxes every vector that crosses it (see {@code NoVectorCrossesACallTest}).
  */
 final class Lanes {
 
@@ -34,10 +34,6 @@ final class Lanes {
         return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits.trim())));
     }
 
-    /** Exact widening of {@link #DL} floats to doubles. */
-    static DoubleVector widen(FloatVector halfWidth) {
-        return (DoubleVector) halfWidth.convertShape(VectorOperators.F2D, D, 0);
-    }
 
     /**
      * {@code sum over t of (lanes[at + t] + lanes[at + DL + t])}, t in lane order: two vectors' worth of lanes

@@ -3,11 +3,11 @@ package dev.vecnorm.internal.kernels;
 import static dev.vecnorm.internal.kernels.Lanes.D;
 import static dev.vecnorm.internal.kernels.Lanes.DL;
 import static dev.vecnorm.internal.kernels.Lanes.FH;
-import static dev.vecnorm.internal.kernels.Lanes.widen;
+import static jdk.incubator.vector.VectorOperators.D2F;
+import static jdk.incubator.vector.VectorOperators.F2D;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * LayerNorm's and RMSNorm's backward over rows ({@link BatchNormKernels#rowGradients}) in double lanes:
@@ -76,9 +76,11 @@ final class RowGradients {
         DoubleVector sumGxhat = DoubleVector.zero(D);
         int limit = width - width % DL;
         for (int j = 0; j < limit; j += DL) {
-            DoubleVector d = widen(FloatVector.fromArray(FH, dy, g0 + j));
-            DoubleVector xhat = widen(FloatVector.fromArray(FH, x, in + j)).sub(vMu).mul(vInv);
-            DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
+            DoubleVector d = (DoubleVector) FloatVector.fromArray(FH, dy, g0 + j).convertShape(F2D, D, 0);
+            DoubleVector xhat =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + j).convertShape(F2D, D, 0)).sub(vMu).mul(vInv);
+            DoubleVector g = gamma == null ? d : d.mul((DoubleVector) FloatVector.fromArray(FH, gamma, j)
+                    .convertShape(F2D, D, 0));
             sumG = sumG.add(g);
             sumGxhat = g.fma(xhat, sumGxhat);
             d.fma(xhat, DoubleVector.fromArray(D, columnSums, j)).intoArray(columnSums, j);
@@ -147,20 +149,24 @@ final class RowGradients {
         DoubleVector b3 = a0;
         int limit = width - width % DL;
         for (int j = 0; j < limit; j += DL) {
-            DoubleVector d0 = widen(FloatVector.fromArray(FH, dy, g0 + j));
-            DoubleVector d1 = widen(FloatVector.fromArray(FH, dy, g0 + stride + j));
-            DoubleVector d2 = widen(FloatVector.fromArray(FH, dy, g0 + 2 * stride + j));
-            DoubleVector d3 = widen(FloatVector.fromArray(FH, dy, g0 + 3 * stride + j));
-            DoubleVector x0 = widen(FloatVector.fromArray(FH, x, in + j)).sub(m0).mul(i0);
-            DoubleVector x1 = widen(FloatVector.fromArray(FH, x, in + stride + j)).sub(m1).mul(i1);
-            DoubleVector x2 = widen(FloatVector.fromArray(FH, x, in + 2 * stride + j)).sub(m2).mul(i2);
-            DoubleVector x3 = widen(FloatVector.fromArray(FH, x, in + 3 * stride + j)).sub(m3).mul(i3);
+            DoubleVector d0 = (DoubleVector) FloatVector.fromArray(FH, dy, g0 + j).convertShape(F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromArray(FH, dy, g0 + stride + j).convertShape(F2D, D, 0);
+            DoubleVector d2 = (DoubleVector) FloatVector.fromArray(FH, dy, g0 + 2 * stride + j).convertShape(F2D, D, 0);
+            DoubleVector d3 = (DoubleVector) FloatVector.fromArray(FH, dy, g0 + 3 * stride + j).convertShape(F2D, D, 0);
+            DoubleVector x0 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + j).convertShape(F2D, D, 0)).sub(m0).mul(i0);
+            DoubleVector x1 = ((DoubleVector) FloatVector.fromArray(FH, x, in + stride + j).convertShape(F2D, D, 0))
+                    .sub(m1).mul(i1);
+            DoubleVector x2 = ((DoubleVector) FloatVector.fromArray(FH, x, in + 2 * stride + j)
+                    .convertShape(F2D, D, 0)).sub(m2).mul(i2);
+            DoubleVector x3 = ((DoubleVector) FloatVector.fromArray(FH, x, in + 3 * stride + j)
+                    .convertShape(F2D, D, 0)).sub(m3).mul(i3);
             DoubleVector e0 = d0;
             DoubleVector e1 = d1;
             DoubleVector e2 = d2;
             DoubleVector e3 = d3;
             if (gamma != null) {
-                DoubleVector gm = widen(FloatVector.fromArray(FH, gamma, j));
+                DoubleVector gm = (DoubleVector) FloatVector.fromArray(FH, gamma, j).convertShape(F2D, D, 0);
                 e0 = d0.mul(gm);
                 e1 = d1.mul(gm);
                 e2 = d2.mul(gm);
@@ -243,10 +249,12 @@ final class RowGradients {
         DoubleVector vConstant = DoubleVector.broadcast(D, constant);
         int limit = width - width % DL;
         for (int j = 0; j < limit; j += DL) {
-            DoubleVector d = widen(FloatVector.fromArray(FH, dy, g0 + j));
-            DoubleVector g = gamma == null ? d : d.mul(widen(FloatVector.fromArray(FH, gamma, j)));
-            DoubleVector xhat = widen(FloatVector.fromArray(FH, x, in + j)).sub(vMu).mul(vInv);
-            narrow(g.fma(vInv, xhat.fma(vPerXhat, vConstant))).intoArray(dx, out + j);
+            DoubleVector d = (DoubleVector) FloatVector.fromArray(FH, dy, g0 + j).convertShape(F2D, D, 0);
+            DoubleVector g = gamma == null ? d : d.mul((DoubleVector) FloatVector.fromArray(FH, gamma, j)
+                    .convertShape(F2D, D, 0));
+            DoubleVector xhat =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, in + j).convertShape(F2D, D, 0)).sub(vMu).mul(vInv);
+            ((FloatVector) g.fma(vInv, xhat.fma(vPerXhat, vConstant)).convertShape(D2F, FH, 0)).intoArray(dx, out + j);
         }
         for (int j = limit; j < width; j++) {
             double g = dy[g0 + j] * (gamma == null ? 1.0 : gamma[j]);
@@ -255,7 +263,4 @@ final class RowGradients {
         }
     }
 
-    private static FloatVector narrow(DoubleVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
-    }
 }

@@ -5,7 +5,8 @@ import static dev.vecnorm.internal.kernels.Lanes.DL;
 import static dev.vecnorm.internal.kernels.Lanes.F;
 import static dev.vecnorm.internal.kernels.Lanes.FH;
 import static dev.vecnorm.internal.kernels.Lanes.L;
-import static dev.vecnorm.internal.kernels.Lanes.widen;
+import static jdk.incubator.vector.VectorOperators.D2F;
+import static jdk.incubator.vector.VectorOperators.F2D;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,7 +14,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * {@link SegmentKernels}' loops: the element-wise passes and backward sums of the array kernels with segment loads
@@ -157,15 +157,19 @@ final class SegmentRuns {
                 int j = 0;
                 for (; j < bound; j += DL) {
                     long at = (long) j * Float.BYTES;
-                    DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).fma(b, e);
-                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE)).fma(a, t))
+                    DoubleVector t = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)
+                            .convertShape(F2D, D, 0)).fma(b, e);
+                    ((FloatVector) ((DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE)
+                            .convertShape(F2D, D, 0)).fma(a, t).convertShape(D2F, FH, 0))
                             .intoMemorySegment(dx, out + at, NATIVE);
                 }
                 if (j < s) {
                     VectorMask<Float> k = FH.indexInRange(j, s);
                     long at = (long) j * Float.BYTES;
-                    DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).fma(b, e);
-                    narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k)).fma(a, t))
+                    DoubleVector t = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)
+                            .convertShape(F2D, D, 0)).fma(b, e);
+                    ((FloatVector) ((DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k)
+                            .convertShape(F2D, D, 0)).fma(a, t).convertShape(D2F, FH, 0))
                             .intoMemorySegment(dx, out + at, NATIVE, k);
                 }
             }
@@ -194,22 +198,26 @@ final class SegmentRuns {
             int q = 0;
             for (; q < bound; q += DL) {
                 long at = (long) q * Float.BYTES;
-                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
+                DoubleVector t =
+                        ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE).convertShape(F2D, D, 0))
                         .fma(DoubleVector.fromArray(D, cf, coefStride + q),
                                 DoubleVector.fromArray(D, cf, 2 * coefStride + q));
-                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE))
-                        .fma(DoubleVector.fromArray(D, cf, q), t))
+                ((FloatVector) ((DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE)
+                        .convertShape(F2D, D, 0))
+                        .fma(DoubleVector.fromArray(D, cf, q), t).convertShape(D2F, FH, 0))
                         .intoMemorySegment(dx, out + at, NATIVE);
             }
             if (q < width) {
                 VectorMask<Float> k = FH.indexInRange(q, width);
                 VectorMask<Double> kd = D.indexInRange(q, width);
                 long at = (long) q * Float.BYTES;
-                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k))
+                DoubleVector t = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)
+                        .convertShape(F2D, D, 0))
                         .fma(DoubleVector.fromArray(D, cf, coefStride + q, kd),
                                 DoubleVector.fromArray(D, cf, 2 * coefStride + q, kd));
-                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k))
-                        .fma(DoubleVector.fromArray(D, cf, q, kd), t))
+                ((FloatVector) ((DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k)
+                        .convertShape(F2D, D, 0))
+                        .fma(DoubleVector.fromArray(D, cf, q, kd), t).convertShape(D2F, FH, 0))
                         .intoMemorySegment(dx, out + at, NATIVE, k);
             }
         }
@@ -227,8 +235,10 @@ final class SegmentRuns {
             long at = (long) q * Float.BYTES;
             for (int r = 0; r < 2; r++) {
                 long row = r * stride + at;
-                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + row, NATIVE)).fma(b, e);
-                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + row, NATIVE)).fma(a, t))
+                DoubleVector t = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + row, NATIVE)
+                        .convertShape(F2D, D, 0)).fma(b, e);
+                ((FloatVector) ((DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + row, NATIVE)
+                        .convertShape(F2D, D, 0)).fma(a, t).convertShape(D2F, FH, 0))
                         .intoMemorySegment(dx, out + row, NATIVE);
             }
         }
@@ -241,8 +251,10 @@ final class SegmentRuns {
             long at = (long) q * Float.BYTES;
             for (int r = 0; r < 2; r++) {
                 long row = r * stride + at;
-                DoubleVector t = widen(FloatVector.fromMemorySegment(FH, x, in + row, NATIVE, k)).fma(b, e);
-                narrow(widen(FloatVector.fromMemorySegment(FH, dy, g + row, NATIVE, k)).fma(a, t))
+                DoubleVector t = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + row, NATIVE, k)
+                        .convertShape(F2D, D, 0)).fma(b, e);
+                ((FloatVector) ((DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + row, NATIVE, k)
+                        .convertShape(F2D, D, 0)).fma(a, t).convertShape(D2F, FH, 0))
                         .intoMemorySegment(dx, out + row, NATIVE, k);
             }
         }
@@ -307,14 +319,22 @@ final class SegmentRuns {
         for (int q = 0; q < limit; q += DL) {
             long at = (long) q * Float.BYTES;
             DoubleVector m = DoubleVector.fromArray(D, work, q);
-            DoubleVector d0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
-            DoubleVector d1 = widen(FloatVector.fromMemorySegment(FH, dy, g + row + at, NATIVE));
-            DoubleVector d2 = widen(FloatVector.fromMemorySegment(FH, dy, g + 2 * row + at, NATIVE));
-            DoubleVector d3 = widen(FloatVector.fromMemorySegment(FH, dy, g + 3 * row + at, NATIVE));
-            DoubleVector xc0 = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m);
-            DoubleVector xc1 = widen(FloatVector.fromMemorySegment(FH, x, in + row + at, NATIVE)).sub(m);
-            DoubleVector xc2 = widen(FloatVector.fromMemorySegment(FH, x, in + 2 * row + at, NATIVE)).sub(m);
-            DoubleVector xc3 = widen(FloatVector.fromMemorySegment(FH, x, in + 3 * row + at, NATIVE)).sub(m);
+            DoubleVector d0 =
+                    (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE).convertShape(F2D, D, 0);
+            DoubleVector d1 =
+                    (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + row + at, NATIVE).convertShape(F2D, D, 0);
+            DoubleVector d2 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + 2 * row + at, NATIVE)
+                    .convertShape(F2D, D, 0);
+            DoubleVector d3 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + 3 * row + at, NATIVE)
+                    .convertShape(F2D, D, 0);
+            DoubleVector xc0 = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)
+                    .convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc1 = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + row + at, NATIVE)
+                    .convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc2 = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + 2 * row + at, NATIVE)
+                    .convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc3 = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + 3 * row + at, NATIVE)
+                    .convertShape(F2D, D, 0)).sub(m);
             DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).add(d2).add(d3)
                     .intoArray(work, stride + q);
             d3.fma(xc3, d2.fma(xc2, d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q)))))
@@ -330,10 +350,14 @@ final class SegmentRuns {
         for (int q = 0; q < limit; q += DL) {
             long at = (long) q * Float.BYTES;
             DoubleVector m = DoubleVector.fromArray(D, work, q);
-            DoubleVector d0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
-            DoubleVector d1 = widen(FloatVector.fromMemorySegment(FH, dy, g + apart + at, NATIVE));
-            DoubleVector xc0 = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m);
-            DoubleVector xc1 = widen(FloatVector.fromMemorySegment(FH, x, in + apart + at, NATIVE)).sub(m);
+            DoubleVector d0 =
+                    (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE).convertShape(F2D, D, 0);
+            DoubleVector d1 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + apart + at, NATIVE)
+                    .convertShape(F2D, D, 0);
+            DoubleVector xc0 = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)
+                    .convertShape(F2D, D, 0)).sub(m);
+            DoubleVector xc1 = ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + apart + at, NATIVE)
+                    .convertShape(F2D, D, 0)).sub(m);
             DoubleVector.fromArray(D, work, stride + q).add(d0).add(d1).intoArray(work, stride + q);
             d1.fma(xc1, d0.fma(xc0, DoubleVector.fromArray(D, work, 2 * stride + q))).intoArray(work, 2 * stride + q);
         }
@@ -346,8 +370,10 @@ final class SegmentRuns {
         int limit = width - width % DL;
         for (int q = 0; q < limit; q += DL) {
             long at = (long) q * Float.BYTES;
-            DoubleVector d = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
-            DoubleVector xc = widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE))
+            DoubleVector d =
+                    (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE).convertShape(F2D, D, 0);
+            DoubleVector xc =
+                    ((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE).convertShape(F2D, D, 0))
                     .sub(DoubleVector.fromArray(D, work, q));
             DoubleVector.fromArray(D, work, stride + q).add(d).intoArray(work, stride + q);
             d.fma(xc, DoubleVector.fromArray(D, work, 2 * stride + q)).intoArray(work, 2 * stride + q);
@@ -390,31 +416,43 @@ final class SegmentRuns {
             int j = 0;
             for (; j < pairs; j += 2 * DL) {
                 long at = (long) j * Float.BYTES;
-                DoubleVector a0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE));
-                DoubleVector a1 = widen(FloatVector.fromMemorySegment(FH, dy, g + at + half, NATIVE));
+                DoubleVector a0 =
+                        (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE).convertShape(F2D, D, 0);
+                DoubleVector a1 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at + half, NATIVE)
+                        .convertShape(F2D, D, 0);
                 g0 = g0.add(a0);
                 g1 = g1.add(a1);
-                h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)).sub(m), h0);
-                h1 = a1.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at + half, NATIVE)).sub(m), h1);
+                h0 = a0.fma(((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE)
+                        .convertShape(F2D, D, 0)).sub(m), h0);
+                h1 = a1.fma(((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at + half, NATIVE)
+                        .convertShape(F2D, D, 0)).sub(m), h1);
                 if (two) {
-                    DoubleVector b0 = widen(FloatVector.fromMemorySegment(FH, dy, g2 + at, NATIVE));
-                    DoubleVector b1 = widen(FloatVector.fromMemorySegment(FH, dy, g2 + at + half, NATIVE));
+                    DoubleVector b0 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g2 + at, NATIVE)
+                            .convertShape(F2D, D, 0);
+                    DoubleVector b1 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g2 + at + half, NATIVE)
+                            .convertShape(F2D, D, 0);
                     g0 = g0.add(b0);
                     g1 = g1.add(b1);
-                    h0 = b0.fma(widen(FloatVector.fromMemorySegment(FH, x, in2 + at, NATIVE)).sub(m), h0);
-                    h1 = b1.fma(widen(FloatVector.fromMemorySegment(FH, x, in2 + at + half, NATIVE)).sub(m), h1);
+                    h0 = b0.fma(((DoubleVector) FloatVector.fromMemorySegment(FH, x, in2 + at, NATIVE)
+                            .convertShape(F2D, D, 0)).sub(m), h0);
+                    h1 = b1.fma(((DoubleVector) FloatVector.fromMemorySegment(FH, x, in2 + at + half, NATIVE)
+                            .convertShape(F2D, D, 0)).sub(m), h1);
                 }
             }
             for (; j < s; j += DL) {
                 VectorMask<Float> k = FH.indexInRange(j, s);
                 long at = (long) j * Float.BYTES;
-                DoubleVector a0 = widen(FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k));
+                DoubleVector a0 =
+                        (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g + at, NATIVE, k).convertShape(F2D, D, 0);
                 g0 = g0.add(a0);
-                h0 = a0.fma(widen(FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)).sub(m), h0);
+                h0 = a0.fma(((DoubleVector) FloatVector.fromMemorySegment(FH, x, in + at, NATIVE, k)
+                        .convertShape(F2D, D, 0)).sub(m), h0);
                 if (two) {
-                    DoubleVector b0 = widen(FloatVector.fromMemorySegment(FH, dy, g2 + at, NATIVE, k));
+                    DoubleVector b0 = (DoubleVector) FloatVector.fromMemorySegment(FH, dy, g2 + at, NATIVE, k)
+                            .convertShape(F2D, D, 0);
                     g0 = g0.add(b0);
-                    h0 = b0.fma(widen(FloatVector.fromMemorySegment(FH, x, in2 + at, NATIVE, k)).sub(m), h0);
+                    h0 = b0.fma(((DoubleVector) FloatVector.fromMemorySegment(FH, x, in2 + at, NATIVE, k)
+                            .convertShape(F2D, D, 0)).sub(m), h0);
                 }
             }
         }
@@ -427,7 +465,4 @@ final class SegmentRuns {
         sumDyCentered[ch] = Lanes.sumInOrder(lanes, 2 * DL);
     }
 
-    private static FloatVector narrow(DoubleVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
-    }
 }

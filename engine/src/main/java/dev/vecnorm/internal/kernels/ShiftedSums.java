@@ -4,7 +4,7 @@ import static dev.vecnorm.internal.kernels.Lanes.D;
 import static dev.vecnorm.internal.kernels.Lanes.DL;
 import static dev.vecnorm.internal.kernels.Lanes.FH;
 import static dev.vecnorm.internal.kernels.Lanes.L;
-import static dev.vecnorm.internal.kernels.Lanes.widen;
+import static jdk.incubator.vector.VectorOperators.F2D;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
@@ -114,8 +114,9 @@ final class ShiftedSums {
         DoubleVector sq1 = sum0;
         int limit = s - s % L;
         for (int j = 0; j < limit; j += L) {
-            DoubleVector lo = widen(FloatVector.fromArray(FH, x, from + j)).sub(p);
-            DoubleVector hi = widen(FloatVector.fromArray(FH, x, from + j + DL)).sub(p);
+            DoubleVector lo = ((DoubleVector) FloatVector.fromArray(FH, x, from + j).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector hi =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, from + j + DL).convertShape(F2D, D, 0)).sub(p);
             sum0 = sum0.add(lo);
             sum1 = sum1.add(hi);
             sq0 = lo.fma(lo, sq0);
@@ -172,8 +173,9 @@ final class ShiftedSums {
         DoubleVector sq1 = DoubleVector.fromArray(D, lanes, a + 3 * DL);
         int limit = s - s % L;
         for (int j = 0; j < limit; j += L) {
-            DoubleVector lo = widen(FloatVector.fromArray(FH, x, from + j)).sub(p);
-            DoubleVector hi = widen(FloatVector.fromArray(FH, x, from + j + DL)).sub(p);
+            DoubleVector lo = ((DoubleVector) FloatVector.fromArray(FH, x, from + j).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector hi =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, from + j + DL).convertShape(F2D, D, 0)).sub(p);
             sum0 = sum0.add(lo);
             sum1 = sum1.add(hi);
             sq0 = lo.fma(lo, sq0);
@@ -295,14 +297,20 @@ final class ShiftedSums {
         for (int t = 0; t < n; t++) {
             // Rows in the order of the other widths (four quarters, then the rest): the same bits.
             int at = from + (t < 4 * quarter ? (t >> 2) + (t & 3) * quarter : t) * row;
-            DoubleVector a0 = widen(FloatVector.fromArray(FH, x, at)).sub(p0);
-            DoubleVector a1 = widen(FloatVector.fromArray(FH, x, at + DL)).sub(p1);
-            DoubleVector a2 = widen(FloatVector.fromArray(FH, x, at + 2 * DL)).sub(p2);
-            DoubleVector a3 = widen(FloatVector.fromArray(FH, x, at + 3 * DL)).sub(p3);
-            DoubleVector a4 = widen(FloatVector.fromArray(FH, x, at + 4 * DL)).sub(p4);
-            DoubleVector a5 = widen(FloatVector.fromArray(FH, x, at + 5 * DL)).sub(p5);
-            DoubleVector a6 = widen(FloatVector.fromArray(FH, x, at + 6 * DL)).sub(p6);
-            DoubleVector a7 = widen(FloatVector.fromArray(FH, x, at + 7 * DL)).sub(p7);
+            DoubleVector a0 = ((DoubleVector) FloatVector.fromArray(FH, x, at).convertShape(F2D, D, 0)).sub(p0);
+            DoubleVector a1 = ((DoubleVector) FloatVector.fromArray(FH, x, at + DL).convertShape(F2D, D, 0)).sub(p1);
+            DoubleVector a2 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + 2 * DL).convertShape(F2D, D, 0)).sub(p2);
+            DoubleVector a3 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + 3 * DL).convertShape(F2D, D, 0)).sub(p3);
+            DoubleVector a4 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + 4 * DL).convertShape(F2D, D, 0)).sub(p4);
+            DoubleVector a5 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + 5 * DL).convertShape(F2D, D, 0)).sub(p5);
+            DoubleVector a6 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + 6 * DL).convertShape(F2D, D, 0)).sub(p6);
+            DoubleVector a7 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + 7 * DL).convertShape(F2D, D, 0)).sub(p7);
             s0 = s0.add(a0);
             s1 = s1.add(a1);
             s2 = s2.add(a2);
@@ -344,14 +352,22 @@ final class ShiftedSums {
         for (int q = 0; q < limit; q += L) {
             DoubleVector shiftLo = DoubleVector.fromArray(D, work, q);
             DoubleVector shiftHi = DoubleVector.fromArray(D, work, q + DL);
-            DoubleVector a0 = widen(FloatVector.fromArray(FH, x, at + q)).sub(shiftLo);
-            DoubleVector b0 = widen(FloatVector.fromArray(FH, x, at + q + DL)).sub(shiftHi);
-            DoubleVector a1 = widen(FloatVector.fromArray(FH, x, at + row + q)).sub(shiftLo);
-            DoubleVector b1 = widen(FloatVector.fromArray(FH, x, at + row + q + DL)).sub(shiftHi);
-            DoubleVector a2 = widen(FloatVector.fromArray(FH, x, at + 2 * row + q)).sub(shiftLo);
-            DoubleVector b2 = widen(FloatVector.fromArray(FH, x, at + 2 * row + q + DL)).sub(shiftHi);
-            DoubleVector a3 = widen(FloatVector.fromArray(FH, x, at + 3 * row + q)).sub(shiftLo);
-            DoubleVector b3 = widen(FloatVector.fromArray(FH, x, at + 3 * row + q + DL)).sub(shiftHi);
+            DoubleVector a0 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + q).convertShape(F2D, D, 0)).sub(shiftLo);
+            DoubleVector b0 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + q + DL).convertShape(F2D, D, 0)).sub(shiftHi);
+            DoubleVector a1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, at + row + q).convertShape(F2D, D, 0)).sub(shiftLo);
+            DoubleVector b1 = ((DoubleVector) FloatVector.fromArray(FH, x, at + row + q + DL).convertShape(F2D, D, 0))
+                    .sub(shiftHi);
+            DoubleVector a2 = ((DoubleVector) FloatVector.fromArray(FH, x, at + 2 * row + q).convertShape(F2D, D, 0))
+                    .sub(shiftLo);
+            DoubleVector b2 = ((DoubleVector) FloatVector.fromArray(FH, x, at + 2 * row + q + DL)
+                    .convertShape(F2D, D, 0)).sub(shiftHi);
+            DoubleVector a3 = ((DoubleVector) FloatVector.fromArray(FH, x, at + 3 * row + q).convertShape(F2D, D, 0))
+                    .sub(shiftLo);
+            DoubleVector b3 = ((DoubleVector) FloatVector.fromArray(FH, x, at + 3 * row + q + DL)
+                    .convertShape(F2D, D, 0)).sub(shiftHi);
             DoubleVector.fromArray(D, work, stride + q).add(a0).add(a1).add(a2).add(a3).intoArray(work, stride + q);
             DoubleVector.fromArray(D, work, stride + q + DL).add(b0).add(b1).add(b2).add(b3)
                     .intoArray(work, stride + q + DL);
@@ -373,8 +389,9 @@ final class ShiftedSums {
     private static void addRow(float[] x, int at, int width, int stride, double[] work) {
         int limit = width - width % L;
         for (int q = 0; q < limit; q += L) {
-            DoubleVector lo = widen(FloatVector.fromArray(FH, x, at + q)).sub(DoubleVector.fromArray(D, work, q));
-            DoubleVector hi = widen(FloatVector.fromArray(FH, x, at + q + DL))
+            DoubleVector lo = ((DoubleVector) FloatVector.fromArray(FH, x, at + q).convertShape(F2D, D, 0))
+                    .sub(DoubleVector.fromArray(D, work, q));
+            DoubleVector hi = ((DoubleVector) FloatVector.fromArray(FH, x, at + q + DL).convertShape(F2D, D, 0))
                     .sub(DoubleVector.fromArray(D, work, q + DL));
             DoubleVector.fromArray(D, work, stride + q).add(lo).intoArray(work, stride + q);
             DoubleVector.fromArray(D, work, stride + q + DL).add(hi).intoArray(work, stride + q + DL);
