@@ -73,7 +73,16 @@ final class ShiftedSums {
             shift[k] = Float.isFinite(first) ? first : 0.0;
         }
         int row = c * s;
-        for (int i = 0; i < n; i++) {
+        // Four samples at a time, one from each quarter of the batch (four read streams, as across positions),
+        // then the samples left over; each channel's runs go into its own lanes in that fixed order.
+        int quarter = n / 4;
+        for (int i = 0; i < quarter; i++) {
+            int start = xOffset + i * row + c0 * s;
+            for (int k = 0; k < channels; k++) {
+                addFourRuns(x, start + k * s, quarter * row, s, shift[k], lanes, k * STATE);
+            }
+        }
+        for (int i = 4 * quarter; i < n; i++) {
             int start = xOffset + i * row + c0 * s;
             for (int k = 0; k < channels; k++) {
                 addRun(x, start + k * s, s, shift[k], lanes, k * STATE);
@@ -157,6 +166,56 @@ final class ShiftedSums {
             // NaN or infinite data: the reference decides what such a channel's statistics are.
             ScalarBatchNormKernels.INSTANCE.moments(x, xOffset, n, c, s, ch, ch + 1, mean, variance);
         }
+    }
+
+    /**
+     * {@link #addRun} of the four runs at {@code from}, {@code from + apart}, ... at once: at each step the first
+     * run's vectors are added, then the second's, third's and fourth's; the tails likewise, into one scalar sum.
+     */
+    private static void addFourRuns(float[] x, int from, int apart, int s, double shift, double[] lanes, int a) {
+        DoubleVector p = DoubleVector.broadcast(D, shift);
+        DoubleVector sum0 = DoubleVector.fromArray(D, lanes, a);
+        DoubleVector sum1 = DoubleVector.fromArray(D, lanes, a + DL);
+        DoubleVector sq0 = DoubleVector.fromArray(D, lanes, a + 2 * DL);
+        DoubleVector sq1 = DoubleVector.fromArray(D, lanes, a + 3 * DL);
+        int from1 = from + apart;
+        int from2 = from1 + apart;
+        int from3 = from2 + apart;
+        int limit = s - s % L;
+        for (int j = 0; j < limit; j += L) {
+            DoubleVector lo0 = ((DoubleVector) FloatVector.fromArray(FH, x, from + j).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector hi0 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, from + j + DL).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector lo1 = ((DoubleVector) FloatVector.fromArray(FH, x, from1 + j).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector hi1 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, from1 + j + DL).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector lo2 = ((DoubleVector) FloatVector.fromArray(FH, x, from2 + j).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector hi2 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, from2 + j + DL).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector lo3 = ((DoubleVector) FloatVector.fromArray(FH, x, from3 + j).convertShape(F2D, D, 0)).sub(p);
+            DoubleVector hi3 =
+                    ((DoubleVector) FloatVector.fromArray(FH, x, from3 + j + DL).convertShape(F2D, D, 0)).sub(p);
+            sum0 = sum0.add(lo0).add(lo1).add(lo2).add(lo3);
+            sum1 = sum1.add(hi0).add(hi1).add(hi2).add(hi3);
+            sq0 = lo3.fma(lo3, lo2.fma(lo2, lo1.fma(lo1, lo0.fma(lo0, sq0))));
+            sq1 = hi3.fma(hi3, hi2.fma(hi2, hi1.fma(hi1, hi0.fma(hi0, sq1))));
+        }
+        double tailSum = 0;
+        double tailSquares = 0;
+        for (int r = 0; r < 4; r++) {
+            int run = from + r * apart;
+            for (int j = limit; j < s; j++) {
+                double d = x[run + j] - shift;
+                tailSum += d;
+                tailSquares += d * d;
+            }
+        }
+        sum0.intoArray(lanes, a);
+        sum1.intoArray(lanes, a + DL);
+        sq0.intoArray(lanes, a + 2 * DL);
+        sq1.intoArray(lanes, a + 3 * DL);
+        lanes[a] += tailSum;
+        lanes[a + 2 * DL] += tailSquares;
     }
 
     /**

@@ -93,12 +93,13 @@ class ChannelRangesTest {
     }
 
     /**
-     * Runs along: the backward sums take two samples at a time from the halves of the batch. 9 samples (four
-     * pairs and one left) of runs of 130 floats (a tail of two), and 6 samples of 20 (under 8 samples runs go
+     * Runs along: the statistics take four samples at a time from the quarters of the batch, the backward sums
+     * two from its halves. 9 samples (two groups of four and one left; four pairs and one left) of runs of 130
+     * floats (a tail of two), and 6 samples of 20 (one group of four and two left; under 8 samples runs go
      * along).
      */
     @Test
-    void runsAlongInHalvesOfTheBatchMatchTheReference() {
+    void runsAlongInQuartersAndHalvesOfTheBatchMatchTheReference() {
         everyPassMatches(9, 130, C, RANGES);
         everyPassMatches(6, 20, C, RANGES);
     }
