@@ -1,0 +1,68 @@
+package dev.vecnorm.internal.kernels;
+
+import static dev.vecnorm.internal.kernels.Lanes.L;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The normalize of runs shorter than {@link AffineRuns#FOUR_RUN_FLOATS} walks the block's channels of four samples
+ * as rows of vectors, blending two channels' coefficients in the vector where one run ends. Every element must
+ * get exactly its own channel's map, {@code fma(x - centerHi, scale, foldedShift)}, bit for bit, and nothing
+ * outside the block may be written: runs of one vector, one float more, 49 floats, two vectors less one, and
+ * a multiple of the vector; 4 samples (one group) and 9 (two groups and one sample left over); all channels and
+ * a range starting past channel 0.
+ */
+class SampleRowsTest {
+
+    private static final int C = 7;
+
+    @Test
+    void everyElementGetsItsOwnChannelsMapBitForBit() {
+        int[] runs = {L, L + 1, Math.max(49, L), 2 * L - 1, 3 * L, 5 * L + 3};
+        for (int s : runs) {
+            for (int n : new int[] {4, 9}) {
+                for (int[] range : new int[][] {{0, C}, {2, 5}, {6, 7}}) {
+                    check(n, s, range[0], range[1]);
+                }
+            }
+        }
+    }
+
+    private static void check(int n, int s, int c0, int c1) {
+        Random random = new Random(31L * s + n + 7L * c0);
+        int size = n * C * s;
+        float[] x = new float[size];
+        for (int i = 0; i < size; i++) {
+            x[i] = 1000f + (float) random.nextGaussian() * 3f;
+        }
+        float[] centerHi = new float[C];
+        float[] centerLo = new float[C];
+        float[] scale = new float[C];
+        float[] shift = new float[C];
+        for (int ch = 0; ch < C; ch++) {
+            // Channels far apart, so that a lane given its neighbour's coefficients is far off.
+            centerHi[ch] = 1000f + ch;
+            centerLo[ch] = (float) random.nextGaussian() * 1e-5f;
+            scale[ch] = 0.5f + ch;
+            shift[ch] = -3f * ch;
+        }
+        float[] y = new float[size];
+        Arrays.fill(y, Float.NaN);
+        AffineRuns.affine(x, 0, y, 0, n, C, s, c0, c1, centerHi, centerLo, scale, shift);
+        for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < C; ch++) {
+                float b = AffineRuns.foldedShift(shift[ch], centerLo[ch], scale[ch]);
+                for (int j = 0; j < s; j++) {
+                    int at = (i * C + ch) * s + j;
+                    float want = ch >= c0 && ch < c1 ? Math.fma(x[at] - centerHi[ch], scale[ch], b) : Float.NaN;
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[at]),
+                            () -> "n " + n + " s " + s + " channels [" + c0 + ", " + c1 + ") at " + at + ": " + y[at]
+                                    + " vs " + want);
+                }
+            }
+        }
+    }
+}
