@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
  * The normalize of runs shorter than {@link AffineRuns#FOUR_RUN_FLOATS} walks the block's channels of four samples
  * as rows of vectors, blending two channels' coefficients in the vector where one run ends. Every element must
  * get exactly its own channel's map, {@code fma(x - centerHi, scale, foldedShift)}, bit for bit, and nothing
- * outside the block may be written: runs of one vector, one float more, 49 floats, two vectors less one, and
+ * outside the block may be written (the plain map and the fused ReLU): runs of one vector, one float more, 49 floats, two vectors less one, and
  * a multiple of the vector; 4 samples (one group) and 9 (two groups and one sample left over); all channels and
  * a range starting past channel 0.
  */
@@ -25,13 +25,14 @@ class SampleRowsTest {
         for (int s : runs) {
             for (int n : new int[] {4, 9}) {
                 for (int[] range : new int[][] {{0, C}, {2, 5}, {6, 7}}) {
-                    check(n, s, range[0], range[1]);
+                    check(n, s, range[0], range[1], false);
+                    check(n, s, range[0], range[1], true);
                 }
             }
         }
     }
 
-    private static void check(int n, int s, int c0, int c1) {
+    private static void check(int n, int s, int c0, int c1, boolean relu) {
         Random random = new Random(31L * s + n + 7L * c0);
         int size = n * C * s;
         float[] x = new float[size];
@@ -51,16 +52,21 @@ class SampleRowsTest {
         }
         float[] y = new float[size];
         Arrays.fill(y, Float.NaN);
-        AffineRuns.affine(x, 0, y, 0, n, C, s, c0, c1, centerHi, centerLo, scale, shift);
+        if (relu) {
+            AffineRuns.affineFused(x, 0, null, 0, y, 0, n, C, s, c0, c1, centerHi, centerLo, scale, shift, true);
+        } else {
+            AffineRuns.affine(x, 0, y, 0, n, C, s, c0, c1, centerHi, centerLo, scale, shift);
+        }
         for (int i = 0; i < n; i++) {
             for (int ch = 0; ch < C; ch++) {
                 float b = AffineRuns.foldedShift(shift[ch], centerLo[ch], scale[ch]);
                 for (int j = 0; j < s; j++) {
                     int at = (i * C + ch) * s + j;
-                    float want = ch >= c0 && ch < c1 ? Math.fma(x[at] - centerHi[ch], scale[ch], b) : Float.NaN;
+                    float map = Math.fma(x[at] - centerHi[ch], scale[ch], b);
+                    float want = ch >= c0 && ch < c1 ? (relu ? Math.max(map, 0f) : map) : Float.NaN;
                     assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[at]),
-                            () -> "n " + n + " s " + s + " channels [" + c0 + ", " + c1 + ") at " + at + ": " + y[at]
-                                    + " vs " + want);
+                            () -> (relu ? "relu " : "") + "n " + n + " s " + s + " channels [" + c0 + ", " + c1
+                                    + ") at " + at + ": " + y[at] + " vs " + want);
                 }
             }
         }
