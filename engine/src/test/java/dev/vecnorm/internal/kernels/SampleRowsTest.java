@@ -32,6 +32,62 @@ class SampleRowsTest {
         }
     }
 
+    /**
+     * The backward's dx of runs shorter than {@link GradientRuns#SAMPLE_ROWS_BELOW} walks two samples' rows (from
+     * the halves of the batch) the same way: every element bit for bit {@code fma(dy, dyScale, fma(x,
+     * -centeredScale, constant))} with its own channel's coefficients, nothing outside the block written; 2 samples
+     * (one pair) and 9 (four pairs and one left).
+     */
+    @Test
+    void everyInputGradientGetsItsOwnChannelsCoefficientsBitForBit() {
+        int[] runs = {L, L + 1, Math.max(49, L), 2 * L - 1, 3 * L, 5 * L + 3};
+        for (int s : runs) {
+            for (int n : new int[] {2, 9}) {
+                for (int[] range : new int[][] {{0, C}, {2, 5}, {6, 7}}) {
+                    checkInput(n, s, range[0], range[1]);
+                }
+            }
+        }
+    }
+
+    private static void checkInput(int n, int s, int c0, int c1) {
+        Random random = new Random(17L * s + n + 5L * c0);
+        int size = n * C * s;
+        float[] x = new float[size];
+        float[] dy = new float[size];
+        for (int i = 0; i < size; i++) {
+            x[i] = 1000f + (float) random.nextGaussian() * 3f;
+            dy[i] = (float) random.nextGaussian();
+        }
+        float[] center = new float[C];
+        double[] dyScale = new double[C];
+        double[] centeredScale = new double[C];
+        double[] shift = new double[C];
+        for (int ch = 0; ch < C; ch++) {
+            center[ch] = 1000f + ch;
+            dyScale[ch] = 0.5 + ch + random.nextDouble() * 1e-3;
+            centeredScale[ch] = 0.25 * (ch + 1) + random.nextDouble() * 1e-3;
+            shift[ch] = -3.0 * ch + random.nextDouble();
+        }
+        float[] dx = new float[size];
+        Arrays.fill(dx, Float.NaN);
+        GradientRuns.input(dy, 0, x, 0, dx, 0, n, C, s, c0, c1, center, dyScale, centeredScale, shift);
+        for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < C; ch++) {
+                double constant = GradientRuns.constant(center[ch], centeredScale[ch], shift[ch]);
+                for (int j = 0; j < s; j++) {
+                    int at = (i * C + ch) * s + j;
+                    float want = ch >= c0 && ch < c1
+                            ? (float) Math.fma(dy[at], dyScale[ch], Math.fma(x[at], -centeredScale[ch], constant))
+                            : Float.NaN;
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(dx[at]),
+                            () -> "dx n " + n + " s " + s + " channels [" + c0 + ", " + c1 + ") at " + at + ": "
+                                    + dx[at] + " vs " + want);
+                }
+            }
+        }
+    }
+
     private static void check(int n, int s, int c0, int c1, boolean relu) {
         Random random = new Random(31L * s + n + 7L * c0);
         int size = n * C * s;
