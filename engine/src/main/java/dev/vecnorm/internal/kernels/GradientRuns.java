@@ -146,7 +146,7 @@ final class GradientRuns {
             int s, int c0, int c1, float[] center, double[] dyScale, double[] centeredScale, double[] shift) {
         int row = c * s;
         int first = 0;
-        if (s < SAMPLE_ROWS_BELOW) {
+        if (s < SAMPLE_ROWS_BELOW && DL >= SAMPLE_ROWS_MIN_DOUBLE_LANES) {
             int half = n / 2;
             for (int i = 0; i < half; i++) {
                 int at = i * row + c0 * s;
@@ -171,6 +171,14 @@ final class GradientRuns {
      * -> 2.23 ms; 32x1024x14x14, 32x512x28x28 and 32x128x28x28 within noise (bound by memory).
      */
     static final int SAMPLE_ROWS_BELOW = 1024;
+
+    /**
+     * The sample rows need double lane masks (indexInRange, blend), which C2 does not intrinsify for two double
+     * lanes (128-bit vectors, JDK 25 on x86): there every boundary vector allocated its masks and boxed its
+     * vectors (SteadyStateAllocationTest: 47 MB per backward call on 256x512x4x4; -XX:+PrintIntrinsics shows
+     * VectorSupport::blend and ::compare "failed to inline (intrinsic)"). Narrower vectors go one run at a time.
+     */
+    static final int SAMPLE_ROWS_MIN_DOUBLE_LANES = 4;
 
     /**
      * dx of the block's channels of two samples {@code apart} (from the two halves of the batch), each walked as one

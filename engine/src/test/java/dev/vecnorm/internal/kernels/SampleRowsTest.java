@@ -36,7 +36,8 @@ class SampleRowsTest {
      * The backward's dx of runs shorter than {@link GradientRuns#SAMPLE_ROWS_BELOW} walks two samples' rows (from
      * the halves of the batch) the same way: every element bit for bit {@code fma(dy, dyScale, fma(x,
      * -centeredScale, constant))} with its own channel's coefficients, nothing outside the block written; 2 samples
-     * (one pair) and 9 (four pairs and one left).
+     * (one pair) and 9 (four pairs and one left). At 128 bits dx goes one run at a time
+     * ({@link GradientRuns#SAMPLE_ROWS_MIN_DOUBLE_LANES}), where the same check holds.
      */
     @Test
     void everyInputGradientGetsItsOwnChannelsCoefficientsBitForBit() {
