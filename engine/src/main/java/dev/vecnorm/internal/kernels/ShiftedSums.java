@@ -200,22 +200,11 @@ final class ShiftedSums {
             sq0 = lo3.fma(lo3, lo2.fma(lo2, lo1.fma(lo1, lo0.fma(lo0, sq0))));
             sq1 = hi3.fma(hi3, hi2.fma(hi2, hi1.fma(hi1, hi0.fma(hi0, sq1))));
         }
-        double tailSum = 0;
-        double tailSquares = 0;
-        for (int r = 0; r < 4; r++) {
-            int run = from + r * apart;
-            for (int j = limit; j < s; j++) {
-                double d = x[run + j] - shift;
-                tailSum += d;
-                tailSquares += d * d;
-            }
-        }
         sum0.intoArray(lanes, a);
         sum1.intoArray(lanes, a + DL);
         sq0.intoArray(lanes, a + 2 * DL);
         sq1.intoArray(lanes, a + 3 * DL);
-        lanes[a] += tailSum;
-        lanes[a + 2 * DL] += tailSquares;
+        addTails(x, from, apart, 4, limit, s, shift, lanes, a);
     }
 
     /**
@@ -240,20 +229,33 @@ final class ShiftedSums {
             sq0 = lo.fma(lo, sq0);
             sq1 = hi.fma(hi, sq1);
         }
-        // The tail (under one float vector, possibly none) in scalar doubles: masked vector steps cost ~15 cycles
-        // per run even for one element (measured: 32x2048x49x1 0.82 ms vs 0.54 ms at s = 48), and the tail is
-        // short.
-        double tailSum = 0;
-        double tailSquares = 0;
-        for (int j = limit; j < s; j++) {
-            double d = x[from + j] - shift;
-            tailSum += d;
-            tailSquares += d * d;
-        }
         sum0.intoArray(lanes, a);
         sum1.intoArray(lanes, a + DL);
         sq0.intoArray(lanes, a + 2 * DL);
         sq1.intoArray(lanes, a + 3 * DL);
+        // The tail (under one float vector, possibly none) in scalar doubles: masked vector steps cost ~15 cycles
+        // per run even for one element (measured: 32x2048x49x1 0.82 ms vs 0.54 ms at s = 48), and the tail is
+        // short.
+        addTails(x, from, 0, 1, limit, s, shift, lanes, a);
+    }
+
+    /**
+     * The tails [limit, s) of {@code runs} runs {@code apart} from {@code from}, summed in scalar doubles in run
+     * order, then added to the first lane of the sums and of the squares (the order addRun and addFourRuns have
+     * always used).
+     */
+    private static void addTails(float[] x, int from, int apart, int runs, int limit, int s, double shift,
+            double[] lanes, int a) {
+        double tailSum = 0;
+        double tailSquares = 0;
+        for (int r = 0; r < runs; r++) {
+            int run = from + r * apart;
+            for (int j = limit; j < s; j++) {
+                double d = x[run + j] - shift;
+                tailSum += d;
+                tailSquares += d * d;
+            }
+        }
         lanes[a] += tailSum;
         lanes[a + 2 * DL] += tailSquares;
     }
