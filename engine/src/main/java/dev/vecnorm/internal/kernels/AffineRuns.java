@@ -149,13 +149,8 @@ final class AffineRuns {
         if (quarter > 0) {
             fourRuns(x, xOffset, y, yOffset, row, s, c0, c1, quarter, centerHi, centerLo, scale, shift);
         } else {
-            int samples = n / 4;
-            for (int i = 0; i < samples; i++) {
-                int at = i * row + c0 * s;
-                fourSampleRows(x, xOffset + at, y, yOffset + at, samples * row, s, c0, c1, centerHi, centerLo,
-                        scale, shift, false);
-            }
-            first = 4 * samples * channels;
+            first = sampleRows(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift, false)
+                    * channels;
         }
         // The rest in memory order from run `first` (the samples left over when runs are short), by cursor: a
         // division per run cost short runs 5-6% (32x2048x7x7).
@@ -267,6 +262,22 @@ final class AffineRuns {
     }
 
     /**
+     * The first 4 * (n / 4) samples of the block as {@link #fourSampleRows}, sample i with i + n/4, i + 2n/4 and
+     * i + 3n/4; returns how many samples that was (the caller goes on from there one run at a time).
+     */
+    private static int sampleRows(float[] x, int xOffset, float[] y, int yOffset, int n, int c, int s, int c0,
+            int c1, float[] centerHi, float[] centerLo, float[] scale, float[] shift, boolean relu) {
+        int row = c * s;
+        int samples = n / 4;
+        for (int i = 0; i < samples; i++) {
+            int at = i * row + c0 * s;
+            fourSampleRows(x, xOffset + at, y, yOffset + at, samples * row, s, c0, c1, centerHi, centerLo, scale,
+                    shift, relu);
+        }
+        return 4 * samples;
+    }
+
+    /**
      * Runs shorter than {@link #FOUR_RUN_FLOATS}: the block's channels of four samples, a quarter of the batch
      * apart, each walked as one contiguous row of vectors (they start where the sample's channels do, so a run
      * that is not a whole number of vectors costs no scalar tail and no misaligned restart). The four rows share
@@ -282,9 +293,10 @@ final class AffineRuns {
         int ch = c0;
         int end = s;
         float a = scale[ch];
+        float b = foldedShift(shift[ch], centerLo[ch], a);
         FloatVector vc = FloatVector.broadcast(F, centerHi[ch]);
         FloatVector va = FloatVector.broadcast(F, a);
-        FloatVector vb = FloatVector.broadcast(F, foldedShift(shift[ch], centerLo[ch], a));
+        FloatVector vb = FloatVector.broadcast(F, b);
         int in1 = in + apart;
         int in2 = in1 + apart;
         int in3 = in2 + apart;
@@ -298,9 +310,10 @@ final class AffineRuns {
                 ch++;
                 end += s;
                 a = scale[ch];
+                b = foldedShift(shift[ch], centerLo[ch], a);
                 vc = FloatVector.broadcast(F, centerHi[ch]);
                 va = FloatVector.broadcast(F, a);
-                vb = FloatVector.broadcast(F, foldedShift(shift[ch], centerLo[ch], a));
+                vb = FloatVector.broadcast(F, b);
                 // All lanes current when the channel ends with this vector: the blends then keep uc, ua, ub.
                 uc = vc.blend(uc, current);
                 ua = va.blend(ua, current);
@@ -328,7 +341,6 @@ final class AffineRuns {
         }
         // The last channel's tail (under a vector; the same scalar fmas as run's tail).
         float center = centerHi[ch];
-        float b = foldedShift(shift[ch], centerLo[ch], a);
         for (int r = 0; r < 4; r++) {
             int from = in + r * apart;
             for (int q = limit; q < width; q++) {
@@ -362,16 +374,9 @@ final class AffineRuns {
             // measured slower than this, which runs as fast as the plain map's four runs (32x256x56x56 inference
             // with ReLU, fresh-JVM medians: four runs 7.18 ms, one run 6.92; plain map 6.93). Shorter runs with the
             // ReLU alone as the plain map's four sample rows.
-            int first = 0;
-            if (z == null && s < FOUR_RUN_FLOATS) {
-                int samples = n / 4;
-                for (int i = 0; i < samples; i++) {
-                    int at = i * row + c0 * s;
-                    fourSampleRows(x, xOffset + at, y, yOffset + at, samples * row, s, c0, c1, centerHi, centerLo,
-                            scale, shift, true);
-                }
-                first = 4 * samples;
-            }
+            int first = z == null && s < FOUR_RUN_FLOATS
+                    ? sampleRows(x, xOffset, y, yOffset, n, c, s, c0, c1, centerHi, centerLo, scale, shift, true)
+                    : 0;
             for (int i = first; i < n; i++) {
                 for (int ch = c0; ch < c1; ch++) {
                     int run = i * row + ch * s;
