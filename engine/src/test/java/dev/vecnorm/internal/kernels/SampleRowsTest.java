@@ -18,13 +18,15 @@ import org.junit.jupiter.api.Test;
 class SampleRowsTest {
 
     private static final int C = 7;
+    /** One vector, one float more, 49 floats, two vectors less one, three vectors, five vectors and three. */
+    private static final int[] RUNS = {L, L + 1, Math.max(49, L), 2 * L - 1, 3 * L, 5 * L + 3};
+    private static final int[][] RANGES = {{0, C}, {2, 5}, {6, 7}};
 
     @Test
     void everyElementGetsItsOwnChannelsMapBitForBit() {
-        int[] runs = {L, L + 1, Math.max(49, L), 2 * L - 1, 3 * L, 5 * L + 3};
-        for (int s : runs) {
+        for (int s : RUNS) {
             for (int n : new int[] {4, 9}) {
-                for (int[] range : new int[][] {{0, C}, {2, 5}, {6, 7}}) {
+                for (int[] range : RANGES) {
                     check(n, s, range[0], range[1], false);
                     check(n, s, range[0], range[1], true);
                 }
@@ -41,10 +43,9 @@ class SampleRowsTest {
      */
     @Test
     void everyInputGradientGetsItsOwnChannelsCoefficientsBitForBit() {
-        int[] runs = {L, L + 1, Math.max(49, L), 2 * L - 1, 3 * L, 5 * L + 3};
-        for (int s : runs) {
+        for (int s : RUNS) {
             for (int n : new int[] {2, 9}) {
-                for (int[] range : new int[][] {{0, C}, {2, 5}, {6, 7}}) {
+                for (int[] range : RANGES) {
                     checkInput(n, s, range[0], range[1]);
                 }
             }
